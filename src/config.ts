@@ -1,0 +1,149 @@
+/**
+ * The one validated configuration object. Rules enforced here:
+ * - every setting comes from the environment (or a default) and is validated once, at start-up;
+ * - a bad value stops start-up with a message that names the variable;
+ * - in production the service refuses development defaults (generated secrets, mocks on by default,
+ *   mail to the outbox, an http issuer) and says which ones it found.
+ * No other module reads process.env.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  issuer: string;
+  trustProxy: boolean;
+  logLevel: string;
+  dataDir: string;
+  /** PostgreSQL connection string; undefined means the embedded SQLite database in dataDir. */
+  databaseUrl: string | undefined;
+  clientsFile: string;
+  /** Secrets that development may generate and keep in the store; production must provide them. */
+  secrets: {
+    cookieKeys: string[] | undefined;
+    dpopNonceSecret: string | undefined;
+    pairwiseSalt: string | undefined;
+  };
+  mail: { smtpUrl: string | undefined; from: string };
+  mocksEnabled: boolean;
+  ttl: {
+    interactionSeconds: number;
+    sessionSeconds: number;
+    accessTokenSeconds: number;
+    idTokenSeconds: number;
+    refreshTokenSeconds: number;
+  };
+  keys: {
+    /** How long a new signing key is published before it signs (RPs refresh their JWKS caches). */
+    publishSeconds: number;
+    /** How often a running instance re-reads the key set, so rotation needs no restart. */
+    refreshSeconds: number;
+  };
+  sweepIntervalSeconds: number;
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n - ${problems.join('\n - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const seconds = z.coerce.number().int().positive();
+const hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters (32 bytes)');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('localhost'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ISSUER: z.url({ message: 'must be an absolute URL' }).optional(),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  CLIENTS_FILE: z.string().min(1).default('./config/clients.json'),
+  COOKIE_KEYS: z
+    .string()
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each cookie key must be at least 32 characters')).min(1))
+    .optional(),
+  DPOP_NONCE_SECRET: hex32.optional(),
+  PAIRWISE_SALT: z.string().min(32, 'must be at least 32 characters').optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  MAIL_FROM: z.string().min(3).default('Nordlys ID <no-reply@localhost>'),
+  MOCKS_ENABLED: bool.optional(),
+  INTERACTION_TTL_SECONDS: seconds.default(3600),
+  SESSION_TTL_SECONDS: seconds.default(8 * 3600),
+  ACCESS_TOKEN_TTL_SECONDS: seconds.default(3600),
+  ID_TOKEN_TTL_SECONDS: seconds.default(3600),
+  REFRESH_TOKEN_TTL_SECONDS: seconds.default(14 * 24 * 3600),
+  KEY_PUBLISH_SECONDS: z.coerce.number().int().min(0).default(3600),
+  KEY_REFRESH_SECONDS: seconds.default(60),
+  SWEEP_INTERVAL_SECONDS: seconds.default(300),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1048576).default(65536),
+});
+
+/** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const emptyAsMissing = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(emptyAsMissing);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
+  const config: Config = {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    issuer,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    clientsFile: path.resolve(e.CLIENTS_FILE),
+    secrets: { cookieKeys: e.COOKIE_KEYS, dpopNonceSecret: e.DPOP_NONCE_SECRET, pairwiseSalt: e.PAIRWISE_SALT },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    mocksEnabled: e.MOCKS_ENABLED ?? !production,
+    ttl: {
+      interactionSeconds: e.INTERACTION_TTL_SECONDS,
+      sessionSeconds: e.SESSION_TTL_SECONDS,
+      accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      idTokenSeconds: e.ID_TOKEN_TTL_SECONDS,
+      refreshTokenSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    keys: { publishSeconds: e.KEY_PUBLISH_SECONDS, refreshSeconds: e.KEY_REFRESH_SECONDS },
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+  };
+  if (production) {
+    const defaults = developmentDefaults(config);
+    if (defaults.length > 0) {
+      throw new ConfigError(defaults.map((d) => `NODE_ENV=production refuses a development default: ${d}`));
+    }
+  }
+  return config;
+}
+
+/** The development defaults in use, each named by the variable that replaces it. */
+export function developmentDefaults(config: Config): string[] {
+  const found: string[] = [];
+  if (!config.secrets.cookieKeys) found.push('COOKIE_KEYS is not set (cookie keys would be generated)');
+  if (!config.secrets.dpopNonceSecret) found.push('DPOP_NONCE_SECRET is not set (it would be generated)');
+  if (!config.secrets.pairwiseSalt) found.push('PAIRWISE_SALT is not set (it would be generated)');
+  if (!config.mail.smtpUrl) found.push('SMTP_URL is not set (mail would go to the development outbox)');
+  if (!config.issuer.startsWith('https://')) found.push(`ISSUER is ${config.issuer} (production needs an https issuer)`);
+  return found;
+}

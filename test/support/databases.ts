@@ -1,0 +1,44 @@
+/**
+ * The dialects every store-touching test runs against: SQLite always, PostgreSQL when TEST_DATABASE_URL is set
+ * (.ci/run sets it). Each PostgreSQL database lives in a fresh schema that is dropped afterwards.
+ */
+import crypto from 'node:crypto';
+import knexFactory from 'knex';
+import { openDatabase, type Database } from '../../src/store/db.js';
+import { migrateLatest } from '../../src/store/migrate.js';
+
+export const postgresUrl = process.env.TEST_DATABASE_URL;
+export const dialects: Array<'sqlite' | 'postgres'> = postgresUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestDatabase extends Database {
+  /** Opens a second, independent connection pool to the same data (a second instance). */
+  openTwin(): Database;
+  schema?: string;
+}
+
+export async function createTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const file = `/tmp/nordlys-test-${crypto.randomBytes(6).toString('hex')}.sqlite`;
+    const db = openDatabase({ sqliteFile: file });
+    await migrateLatest(db);
+    return { ...db, openTwin: () => openDatabase({ sqliteFile: file }) };
+  }
+  if (!postgresUrl) throw new Error('TEST_DATABASE_URL is not set');
+  const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: postgresUrl });
+  await admin.raw(`create schema "${schema}"`);
+  await admin.destroy();
+  const db = openDatabase({ databaseUrl: postgresUrl, schema, poolMax: 5 });
+  await migrateLatest(db);
+  return {
+    ...db,
+    schema,
+    openTwin: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax: 5 }),
+    close: async () => {
+      await db.close();
+      const cleanup = knexFactory({ client: 'pg', connection: postgresUrl });
+      await cleanup.raw(`drop schema "${schema}" cascade`);
+      await cleanup.destroy();
+    },
+  };
+}
