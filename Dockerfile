@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+#
+# Nordlys ID container image.
+#   docker build -t nordlys-id:latest .
+#   docker run --init -p 3000:3000 --env-file .env nordlys-id:latest
+# Configuration is by environment variables only (see .env.example); with NODE_ENV=production the
+# service refuses to start without COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, SMTP_URL and an
+# https ISSUER. Operator CLI inside the container:
+#   docker run --rm --env-file .env nordlys-id:latest node dist/src/cli/index.js migrate
+#
+# Debian bookworm (glibc): argon2 and better-sqlite3 load the linux-x64 / linux-arm64 glibc
+# binaries they ship, so neither stage needs a compiler.
+
+# ---- build: all dependencies (TypeScript, type packages), compile to dist/ ----------------------
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY migrations ./migrations
+# tsconfig.build.json also includes bench/; it is left out of the context copy on purpose, so only
+# dist/src and dist/migrations are produced for the runtime image.
+RUN npm run build
+
+# ---- runtime: production dependencies, compiled code, templates, static files, clients file -----
+FROM node:22-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/app/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Installed as root: the application files stay read-only for the user the service runs as.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+COPY views ./views
+COPY public ./public
+COPY config ./config
+# The only writable place: SQLite database and development data when DATABASE_URL is not set.
+RUN mkdir -p /app/data && chown node:node /app/data
+
+USER node
+EXPOSE 3000
+# Liveness only (process answers HTTP); database readiness is GET /readyz, used by orchestrators.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,77 @@
+/**
+ * The operator commands, as plain functions over the store so tests call them directly; src/cli/index.ts
+ * parses arguments and prints. Rules: a password is read from standard input, never from an argument
+ * (arguments reach shell history and `ps`); a generated client secret is shown once and only stored in
+ * the clients file, which is written atomically after validation.
+ */
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Database } from '../store/db.js';
+import { createAccountRepository, type Account } from '../store/accounts.js';
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords/hasher.js';
+import { listKeys, rotateSigningKeys, keyStates, purgeExpiredKeys, type KeyState } from '../store/signing-keys.js';
+import { readClientsFile, writeClientsFile, type ClientMetadata } from '../provider/clients-file.js';
+import { sweepExpired } from '../store/sweeper.js';
+
+export class CliError extends Error {}
+
+export async function createLocalAccount(
+  db: Database,
+  clock: Clock,
+  input: { email: string; name: string; password: string },
+): Promise<Account> {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email.trim())) throw new CliError('--email must be an e-mail address');
+  if (!input.name.trim()) throw new CliError('--name must not be empty');
+  if (input.password.length < 8 || input.password.length > MAX_PASSWORD_LENGTH) {
+    throw new CliError(`the password must be 8 to ${MAX_PASSWORD_LENGTH} characters`);
+  }
+  const accounts = createAccountRepository(db, clock);
+  return accounts.createLocal({ email: input.email, name: input.name.trim(), passwordHash: await hashPassword(input.password), emailVerified: true });
+}
+
+export interface NewClient {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  type: 'confidential' | 'public';
+  skipConsent: boolean;
+}
+
+/** Adds a client to the clients file; returns the metadata and, for a confidential client, its secret. */
+export function addClient(file: string, input: NewClient): { client: ClientMetadata; secret?: string } {
+  const clients = readClientsFile(file);
+  if (clients.some((c) => c.client_id === input.clientId)) throw new CliError(`a client ${input.clientId} exists already`);
+  const secret = input.type === 'confidential' ? crypto.randomBytes(32).toString('base64url') : undefined;
+  const client: ClientMetadata = {
+    client_id: input.clientId,
+    client_name: input.name,
+    redirect_uris: input.redirectUris,
+    ...(input.postLogoutRedirectUris.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
+    grant_types: ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_method: secret ? 'client_secret_basic' : 'none',
+    ...(secret ? { client_secret: secret } : {}),
+    scope: 'openid email profile offline_access',
+    ...(input.skipConsent ? { skip_consent: true } : {}),
+  };
+  writeClientsFile(file, [...clients, client]);
+  return { client, ...(secret ? { secret } : {}) };
+}
+
+export async function describeKeys(db: Database, clock: Clock, verifySeconds: number) {
+  const keys = await listKeys(db);
+  const states = keyStates(keys, clock.now(), verifySeconds);
+  return keys.map((k) => ({
+    kid: k.kid,
+    alg: k.alg,
+    state: states.get(k.kid) as KeyState,
+    created: new Date(k.createdAt).toISOString(),
+    signsFrom: new Date(k.activatesAt).toISOString(),
+  }));
+}
+
+export async function rotateKeys(db: Database, clock: Clock, publishSeconds: number) {
+  return rotateSigningKeys(db, clock, publishSeconds);
+}
+
+export { purgeExpiredKeys, sweepExpired };

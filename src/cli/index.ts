@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create, clients list|add,
+ * keys list|rotate|purge, sweep. Uses the same validated config as the server.
+ */
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadConfig, ConfigError, type Config } from '../config.js';
+import { systemClock } from '../clock.js';
+import { openDatabase, type Database } from '../store/db.js';
+import { migrateLatest } from '../store/migrate.js';
+import { readClientsFile, ClientsFileError } from '../provider/clients-file.js';
+import { maxSignedTokenSeconds } from '../provider/create-provider.js';
+import { DuplicateEmailError } from '../store/accounts.js';
+import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, rotateKeys, sweepExpired } from './commands.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function withDb<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'nordlys.sqlite') });
+  try {
+    await migrateLatest(db);
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function buildCli(config: Config): Command {
+  const program = new Command('nordlys').description('Nordlys ID operator commands').exitOverride();
+
+  program.command('migrate').description('apply pending database migrations').action(async () => {
+    await withDb(config, async () => out('database is up to date'));
+  });
+
+  const accounts = program.command('accounts').description('local e-mail accounts');
+  accounts
+    .command('create')
+    .description('create an e-mail account; the password is read from standard input')
+    .requiredOption('--email <email>')
+    .requiredOption('--name <name>')
+    .action(async (opts: { email: string; name: string }) => {
+      if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
+      const password = await readStdin();
+      const account = await withDb(config, (db) => createLocalAccount(db, systemClock, { ...opts, password }));
+      out(`created account ${account.id} for ${account.email}`);
+    });
+
+  const clients = program.command('clients').description(`clients in ${config.clientsFile}`);
+  clients.command('list').action(() => {
+    for (const c of readClientsFile(config.clientsFile)) {
+      out(`${c.client_id}\t${c.token_endpoint_auth_method ?? 'client_secret_basic'}\t${c.client_name ?? ''}\t${(c.redirect_uris ?? []).join(' ')}`);
+    }
+  });
+  clients
+    .command('add')
+    .requiredOption('--id <client_id>')
+    .requiredOption('--name <client_name>')
+    .requiredOption('--redirect-uri <uri>', 'a redirect URI (repeat for more)', collect, [])
+    .option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI (repeat for more)', collect, [])
+    .option('--public', 'a public client (PKCE, no secret)', false)
+    .option('--skip-consent', 'a first-party client: no consent page', false)
+    .action((opts: { id: string; name: string; redirectUri: string[]; postLogoutRedirectUri: string[]; public: boolean; skipConsent: boolean }) => {
+      const { secret } = addClient(config.clientsFile, {
+        clientId: opts.id,
+        name: opts.name,
+        redirectUris: opts.redirectUri,
+        postLogoutRedirectUris: opts.postLogoutRedirectUri,
+        type: opts.public ? 'public' : 'confidential',
+        skipConsent: opts.skipConsent,
+      });
+      out(`added client ${opts.id} to ${config.clientsFile}; restart the service to load it`);
+      if (secret) out(`client_secret (shown once): ${secret}`);
+    });
+
+  const keys = program.command('keys').description('signing keys');
+  keys.command('list').action(async () => {
+    const rows = await withDb(config, (db) => describeKeys(db, systemClock, maxSignedTokenSeconds(config)));
+    for (const k of rows) out(`${k.kid}\t${k.alg}\t${k.state}\tcreated ${k.created}\tsigns from ${k.signsFrom}`);
+  });
+  keys.command('rotate').description('publish new keys now; they sign after KEY_PUBLISH_SECONDS').action(async () => {
+    const created = await withDb(config, (db) => rotateKeys(db, systemClock, config.keys.publishSeconds));
+    for (const k of created) out(`new ${k.alg} key ${k.kid}: published now, signs from ${new Date(k.activatesAt).toISOString()}`);
+  });
+  keys.command('purge').description('delete keys no unexpired token can need').action(async () => {
+    const purged = await withDb(config, (db) => purgeExpiredKeys(db, systemClock, maxSignedTokenSeconds(config)));
+    out(purged.length ? `purged ${purged.join(', ')}` : 'no key to purge');
+  });
+
+  program.command('sweep').description('delete expired sessions, codes and tokens').action(async () => {
+    const n = await withDb(config, (db) => sweepExpired(db, systemClock));
+    out(`deleted ${n} expired row(s)`);
+  });
+  return program;
+}
+
+async function run(): Promise<void> {
+  const config = loadConfig(process.env);
+  await buildCli(config).parseAsync(process.argv);
+}
+
+run().catch((err: unknown) => {
+  const e = err as { code?: string; exitCode?: number };
+  if (e.code?.startsWith('commander.')) process.exit(e.exitCode ?? 1);
+  if (err instanceof CliError || err instanceof ConfigError || err instanceof ClientsFileError || err instanceof DuplicateEmailError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+/**
+ * The one error handler for our own routes. Rules: an AppError is answered with its status and a
+ * localised page (or JSON for clients that ask for it); anything else is logged with its cause and
+ * answered with a generic 500 page. Never a stack trace or internal message in a response.
+ */
+import type { Middleware } from 'koa';
+import { AppError, NotFoundError } from '../errors.js';
+import { negotiateLocale } from '../i18n/locales.js';
+import type { Renderer } from '../interactions/render.js';
+import { PAGE_CSP } from './security-headers.js';
+
+export function errorHandler(renderer: Renderer): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw new NotFoundError();
+    } catch (err) {
+      const appError = err instanceof AppError ? err : undefined;
+      const status = appError?.status ?? 500;
+      if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
+      else ctx.state.log?.info({ code: appError?.code, cause: appError?.cause ? String(appError.cause) : undefined }, 'request refused');
+      ctx.status = status;
+      const messageId = appError?.messageId ?? 'error.internal';
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: appError?.code ?? 'server_error', message: appError?.expose ? appError.message : 'internal error' };
+        return;
+      }
+      const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+      ctx.set('Content-Security-Policy', PAGE_CSP);
+      ctx.type = 'html';
+      ctx.body = renderer.render('error.njk', locale, { titleId: 'error.title', messageId, detail: appError?.code });
+    }
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Our interaction pages under /interaction/:uid (oidc-provider's interactions.url). Rules:
+ * - every page is drawn from the interaction oidc-provider holds (load details, check the prompt,
+ *   finish with interactionResult); nothing is kept in process memory;
+ * - every POST carries a CSRF token bound to the interaction and has a size-limited, form-only body;
+ * - an expired or unknown interaction gets a page with a way to start again, never a dead end;
+ * - a wrong password and an unknown address get the same answer (no account enumeration).
+ */
+import Router from '@koa/router';
+import { koaBody } from 'koa-body';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors as oidcErrors } from 'oidc-provider';
+import { negotiateLocale, type Locale } from '../i18n/locales.js';
+import { BadRequestError, CsrfError, PayloadTooLargeError } from '../errors.js';
+import type { Renderer } from './render.js';
+import type { Csrf } from './csrf.js';
+import type { RestartStore } from './restart.js';
+import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js';
+import { createConsent } from './consent.js';
+
+export interface InteractionDeps extends PasswordLoginDeps {
+  getProvider: () => Provider;
+  renderer: Renderer;
+  csrf: Csrf;
+  restart: RestartStore;
+  bodyLimitBytes: number;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export interface InteractionContext {
+  ctx: Context;
+  provider: Provider;
+  details: Details;
+  locale: Locale;
+  uid: string;
+  csrfToken: string;
+  clientName: string;
+  render(view: string, vars: Record<string, unknown>): void;
+  finish(result: Record<string, unknown>): Promise<void>;
+}
+
+export function createInteractionRouter(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const passwordLogin = createPasswordLogin(deps);
+  const consent = createConsent();
+
+  const parseForm = koaBody({ urlencoded: true, json: false, text: false, multipart: false, formLimit: deps.bodyLimitBytes });
+  const formBody = async (ctx: Context, next: () => Promise<unknown>) => {
+    if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('expected a form post');
+    try {
+      await parseForm(ctx, async () => undefined);
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 413) throw new PayloadTooLargeError(err);
+      throw new BadRequestError('malformed form body', err);
+    }
+    return next();
+  };
+
+  /** Loads the interaction or renders the "expired" page; returns undefined when it rendered. */
+  async function load(ctx: Context): Promise<InteractionContext | undefined> {
+    const uid = String(ctx.params.uid);
+    const provider = deps.getProvider();
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch (err) {
+      if (err instanceof oidcErrors.SessionNotFound) {
+        const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+        const restartUrl = await deps.restart.restartUrl(uid);
+        ctx.status = 410;
+        ctx.type = 'html';
+        ctx.body = deps.renderer.render('expired.njk', locale, { restartUrl });
+        return undefined;
+      }
+      throw err;
+    }
+    if (details.uid !== uid) throw new BadRequestError('interaction id mismatch');
+    const params = details.params as Record<string, unknown>;
+    const locale = negotiateLocale({
+      uiLocales: typeof params.ui_locales === 'string' ? params.ui_locales : undefined,
+      acceptLanguage: ctx.get('accept-language'),
+    });
+    const client = await provider.Client.find(String(params.client_id));
+    const csrfToken = deps.csrf.tokenFor(uid);
+    const clientName = client?.clientName ?? String(params.client_id);
+    return {
+      ctx,
+      provider,
+      details,
+      locale,
+      uid,
+      csrfToken,
+      clientName,
+      render(view, vars) {
+        ctx.type = 'html';
+        ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, ...vars });
+      },
+      async finish(result) {
+        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+        ctx.status = 303;
+        ctx.redirect(redirectTo);
+      },
+    };
+  }
+
+  function checkCsrf(ic: InteractionContext): void {
+    const body = ic.ctx.request.body as Record<string, unknown> | undefined;
+    if (!deps.csrf.verify(ic.uid, body?._csrf)) throw new CsrfError();
+  }
+
+  router.get('/', async (ctx) => {
+    const ic = await load(ctx);
+    if (!ic) return;
+    const prompt = ic.details.prompt.name;
+    if (prompt === 'login') {
+      await deps.restart.remember(ic.uid, ic.details.params as Record<string, unknown>);
+      return passwordLogin.show(ic);
+    }
+    if (prompt === 'consent') return consent.show(ic);
+    throw new BadRequestError(`unsupported prompt ${prompt}`);
+  });
+
+  router.post('/login', formBody, async (ctx) => {
+    const ic = await load(ctx);
+    if (!ic) return;
+    checkCsrf(ic);
+    if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
+    return passwordLogin.submit(ic);
+  });
+
+  router.post('/consent', formBody, async (ctx) => {
+    const ic = await load(ctx);
+    if (!ic) return;
+    checkCsrf(ic);
+    if (ic.details.prompt.name !== 'consent') return ctx.redirect(`/interaction/${ic.uid}`);
+    return consent.submit(ic);
+  });
+
+  router.post('/abort', formBody, async (ctx) => {
+    const ic = await load(ctx);
+    if (!ic) return;
+    checkCsrf(ic);
+    return ic.finish({ error: 'access_denied', error_description: 'End-User aborted the login' });
+  });
+
+  return router;
+}

@@ -1,0 +1,134 @@
+/**
+ * Builds the oidc-provider instance. Rules it configures:
+ * - our own interaction pages (devInteractions off), at /interaction/:uid;
+ * - authorization code only, PKCE with S256 (required for public clients; a verifier without a challenge
+ *   is refused by the library), refresh tokens rotated for public clients, exact redirect URI matching;
+ * - userinfo, introspection, revocation, client credentials, RP-initiated and back-channel logout, PAR,
+ *   request objects, the claims parameter, DPoP, `iss` in authorization responses, pairwise subjects;
+ * - first-party clients (`skip_consent`) get a grant for what they ask without a consent page.
+ */
+import crypto from 'node:crypto';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { Database } from '../store/db.js';
+import type { AccountRepository } from '../store/accounts.js';
+import type { ResolvedSecrets } from '../store/secrets.js';
+import { createAdapterClass } from '../store/oidc-adapter.js';
+import type { Renderer } from '../interactions/render.js';
+import type { ClientMetadata } from './clients-file.js';
+import { createFindAccount } from './find-account.js';
+import { createProviderPages } from './pages.js';
+import type { JWK } from 'jose';
+
+export interface ProviderDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  accounts: AccountRepository;
+  renderer: Renderer;
+  secrets: ResolvedSecrets;
+  clients: ClientMetadata[];
+  jwks: { keys: JWK[] };
+}
+
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
+
+async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
+  const { client, session, result, provider } = ctx.oidc;
+  if (!client || !session) return undefined;
+  const grantId = (result?.consent as { grantId?: string } | undefined)?.grantId ?? session.grantIdFor(client.clientId);
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  if (existing || !(client as unknown as { skip_consent?: boolean }).skip_consent || !session.accountId) return existing;
+  // A first-party client is trusted with what it asks for: record the grant as if consented.
+  const grant = new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  const scope = ctx.oidc.requestParamScopes;
+  grant.addOIDCScope([...scope].join(' '));
+  const claims = ctx.oidc.requestParamClaims;
+  if (claims?.size) grant.addOIDCClaims([...claims]);
+  await grant.save();
+  return grant;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, db, clock, accounts, renderer, secrets } = deps;
+  const pages = createProviderPages(renderer);
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(db, clock),
+    clients: deps.clients as Configuration['clients'],
+    jwks: deps.jwks as Configuration['jwks'],
+    findAccount: createFindAccount(accounts),
+    cookies: {
+      keys: secrets.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    scopes: SUPPORTED_SCOPES,
+    responseTypes: ['code'],
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier: async (_ctx, accountId, client) =>
+      crypto.createHmac('sha256', secrets.pairwiseSalt).update(`${client.sectorIdentifier}\n${accountId}`).digest('base64url'),
+    extraClientMetadata: {
+      properties: ['skip_consent'],
+      validator(_ctx, key, value) {
+        if (key === 'skip_consent' && value !== undefined && typeof value !== 'boolean') {
+          throw new Error('skip_consent must be a boolean');
+        }
+      },
+    },
+    loadExistingGrant: loadOrGrantFirstParty,
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      claimsParameter: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      backchannelLogout: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: Buffer.from(secrets.dpopNonceSecret, 'hex') },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: pages.logoutSource,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource,
+      },
+    },
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    ttl: {
+      AccessToken: config.ttl.accessTokenSeconds,
+      AuthorizationCode: 60,
+      ClientCredentials: config.ttl.accessTokenSeconds,
+      IdToken: config.ttl.idTokenSeconds,
+      Interaction: config.ttl.interactionSeconds,
+      Session: config.ttl.sessionSeconds,
+      Grant: config.ttl.refreshTokenSeconds,
+      RefreshToken: (ctx, token, client) =>
+        // Public clients rotate their refresh tokens; keep their chains short-lived as RFC 9700 advises.
+        client.clientAuthMethod === 'none' ? Math.min(config.ttl.refreshTokenSeconds, 24 * 3600) : config.ttl.refreshTokenSeconds,
+    },
+    renderError: pages.renderError,
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}
+
+/** The longest any token signed by a key stays valid: how long a superseded key must stay published. */
+export function maxSignedTokenSeconds(config: Config): number {
+  return Math.max(config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds, 300);
+}

@@ -1,0 +1,112 @@
+/**
+ * Accounts and their local (e-mail + password) credentials. Rules:
+ * - an account id is random and never reused: deletion leaves a tombstone row (status `deleted`);
+ * - e-mail addresses are stored normalised (trimmed, NFC, lower-case) and are unique;
+ * - nothing here links or merges accounts: each identity source is its own account.
+ */
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Database } from './db.js';
+
+export type AccountKind = 'local';
+
+export interface Account {
+  id: string;
+  kind: string;
+  status: 'active' | 'deleted';
+  name: string | null;
+  createdAt: number;
+  lastLoginAt: number | null;
+  email: string | null;
+  emailVerified: boolean;
+}
+
+export interface LocalCredentials {
+  accountId: string;
+  email: string;
+  passwordHash: string;
+}
+
+export class DuplicateEmailError extends Error {
+  constructor() {
+    super('an account with this e-mail address exists');
+    this.name = 'DuplicateEmailError';
+  }
+}
+
+export function normaliseEmail(email: string): string {
+  return email.normalize('NFC').trim().toLowerCase();
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function createAccountRepository(db: Database, clock: Clock) {
+  const { knex } = db;
+
+  async function findById(id: string): Promise<Account | undefined> {
+    const row = await knex('accounts')
+      .leftJoin('local_credentials', 'local_credentials.account_id', 'accounts.id')
+      .where('accounts.id', id)
+      .first('accounts.*', 'local_credentials.email', 'local_credentials.email_verified_at');
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      kind: row.kind,
+      status: row.status,
+      name: row.name,
+      createdAt: Number(row.created_at),
+      lastLoginAt: num(row.last_login_at),
+      email: row.email ?? null,
+      emailVerified: row.email_verified_at !== null && row.email_verified_at !== undefined,
+    };
+  }
+
+  /** Creates an active local account; throws DuplicateEmailError when the address is taken. */
+  async function createLocal(input: { email: string; name: string; passwordHash: string; emailVerified: boolean }): Promise<Account> {
+    const id = crypto.randomUUID();
+    const now = clock.now();
+    const email = normaliseEmail(input.email);
+    try {
+      await knex.transaction(async (trx) => {
+        await trx('accounts').insert({ id, kind: 'local', status: 'active', name: input.name, created_at: now, updated_at: now });
+        await trx('local_credentials').insert({
+          account_id: id,
+          email,
+          password_hash: input.passwordHash,
+          email_verified_at: input.emailVerified ? now : null,
+        });
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateEmailError();
+      throw err;
+    }
+    return (await findById(id))!;
+  }
+
+  /** The credentials of an active local account with this address, if any. */
+  async function findLocalCredentials(email: string): Promise<LocalCredentials | undefined> {
+    const row = await knex('local_credentials')
+      .join('accounts', 'accounts.id', 'local_credentials.account_id')
+      .where({ 'local_credentials.email': normaliseEmail(email), 'accounts.status': 'active' })
+      .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash');
+    return row ? { accountId: row.account_id, email: row.email, passwordHash: row.password_hash } : undefined;
+  }
+
+  async function updatePasswordHash(accountId: string, passwordHash: string): Promise<void> {
+    await knex('local_credentials').where({ account_id: accountId }).update({ password_hash: passwordHash });
+  }
+
+  async function recordLogin(accountId: string): Promise<void> {
+    const now = clock.now();
+    await knex('accounts').where({ id: accountId }).update({ last_login_at: now, updated_at: now });
+  }
+
+  return { findById, createLocal, findLocalCredentials, updatePasswordHash, recordLogin };
+}
+
+export type AccountRepository = ReturnType<typeof createAccountRepository>;
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
