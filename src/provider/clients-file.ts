@@ -18,7 +18,7 @@ export const clientSchema = z
     client_secret: z.string().min(32, 'must be at least 32 characters').optional(),
     client_name: z.string().min(1).max(200).optional(),
     application_type: z.enum(['web', 'native']).optional(),
-    redirect_uris: z.array(absoluteUrl).min(1, 'must list at least one redirect URI').optional(),
+    redirect_uris: z.array(absoluteUrl).optional(),
     post_logout_redirect_uris: z.array(absoluteUrl).optional(),
     grant_types: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1).optional(),
     response_types: z.array(z.enum(['code', 'none'])).optional(),
@@ -41,8 +41,8 @@ export const clientSchema = z
   .superRefine((c, ctx) => {
     const grants = c.grant_types ?? ['authorization_code'];
     const method = c.token_endpoint_auth_method ?? 'client_secret_basic';
-    if (grants.includes('authorization_code') && !c.redirect_uris) {
-      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'is required for the authorization_code grant' });
+    if (grants.includes('authorization_code') && !c.redirect_uris?.length) {
+      ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'must list at least one redirect URI for the authorization_code grant' });
     }
     if (method.startsWith('client_secret') && !c.client_secret) {
       ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `is required for token_endpoint_auth_method ${method}` });
@@ -85,7 +85,14 @@ export function parseClients(document: unknown, file = 'clients file'): ClientMe
   if (!parsed.success) {
     throw new ClientsFileError(file, parsed.error.issues.map((i) => `${formatPath(i.path) || 'document'}: ${i.message}`));
   }
-  return parsed.data.clients;
+  return parsed.data.clients.map(withProtocolDefaults);
+}
+
+/** A client without the authorization_code grant (client credentials only) takes no redirects. */
+function withProtocolDefaults(client: ClientMetadata): ClientMetadata {
+  const grants = client.grant_types ?? ['authorization_code'];
+  if (grants.includes('authorization_code')) return client;
+  return { response_types: [], redirect_uris: [], ...client };
 }
 
 export function readClientsFile(file: string): ClientMetadata[] {

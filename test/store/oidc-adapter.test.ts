@@ -12,6 +12,10 @@ import { createTestDatabase, dialects, type TestDatabase } from '../support/data
 const { jest } = import.meta;
 
 const HOUR = 3600;
+/** Fake setInterval alone: the database drivers keep their real timers. */
+const ONLY_INTERVALS: Parameters<typeof jest.useFakeTimers>[0] = {
+  doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'],
+};
 
 describe.each(dialects)('oidc adapter on %s', (dialect) => {
   let db: TestDatabase;
@@ -223,10 +227,7 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
 
   describe('startSweeper', () => {
     beforeEach(() => {
-      // Only the interval is faked: the database driver keeps its real timers.
-      jest.useFakeTimers({
-        doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'],
-      });
+      jest.useFakeTimers(ONLY_INTERVALS);
     });
     afterEach(() => {
       jest.useRealTimers();
@@ -256,9 +257,7 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
 
 describe('startSweeper failures', () => {
   beforeEach(() => {
-    jest.useFakeTimers({
-      doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'],
-    });
+    jest.useFakeTimers(ONLY_INTERVALS);
   });
   afterEach(() => {
     jest.useRealTimers();

@@ -1,0 +1,20 @@
+// Lint: the recommended JavaScript and typescript-eslint rules over sources, tests and benchmarks.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config.ts' }],
+    },
+  },
+  {
+    files: ['src/config.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);

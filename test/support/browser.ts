@@ -1,0 +1,78 @@
+/**
+ * A minimal browser for black-box tests: a cookie jar, manual redirects, and form helpers that read
+ * our pages the way a person would (fields by name, the CSRF token from the form). Stops at any URL
+ * outside the server under test (the relying party's redirect URI) and returns it.
+ */
+export interface Page {
+  url: string;
+  status: number;
+  html: string;
+}
+
+export class Browser {
+  private cookies = new Map<string, string>();
+  constructor(private readonly origin: string, private readonly acceptLanguage = 'en') {}
+
+  private remember(res: Response): void {
+    for (const header of res.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(header) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  /** Requests a URL and follows redirects within the server; returns the final page or the external redirect. */
+  async go(url: string, init: { method?: string; body?: URLSearchParams | string; headers?: Record<string, string> } = {}): Promise<Page> {
+    let current = new URL(url, this.origin).toString();
+    let method = init.method ?? 'GET';
+    let body: URLSearchParams | string | undefined = init.body;
+    for (let hop = 0; hop < 20; hop += 1) {
+      const target = new URL(current);
+      if (target.origin !== new URL(this.origin).origin) return { url: current, status: 0, html: '' };
+      const headers: Record<string, string> = { 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers };
+      if (this.cookies.size) headers.cookie = this.cookieHeader();
+      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const res = await fetch(current, { method, headers, body, redirect: 'manual' });
+      this.remember(res);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        current = new URL(location, current).toString();
+        method = 'GET';
+        body = undefined;
+        continue;
+      }
+      return { url: current, status: res.status, html: await res.text() };
+    }
+    throw new Error('too many redirects');
+  }
+
+  /** Submits the form on `page` whose action matches, with the page's hidden fields plus `fields`. */
+  async submit(page: Page, actionMatch: RegExp, fields: Record<string, string>, opts: { formaction?: string } = {}): Promise<Page> {
+    const forms = [...page.html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
+    const form = forms.find((f) => actionMatch.test(decode(f[1]!)));
+    if (!form) throw new Error(`no form matching ${actionMatch} on ${page.url}:\n${page.html.slice(0, 2000)}`);
+    const params = new URLSearchParams();
+    for (const m of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+      const name = /name="([^"]+)"/.exec(m[0])?.[1];
+      const value = /value="([^"]*)"/.exec(m[0])?.[1] ?? '';
+      if (name) params.set(name, decode(value));
+    }
+    for (const [k, v] of Object.entries(fields)) params.set(k, v);
+    return this.go(new URL(opts.formaction ?? decode(form[1]!), page.url).toString(), { method: 'POST', body: params });
+  }
+
+  cookieNames(): string[] {
+    return [...this.cookies.keys()];
+  }
+}
+
+function decode(s: string): string {
+  return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
