@@ -8,6 +8,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001'] } }],
   },
+  setupFiles: ['<rootDir>/test/support/jest-realm.js'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

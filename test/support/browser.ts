@@ -68,6 +68,11 @@ export class Browser {
     return this.go(new URL(opts.formaction ?? decode(form[1]!), page.url).toString(), { method: 'POST', body: params });
   }
 
+  /** Takes over another browser's cookies (the same user agent talking to a second instance). */
+  adoptCookiesFrom(other: Browser): void {
+    for (const [k, v] of other.cookies) this.cookies.set(k, v);
+  }
+
   cookieNames(): string[] {
     return [...this.cookies.keys()];
   }

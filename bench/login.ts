@@ -1,0 +1,232 @@
+/**
+ * Password-login benchmark: `npm run bench` (or `node dist/bench/login.js --logins 200 --concurrency 4`).
+ *
+ * What it measures, and why: a password login is at least one argon2id verify (19 MiB, 2 passes), which
+ * is deliberately expensive, so it is the floor cost of every login. This runs the full login a relying
+ * party and a person cause (authorize → login page → POST password → consent page → POST consent →
+ * callback with code → token request with client_secret_basic → userinfo) against the real server,
+ * started as a child process on PostgreSQL, each login in a fresh browser session so that login and
+ * consent both happen every time. In the same run, and not at the same time, it measures the bare
+ * argon2id verify rate with the server's ARGON2_OPTIONS on one thread. Both rates are divided by the CPU
+ * cores (os.availableParallelism()); their ratio is the share of a login's CPU cost that is argon2id:
+ * near 1 means everything else is negligible, 0.5 means everything else costs as much as the hash.
+ * Also printed: p50/p95 login latency and the server's peak resident memory (VmHWM).
+ * Caveat: the load generator runs on the same machine and takes CPU too (its CPU time is printed).
+ *
+ * Options (argument or environment): --database-url / DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+ * --logins / BENCH_LOGINS (200), --concurrency / BENCH_CONCURRENCY (cores × 2), --seconds / BENCH_SECONDS
+ * (120, the time cap of the login phase), --verifies / BENCH_VERIFIES (50). Every loop is bounded by count and
+ * time; a phase that hits its cap stops early and reports what it did. Exits 1 if any login failed.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import * as oidc from 'openid-client';
+import { ARGON2_OPTIONS, hashPassword, verifyPassword } from '../src/passwords/hasher.js';
+import { Browser } from './browser.js';
+import { ACCOUNT, CLIENT_ID, REDIRECT_URI, startFixture, type Fixture } from './server.js';
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const VERIFY_CAP_MS = 30_000;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      'database-url': { type: 'string' },
+      logins: { type: 'string' },
+      concurrency: { type: 'string' },
+      seconds: { type: 'string' },
+      verifies: { type: 'string' },
+    },
+  });
+  const int = (name: string, raw: string | undefined, fallback: number) => {
+    const n = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+    return n;
+  };
+  const cores = os.availableParallelism();
+  return {
+    cores,
+    databaseUrl: values['database-url'] ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    logins: int('logins', values.logins ?? process.env.BENCH_LOGINS, 200),
+    concurrency: int('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY, cores * 2),
+    seconds: int('seconds', values.seconds ?? process.env.BENCH_SECONDS, 120),
+    verifies: int('verifies', values.verifies ?? process.env.BENCH_VERIFIES, 50),
+  };
+}
+
+/** Sequential argon2id verifies on one thread, through the server's own verifyPassword. */
+async function measureVerify(count: number, capMs: number) {
+  const password = ACCOUNT.password;
+  const hash = await hashPassword(password);
+  for (let i = 0; i < 2; i += 1) await verifyPassword(hash, password); // warm-up (and the dummy hash)
+  let done = 0;
+  const start = performance.now();
+  while (done < count && performance.now() - start < capMs) {
+    if (!(await verifyPassword(hash, password)).ok) throw new Error('argon2id verify of the correct password failed');
+    done += 1;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { done, seconds, perSecond: done / seconds, capped: done < count };
+}
+
+class StepError extends Error {}
+function check(condition: boolean, step: string): asserts condition {
+  if (!condition) throw new StepError(step);
+}
+
+/** One full login in a fresh browser session; resolves with nothing, throws with the failed step. */
+async function login(fx: Fixture, config: oidc.Configuration): Promise<void> {
+  const browser = new Browser(fx.url, REQUEST_TIMEOUT_MS);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const authUrl = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid email profile',
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  let page = await browser.go(authUrl.toString());
+  check(page.status === 200 && page.html.includes('name="password"'), `authorize: expected the login page, got ${page.status} ${page.url}`);
+  page = await browser.submit(page, /\/login$/, { email: ACCOUNT.email, password: ACCOUNT.password });
+  check(page.status === 200 && /action="[^"]*\/consent"/.test(page.html), `login: expected the consent page, got ${page.status} ${page.url}`);
+  page = await browser.submit(page, /\/consent$/, {});
+  check(page.url.startsWith(`${REDIRECT_URI}?`), `consent: expected the redirect to the client, got ${page.status} ${page.url}`);
+  const callback = new URL(page.url);
+  check(callback.searchParams.has('code'), `callback without a code: ${page.url}`);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  check(tokens.claims()?.sub === fx.accountId, 'token: id_token sub is not the account');
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, fx.accountId);
+  check(info.sub === fx.accountId && info.email === ACCOUNT.email, 'userinfo: unexpected sub or email');
+}
+
+interface LoadResult {
+  ok: number;
+  failed: number;
+  latenciesMs: number[];
+  errors: Map<string, number>;
+  seconds: number;
+  capped: boolean;
+}
+
+/** Runs up to `count` logins with `concurrency` workers, starting none after `capMs` or an interrupt. */
+async function load(fx: Fixture, config: oidc.Configuration, count: number, concurrency: number, capMs: number, stopped: () => boolean): Promise<LoadResult> {
+  const result: LoadResult = { ok: 0, failed: 0, latenciesMs: [], errors: new Map(), seconds: 0, capped: false };
+  let started = 0;
+  const start = performance.now();
+  const worker = async () => {
+    while (started < count && !stopped()) {
+      if (performance.now() - start >= capMs) {
+        result.capped = true;
+        return;
+      }
+      started += 1;
+      const t0 = performance.now();
+      try {
+        await login(fx, config);
+        result.ok += 1;
+        result.latenciesMs.push(performance.now() - t0);
+      } catch (err) {
+        result.failed += 1;
+        const reason = err instanceof Error ? `${err.name === 'Error' || err instanceof StepError ? '' : `${err.name}: `}${err.message}` : String(err);
+        result.errors.set(reason, (result.errors.get(reason) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  result.seconds = (performance.now() - start) / 1000;
+  return result;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function table(rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+async function main(): Promise<number> {
+  const opts = options();
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('\ninterrupted: finishing the logins under way, then cleaning up\n');
+  });
+  process.stdout.write(
+    `Nordlys ID password-login benchmark: ${opts.logins} logins, concurrency ${opts.concurrency}, cap ${opts.seconds} s, ` +
+      `${opts.cores} CPU core(s) (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}\n`,
+  );
+
+  process.stdout.write(`measuring argon2id verify (m=${ARGON2_OPTIONS.memoryCost} KiB, t=${ARGON2_OPTIONS.timeCost}, p=${ARGON2_OPTIONS.parallelism}), one thread, ${opts.verifies} verifies...\n`);
+  const verify = await measureVerify(opts.verifies, VERIFY_CAP_MS);
+
+  process.stdout.write('preparing schema, account and clients file; starting the server...\n');
+  const fx = await startFixture(opts.databaseUrl, 30_000);
+  try {
+    const config = await oidc.discovery(new URL(fx.url), CLIENT_ID, {}, oidc.ClientSecretBasic(fx.clientSecret), {
+      execute: [oidc.allowInsecureRequests],
+      timeout: REQUEST_TIMEOUT_MS / 1000,
+    });
+    config.timeout = REQUEST_TIMEOUT_MS / 1000;
+    const capMs = opts.seconds * 1000;
+    const warmupCount = Math.min(opts.concurrency, opts.logins);
+    process.stdout.write(`server ${fx.url} (pid ${fx.server.pid}, schema ${fx.schema}); ${warmupCount} warm-up logins, then ${opts.logins} measured...\n`);
+    const warmup = await load(fx, config, warmupCount, opts.concurrency, Math.min(capMs, 30_000), () => interrupted);
+
+    const cpu0 = fx.cpuSeconds();
+    const benchCpu0 = process.cpuUsage();
+    const run = interrupted ? undefined : await load(fx, config, opts.logins, opts.concurrency, capMs, () => interrupted);
+    const serverCpu = cpu0 !== undefined ? (fx.cpuSeconds() ?? NaN) - cpu0 : NaN;
+    const benchCpuUsage = process.cpuUsage(benchCpu0);
+    const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
+    const peakKiB = fx.peakRssKiB();
+
+    const ok = run?.ok ?? 0;
+    const failed = warmup.failed + (run?.failed ?? 0);
+    const seconds = run?.seconds ?? 0;
+    const sorted = [...(run?.latenciesMs ?? [])].sort((a, b) => a - b);
+    const loginRate = seconds > 0 ? ok / seconds : 0;
+    const loginPerCore = loginRate / opts.cores;
+    const verifyPerCore = verify.perSecond; // one thread = one core
+    const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+    process.stdout.write(
+      `\nResults\n${table([
+        ['logins completed', `${ok} of ${opts.logins}${run?.capped ? ` (stopped at the ${opts.seconds} s cap)` : ''}${interrupted ? ' (interrupted)' : ''}`],
+        ['failures', `${failed}${warmup.failed ? ` (${warmup.failed} in warm-up)` : ''}`],
+        ['concurrency', String(opts.concurrency)],
+        ['wall time', `${f(seconds, 2)} s`],
+        ['logins/s', f(loginRate, 2)],
+        ['logins/s per CPU core', `${f(loginPerCore, 2)}  (${opts.cores} cores)`],
+        ['login latency p50 / p95', `${f(percentile(sorted, 50), 0)} / ${f(percentile(sorted, 95), 0)} ms`],
+        ['argon2id verifies/s per core', `${f(verifyPerCore, 2)}  (${verify.done} verifies in ${f(verify.seconds, 2)} s${verify.capped ? ', capped' : ''})`],
+        ['ratio login/verify per core', `${f(loginPerCore / verifyPerCore, 3)}  (1 = argon2id is the whole cost)`],
+        ['server CPU per login', `${ok ? f((serverCpu / ok) * 1000, 1) : 'n/a'} ms  (argon2id alone: ${f(1000 / verifyPerCore, 1)} ms)`],
+        ['bench process CPU per login', `${ok ? f((benchCpu / ok) * 1000, 1) : 'n/a'} ms  (load generator, same machine)`],
+        ['server peak memory (VmHWM)', peakKiB === undefined ? 'n/a' : `${f(peakKiB / 1024, 1)} MiB`],
+      ])}\n`,
+    );
+    const errors = new Map(warmup.errors);
+    for (const [reason, n] of run?.errors ?? []) errors.set(reason, (errors.get(reason) ?? 0) + n);
+    if (errors.size) {
+      process.stdout.write(`\nFailures by reason:\n${[...errors].slice(0, 10).map(([r, n]) => `  ${n} × ${r}`).join('\n')}\n`);
+      process.stdout.write(`\nLast server output:\n${fx.output() || '  (none)'}\n`);
+    }
+    return failed > 0 || ok === 0 ? 1 : 0;
+  } finally {
+    await fx.cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,191 @@
+/**
+ * The benchmark's fixture: a fresh PostgreSQL schema (migrated, one local account), a temporary clients
+ * file with one confidential client that is asked for consent, and the real server started as a child
+ * process (`node dist/src/main.js`) on a free loopback port. The server selects the schema through the
+ * connection URL (`options=-c search_path=<schema>`), since DATABASE_URL is its only database setting.
+ * Everything is undone by `cleanup()`, which is safe to call after a partial setup.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { appRoot } from '../src/app-root.js';
+import { systemClock } from '../src/clock.js';
+import { createLocalAccount } from '../src/cli/commands.js';
+import { openDatabase } from '../src/store/db.js';
+import { migrateLatest } from '../src/store/migrate.js';
+
+export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+export const CLIENT_ID = 'bench';
+export const ACCOUNT = { email: 'bench@example.no', name: 'Bench Mark', password: 'Bench-Password-42' };
+
+export interface Fixture {
+  schema: string;
+  accountId: string;
+  clientSecret: string;
+  url: string;
+  server: ChildProcess;
+  /** Peak resident memory of the server process (VmHWM), in KiB; undefined once it has exited. */
+  peakRssKiB(): number | undefined;
+  /** CPU seconds (user + system) the server process has used so far. */
+  cpuSeconds(): number | undefined;
+  /** The last lines the server wrote (shown when something fails). */
+  output(): string;
+  cleanup(): Promise<void>;
+}
+
+/** Adds `options=-c search_path=<schema>` to a postgres URL. */
+export function withSearchPath(databaseUrl: string, schema: string): string {
+  const sep = databaseUrl.includes('?') ? '&' : '?';
+  return `${databaseUrl}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function procStatus(pid: number | undefined, field: string): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function procCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (in USER_HZ = 100 ticks/s).
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startFixture(databaseUrl: string, readyTimeoutMs: number): Promise<Fixture> {
+  const schema = `bench_${crypto.randomBytes(5).toString('hex')}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-bench-'));
+  const lines: string[] = [];
+  let server: ChildProcess | undefined;
+  let schemaCreated = false;
+
+  const cleanup = async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
+        server.kill('SIGKILL');
+        await Promise.race([exited, sleep(2000)]);
+      }
+    }
+    if (schemaCreated) {
+      const admin = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
+      try {
+        await admin.raw(`drop schema if exists "${schema}" cascade`);
+      } finally {
+        await admin.destroy();
+      }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+
+  try {
+    const admin = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 1 } });
+    try {
+      await admin.raw(`create schema "${schema}"`);
+      schemaCreated = true;
+    } finally {
+      await admin.destroy();
+    }
+    const db = openDatabase({ databaseUrl, schema, poolMax: 2 });
+    let accountId: string;
+    try {
+      await migrateLatest(db);
+      accountId = (await createLocalAccount(db, systemClock, ACCOUNT)).id;
+    } finally {
+      await db.close();
+    }
+
+    const clientSecret = crypto.randomBytes(32).toString('base64url');
+    const clientsFile = path.join(tmp, 'clients.json');
+    const client = {
+      client_id: CLIENT_ID,
+      client_secret: clientSecret,
+      client_name: 'Benchmark RP',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid email profile',
+    };
+    fs.writeFileSync(clientsFile, JSON.stringify({ clients: [client] }));
+
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const root = appRoot();
+    server = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ISSUER: url,
+        DATABASE_URL: withSearchPath(databaseUrl, schema),
+        CLIENTS_FILE: clientsFile,
+        DATA_DIR: path.join(tmp, 'data'),
+        LOG_LEVEL: 'warn',
+      },
+    });
+    const keep = (chunk: Buffer) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      if (lines.length > 50) lines.splice(0, lines.length - 50);
+    };
+    server.stdout!.on('data', keep);
+    server.stderr!.on('data', keep);
+
+    const started = Date.now();
+    for (let attempt = 0; attempt < 1000 && Date.now() - started < readyTimeoutMs; attempt += 1) {
+      if (server.exitCode !== null || server.signalCode !== null) break;
+      const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) {
+        const child = server;
+        return {
+          schema,
+          accountId,
+          clientSecret,
+          url,
+          server: child,
+          peakRssKiB: () => procStatus(child.pid, 'VmHWM'),
+          cpuSeconds: () => procCpuSeconds(child.pid),
+          output: () => lines.join('\n'),
+          cleanup,
+        };
+      }
+      await sleep(100);
+    }
+    throw new Error(`the server did not become ready within ${readyTimeoutMs} ms (exit code ${server.exitCode ?? 'none'}):\n${lines.join('\n')}`);
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    throw err;
+  }
+}
