@@ -130,7 +130,8 @@ async function load(fx: Fixture, config: oidc.Configuration, count: number, conc
         result.latenciesMs.push(performance.now() - t0);
       } catch (err) {
         result.failed += 1;
-        const reason = err instanceof Error ? `${err.name === 'Error' || err instanceof StepError ? '' : `${err.name}: `}${err.message}` : String(err);
+        const message = err instanceof Error ? `${err.name === 'Error' || err instanceof StepError ? '' : `${err.name}: `}${err.message}` : String(err);
+        const reason = message.replace(/\/interaction\/[^/\s]+/g, '/interaction/:uid'); // group by step, not by interaction
         result.errors.set(reason, (result.errors.get(reason) ?? 0) + 1);
       }
     }
@@ -205,7 +206,7 @@ async function main(): Promise<number> {
         ['logins/s per CPU core', `${f(loginPerCore, 2)}  (${opts.cores} cores)`],
         ['login latency p50 / p95', `${f(percentile(sorted, 50), 0)} / ${f(percentile(sorted, 95), 0)} ms`],
         ['argon2id verifies/s per core', `${f(verifyPerCore, 2)}  (${verify.done} verifies in ${f(verify.seconds, 2)} s${verify.capped ? ', capped' : ''})`],
-        ['ratio login/verify per core', `${f(loginPerCore / verifyPerCore, 3)}  (1 = argon2id is the whole cost)`],
+        ['ratio login/verify per core', `${ok ? f(loginPerCore / verifyPerCore, 3) : 'n/a'}  (1 = argon2id is the whole cost)`],
         ['server CPU per login', `${ok ? f((serverCpu / ok) * 1000, 1) : 'n/a'} ms  (argon2id alone: ${f(1000 / verifyPerCore, 1)} ms)`],
         ['bench process CPU per login', `${ok ? f((benchCpu / ok) * 1000, 1) : 'n/a'} ms  (load generator, same machine)`],
         ['server peak memory (VmHWM)', peakKiB === undefined ? 'n/a' : `${f(peakKiB / 1024, 1)} MiB`],
