@@ -121,7 +121,7 @@ describe('start command and operator CLI', () => {
     const { child } = await startServer({ ...env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}` });
     try {
       const config = await discover(`http://127.0.0.1:${port}`, 'cli-app', oidc.ClientSecretBasic(secret));
-      const { tokens } = await codeFlow(config, `http://127.0.0.1:${port}`, { scope: 'openid email' });
+      const { tokens } = await codeFlow(config, `http://127.0.0.1:${port}`, { scope: 'openid email profile' });
       expect(tokens.claims()).toMatchObject({ amr: ['pwd'] });
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
       expect(userinfo).toMatchObject({ email: TEST_USER.email, name: TEST_USER.name });
