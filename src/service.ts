@@ -101,6 +101,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     db,
     renderer,
     trustProxy: config.trustProxy,
+    cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
     pageRouters: [interactions],

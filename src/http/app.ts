@@ -1,11 +1,13 @@
 /**
  * The koa application: our middleware and pages in front, oidc-provider behind them.
  * Order: request id + access log → security headers → error handler → health, static files and our
- * interaction pages → everything else to the current oidc-provider instance (swapped on key rotation).
+ * interaction pages → everything else to the current oidc-provider instance (swapped on key rotation)
+ * → a localised 404 for what nobody answered.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
+import compose from 'koa-compose';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
@@ -21,16 +23,19 @@ export interface AppDeps {
   db: Database;
   renderer: Renderer;
   trustProxy: boolean;
+  cookieKeys: string[];
   publicDir: string;
   getProvider: () => Provider;
   /** Routers for our own pages (interactions, later the mocks); each is mounted in order. */
   pageRouters: Router[];
 }
 
-const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>();
+const composed = new WeakMap<Provider, Middleware>();
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.trustProxy });
+  // oidc-provider runs as middleware of this app (as koa-mount would run it), so its ctx.cookies use
+  // this app's keys: they must be the provider's cookie keys.
+  const app = new Koa({ proxy: deps.trustProxy, keys: deps.cookieKeys });
   app.on('error', (err: unknown) => deps.logger.debug({ err }, 'koa error event'));
 
   const system = new Router();
@@ -58,15 +63,15 @@ export function createApp(deps: AppDeps): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  app.use(async (ctx) => {
+  // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
+  app.use(async (ctx, next) => {
     const provider = deps.getProvider();
-    let handle = handlers.get(provider);
-    if (!handle) {
-      handle = provider.callback();
-      handlers.set(provider, handle);
+    let middleware = composed.get(provider);
+    if (!middleware) {
+      middleware = compose(provider.middleware) as Middleware;
+      composed.set(provider, middleware);
     }
-    ctx.respond = false;
-    await handle(ctx.req, ctx.res);
+    await middleware(ctx, next);
   });
   return app;
 }

@@ -5,7 +5,7 @@
  */
 import type { Middleware } from 'koa';
 import { AppError, NotFoundError } from '../errors.js';
-import { negotiateLocale } from '../i18n/locales.js';
+import { negotiateLocale, type Locale } from '../i18n/locales.js';
 import type { Renderer } from '../interactions/render.js';
 import { PAGE_CSP } from './security-headers.js';
 
@@ -13,7 +13,7 @@ export function errorHandler(renderer: Renderer): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) throw new NotFoundError();
+      if (ctx.status === 404 && (ctx.body === undefined || ctx.body === null)) throw new NotFoundError();
     } catch (err) {
       const appError = err instanceof AppError ? err : undefined;
       const status = appError?.status ?? 500;
@@ -25,10 +25,12 @@ export function errorHandler(renderer: Renderer): Middleware {
         ctx.body = { error: appError?.code ?? 'server_error', message: appError?.expose ? appError.message : 'internal error' };
         return;
       }
-      const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
+      // Inside an interaction the page's language (ui_locales) was already settled; keep it.
+      const locale: Locale = ctx.state.locale ?? negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
       ctx.set('Content-Security-Policy', PAGE_CSP);
       ctx.type = 'html';
-      ctx.body = renderer.render('error.njk', locale, { titleId: 'error.title', messageId, detail: appError?.code });
+      const titleId = appError instanceof NotFoundError ? 'error.not_found_title' : 'error.title';
+      ctx.body = renderer.render('error.njk', locale, { titleId, messageId, detail: appError?.code });
     }
   };
 }

@@ -21,7 +21,7 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      const status = ctx.status;
       ctx.state.log.info({ method: ctx.method, path: ctx.path, status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };

@@ -68,8 +68,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       details = await provider.interactionDetails(ctx.req, ctx.res);
     } catch (err) {
       if (err instanceof oidcErrors.SessionNotFound) {
-        const locale = negotiateLocale({ acceptLanguage: ctx.get('accept-language') });
         const restartUrl = await deps.restart.restartUrl(uid);
+        const uiLocales = restartUrl ? (new URL(restartUrl).searchParams.get('ui_locales') ?? undefined) : undefined;
+        const locale = negotiateLocale({ uiLocales, acceptLanguage: ctx.get('accept-language') });
         ctx.status = 410;
         ctx.type = 'html';
         ctx.body = deps.renderer.render('expired.njk', locale, { restartUrl });
@@ -83,6 +84,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       uiLocales: typeof params.ui_locales === 'string' ? params.ui_locales : undefined,
       acceptLanguage: ctx.get('accept-language'),
     });
+    ctx.state.locale = locale;
     const client = await provider.Client.find(String(params.client_id));
     const csrfToken = deps.csrf.tokenFor(uid);
     const clientName = client?.clientName ?? String(params.client_id);

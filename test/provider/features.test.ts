@@ -15,7 +15,7 @@ import { systemClock } from '../../src/clock.js';
 describe.each(dialects)('protocol features on %s', (dialect) => {
   let db: TestDatabase;
   let server: RunningService;
-  let rpKeys: CryptoKeyPair;
+  let rpKeys: Awaited<ReturnType<typeof generateKeyPair>>;
   let receiver: http.Server;
   const logoutTokens: string[] = [];
   let notifyLogout: (() => void) | undefined;
