@@ -154,9 +154,10 @@ function table(rows: Array<[string, string]>): string {
 async function main(): Promise<number> {
   const opts = options();
   let interrupted = false;
-  process.once('SIGINT', () => {
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: the 'exit' hook kills the server; the schema stays
     interrupted = true;
-    process.stderr.write('\ninterrupted: finishing the logins under way, then cleaning up\n');
+    process.stderr.write('\ninterrupted: finishing the logins under way, then cleaning up (Ctrl-C again to quit at once)\n');
   });
   process.stdout.write(
     `Nordlys ID password-login benchmark: ${opts.logins} logins, concurrency ${opts.concurrency}, cap ${opts.seconds} s, ` +

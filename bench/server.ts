@@ -140,6 +140,8 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number):
     const root = appRoot();
     server = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
       cwd: root,
+      // Its own process group: Ctrl-C reaches only the benchmark, which then stops the server itself.
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
@@ -153,6 +155,8 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number):
         LOG_LEVEL: 'warn',
       },
     });
+    const child = server;
+    process.once('exit', () => child.kill('SIGKILL')); // last resort if the benchmark exits without cleanup
     const keep = (chunk: Buffer) => {
       lines.push(...String(chunk).split('\n').filter(Boolean));
       if (lines.length > 50) lines.splice(0, lines.length - 50);
@@ -168,7 +172,6 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number):
         () => false,
       );
       if (ready) {
-        const child = server;
         return {
           schema,
           accountId,

@@ -75,6 +75,24 @@ describe.each(dialects)('operations on %s', (dialect) => {
   });
 });
 
+describe('readiness', () => {
+  test('/readyz answers 503 when the database is unreachable, /healthz still 200', async () => {
+    const db = await createTestDatabase('sqlite');
+    const twin = db.openTwin();
+    const server = await startService({ db: twin });
+    try {
+      await twin.close();
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'database unreachable' });
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+});
+
 describe('behind a TLS-terminating proxy', () => {
   test('with TRUST_PROXY, https endpoints are advertised and cookies are Secure', async () => {
     const db = await createTestDatabase('sqlite');
