@@ -15,8 +15,11 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# `npm install --no-save` installs exactly the locked versions; `npm ci` is not used because the lock
+# lacks other platforms' optional binaries (unrs-resolver, under jest) that the registry mirror this
+# project is built against does not carry, and `npm ci` treats that as out of sync.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund
+    npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
@@ -34,7 +37,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Installed as root: the application files stay read-only for the user the service runs as.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund
+    npm install --no-save --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public

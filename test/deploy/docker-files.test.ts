@@ -346,13 +346,13 @@ describe('Dockerfile', () => {
   test('the build stage installs every dependency and compiles', () => {
     const build = allStages[0]!;
     const runs = build.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    expect(runs.some((r) => /\bnpm ci\b/.test(r) && !/--omit[= ]dev|--production\b/.test(r))).toBe(true);
+    expect(runs.some((r) => /\bnpm (ci|install)\b/.test(r) && !/--omit[= ]dev|--production\b/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm run build\b/.test(r))).toBe(true);
   });
 
   test('the runtime stage installs production dependencies only', () => {
     const runs = runtime.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
-    expect(runs.some((r) => /\bnpm ci\b.*--omit[= ]dev\b/.test(r))).toBe(true);
+    expect(runs.some((r) => /\bnpm (ci|install)\b.*--omit[= ]dev\b/.test(r))).toBe(true);
     expect(runs.some((r) => /\bnpm (i|install|ci)\b/.test(r) && !/--omit[= ]dev\b/.test(r))).toBe(false);
   });
 
