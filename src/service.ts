@@ -23,6 +23,7 @@ import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
 import { createProvider, maxSignedTokenSeconds } from './provider/create-provider.js';
+import { logProviderEvents } from './provider/log-events.js';
 import { createRenderer } from './interactions/render.js';
 import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
@@ -72,6 +73,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, renderer, secrets, clients, jwks });
+    logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();

@@ -52,6 +52,19 @@ describe.each(dialects)('operations on %s', (dialect) => {
     expect(text).not.toMatch(/code=/);
   });
 
+  test('a refused token request is logged with its reason, without the code', async () => {
+    const bogus = 'bogus-code-value-that-must-not-be-logged';
+    const res = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`conf:${CONFIDENTIAL_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: bogus, redirect_uri: 'http://127.0.0.1:9/callback', code_verifier: 'v'.repeat(43) }),
+    });
+    expect(res.status).toBe(400);
+    const refused = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'oidc request refused');
+    expect(refused.at(-1)).toMatchObject({ event: 'grant.error', error: 'invalid_grant', clientId: 'conf' });
+    expect(server.logs.join('')).not.toContain(bogus);
+  });
+
   test('failed and successful logins are in the audit trail', async () => {
     const events = await createAuditLog(db, systemClock).recent(20);
     expect(events.some((e) => e.event === 'login.password' && e.outcome === 'failure' && e.detail?.reason === 'wrong_password')).toBe(true);
