@@ -1,6 +1,8 @@
 /** Every migration, in order. Listed statically so the same list runs from the build, the CLI and the tests. */
 import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
+import * as federated from './002_federated_identities.js';
+import * as localAccounts from './003_local_accounts.js';
 
 export interface Migration {
   name: string;
@@ -8,4 +10,8 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [{ name: '001_initial', ...initial }];
+export const migrations: Migration[] = [
+  { name: '001_initial', ...initial },
+  { name: '002_federated_identities', ...federated },
+  { name: '003_local_accounts', ...localAccounts },
+];

@@ -27,9 +27,21 @@ export interface Config {
     cookieKeys: string[] | undefined;
     dpopNonceSecret: string | undefined;
     pairwiseSalt: string | undefined;
+    /** Key of the HMACs that stand in for one-time codes in the store. */
+    codeHmacSecret: string | undefined;
   };
   mail: { smtpUrl: string | undefined; from: string };
   mocksEnabled: boolean;
+  idporten: {
+    /** The upstream issuer; undefined means the built-in mock when mocks are on, else no ID-porten. */
+    issuer: string | undefined;
+    clientId: string;
+    clientSecret: string | undefined;
+    authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+    /** A private JWK (JSON) for private_key_jwt. */
+    privateKey: string | undefined;
+    timeoutMs: number;
+  };
   ttl: {
     interactionSeconds: number;
     sessionSeconds: number;
@@ -45,6 +57,26 @@ export interface Config {
   };
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
+  localAccounts: LocalAccountSettings;
+}
+
+/** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
+export interface LocalAccountSettings {
+  passwordPolicy: 'udi' | 'nist';
+  /** One common password per line; both presets refuse them. */
+  passwordBlocklistFile: string;
+  codeTtlSeconds: number;
+  codeMaxAttempts: number;
+  codeResendCooldownSeconds: number;
+  codeSendsPerAddressHourly: number;
+  codeSendsPerIpHourly: number;
+  /** How long a registration or reset may take from the first code to the new password. */
+  flowTtlSeconds: number;
+  /** Failed logins on one account before delays start (an IP address gets four times as many). */
+  loginFreeFailures: number;
+  loginMaxDelaySeconds: number;
+  /** Local accounts without a login for this long are deleted (a tombstone keeps the sub). */
+  retentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -80,9 +112,16 @@ const envSchema = z.object({
     .optional(),
   DPOP_NONCE_SECRET: hex32.optional(),
   PAIRWISE_SALT: z.string().min(32, 'must be at least 32 characters').optional(),
+  CODE_HMAC_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   MAIL_FROM: z.string().min(3).default('Nordlys ID <no-reply@localhost>'),
   MOCKS_ENABLED: bool.optional(),
+  IDPORTEN_ISSUER: z.url({ message: 'must be an absolute URL' }).optional(),
+  IDPORTEN_CLIENT_ID: z.string().min(1).default('nordlys-dev'),
+  IDPORTEN_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  IDPORTEN_AUTH_METHOD: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
+  IDPORTEN_PRIVATE_KEY: z.string().min(2).optional(),
+  IDPORTEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   INTERACTION_TTL_SECONDS: seconds.default(3600),
   SESSION_TTL_SECONDS: seconds.default(8 * 3600),
   ACCESS_TOKEN_TTL_SECONDS: seconds.default(3600),
@@ -92,6 +131,17 @@ const envSchema = z.object({
   KEY_REFRESH_SECONDS: seconds.default(60),
   SWEEP_INTERVAL_SECONDS: seconds.default(300),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1048576).default(65536),
+  PASSWORD_POLICY: z.enum(['udi', 'nist'], { message: 'must be udi or nist' }).default('udi'),
+  PASSWORD_BLOCKLIST_FILE: z.string().min(1).default('./config/common-passwords.txt'),
+  CODE_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+  CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  CODE_RESEND_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  CODE_SENDS_PER_ADDRESS_HOURLY: z.coerce.number().int().min(1).max(1000).default(5),
+  CODE_SENDS_PER_IP_HOURLY: z.coerce.number().int().min(1).max(100000).default(20),
+  FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(24 * 3600).default(1800),
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
+  ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -114,9 +164,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     clientsFile: path.resolve(e.CLIENTS_FILE),
-    secrets: { cookieKeys: e.COOKIE_KEYS, dpopNonceSecret: e.DPOP_NONCE_SECRET, pairwiseSalt: e.PAIRWISE_SALT },
+    secrets: { cookieKeys: e.COOKIE_KEYS, dpopNonceSecret: e.DPOP_NONCE_SECRET, pairwiseSalt: e.PAIRWISE_SALT, codeHmacSecret: e.CODE_HMAC_SECRET },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     mocksEnabled: e.MOCKS_ENABLED ?? !production,
+    idporten: {
+      issuer: e.IDPORTEN_ISSUER?.replace(/\/$/, ''),
+      clientId: e.IDPORTEN_CLIENT_ID,
+      clientSecret: e.IDPORTEN_CLIENT_SECRET,
+      authMethod: e.IDPORTEN_AUTH_METHOD,
+      privateKey: e.IDPORTEN_PRIVATE_KEY,
+      timeoutMs: e.IDPORTEN_TIMEOUT_MS,
+    },
     ttl: {
       interactionSeconds: e.INTERACTION_TTL_SECONDS,
       sessionSeconds: e.SESSION_TTL_SECONDS,
@@ -127,6 +185,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keys: { publishSeconds: e.KEY_PUBLISH_SECONDS, refreshSeconds: e.KEY_REFRESH_SECONDS },
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    localAccounts: {
+      passwordPolicy: e.PASSWORD_POLICY,
+      passwordBlocklistFile: path.resolve(e.PASSWORD_BLOCKLIST_FILE),
+      codeTtlSeconds: e.CODE_TTL_SECONDS,
+      codeMaxAttempts: e.CODE_MAX_ATTEMPTS,
+      codeResendCooldownSeconds: e.CODE_RESEND_COOLDOWN_SECONDS,
+      codeSendsPerAddressHourly: e.CODE_SENDS_PER_ADDRESS_HOURLY,
+      codeSendsPerIpHourly: e.CODE_SENDS_PER_IP_HOURLY,
+      flowTtlSeconds: e.FLOW_TTL_SECONDS,
+      loginFreeFailures: e.LOGIN_FREE_FAILURES,
+      loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
+      retentionDays: e.ACCOUNT_RETENTION_DAYS,
+    },
   };
   if (production) {
     const defaults = developmentDefaults(config);
@@ -143,7 +214,14 @@ export function developmentDefaults(config: Config): string[] {
   if (!config.secrets.cookieKeys) found.push('COOKIE_KEYS is not set (cookie keys would be generated)');
   if (!config.secrets.dpopNonceSecret) found.push('DPOP_NONCE_SECRET is not set (it would be generated)');
   if (!config.secrets.pairwiseSalt) found.push('PAIRWISE_SALT is not set (it would be generated)');
+  if (!config.secrets.codeHmacSecret) found.push('CODE_HMAC_SECRET is not set (it would be generated)');
   if (!config.mail.smtpUrl) found.push('SMTP_URL is not set (mail would go to the development outbox)');
   if (!config.issuer.startsWith('https://')) found.push(`ISSUER is ${config.issuer} (production needs an https issuer)`);
+  if (config.idporten.issuer && !config.idporten.issuer.startsWith('https://')) {
+    found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer} (production talks to ID-porten over https)`);
+  }
+  if (config.idporten.issuer && config.idporten.authMethod !== 'private_key_jwt' && !config.idporten.clientSecret) {
+    found.push('IDPORTEN_CLIENT_SECRET is not set (it would be generated, and the real ID-porten would refuse it)');
+  }
   return found;
 }

@@ -4,6 +4,7 @@
  * same wiring. Rules: start-up fails with a clear message on a bad clients file or config; a running
  * instance re-reads the signing keys periodically so rotation needs no restart.
  */
+import crypto from 'node:crypto';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,12 @@ import { resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
 import { ensureSigningKeys, listKeys, providerJwks } from './store/signing-keys.js';
 import { createAccountRepository } from './store/accounts.js';
 import { createAuditLog } from './store/audit.js';
+import { createFederatedAccountRepository } from './store/federated-accounts.js';
+import { getOrCreateSecret } from './store/secrets.js';
+import { createIdportenBroker } from './brokers/idporten/broker.js';
+import { createIdportenMock } from './brokers/idporten/mock/index.js';
+import type { RedirectBroker } from './brokers/types.js';
+import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from './interactions/broker-login.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
@@ -29,6 +36,7 @@ import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
+import { createLocalAccounts } from './interactions/local-accounts/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -67,12 +75,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const renderer = createRenderer(path.join(root, 'views'));
   const accounts = createAccountRepository(db, clock);
   const audit = createAuditLog(db, clock);
+  const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit });
+  const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
 
   const build = async () => {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, renderer, secrets, clients, jwks });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
@@ -86,6 +96,47 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     }
   }
 
+  // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
+  const brokers = new Map<string, RedirectBroker>();
+  const upstreamMiddleware = [];
+  const idportenIssuer = config.idporten.issuer ?? (config.mocksEnabled ? `${config.issuer}/mock/idporten` : undefined);
+  if (idportenIssuer) {
+    const clientSecret =
+      config.idporten.clientSecret ??
+      (config.idporten.authMethod === 'private_key_jwt'
+        ? undefined
+        : await getOrCreateSecret(db, clock, 'IDPORTEN_CLIENT_SECRET', () => crypto.randomBytes(32).toString('base64url')));
+    if (!config.idporten.issuer) {
+      const mock = await createIdportenMock({
+        issuer: idportenIssuer,
+        db,
+        clock,
+        logger,
+        trustProxy: config.trustProxy,
+        clients: [
+          {
+            client_id: config.idporten.clientId,
+            ...(clientSecret ? { client_secret: clientSecret } : {}),
+            redirect_uris: [callbackUrlFor(config.issuer, 'idporten')],
+            token_endpoint_auth_method: config.idporten.authMethod,
+          },
+        ],
+      });
+      upstreamMiddleware.push(mock.middleware);
+    }
+    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret }));
+  }
+  const brokerDeps = {
+    issuer: config.issuer,
+    brokers,
+    pending: new (createAdapterClass(db, clock))('BrokerLogin'),
+    outcomes: new (createAdapterClass(db, clock))('BrokerOutcome'),
+    ttlSeconds: config.ttl.interactionSeconds,
+    federated,
+    audit,
+    logger,
+  };
+
   const csrf = createCsrf(secrets.cookieKeys[0]!);
   const restart = createRestartStore(new (createAdapterClass(db, clock))('InteractionRestart'), config.issuer);
   const interactions = createInteractionRouter({
@@ -94,10 +145,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     csrf,
     restart,
     bodyLimitBytes: config.bodyLimitBytes,
+    loginThrottle: localAccounts.loginThrottle,
     accounts,
     audit,
     logger,
-  });
+  }, [brokerRoutes(brokerDeps), localAccounts.routes]);
   const app = createApp({
     logger,
     db,
@@ -106,7 +158,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
-    pageRouters: [interactions],
+    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters],
+    upstreamMiddleware,
   });
 
   const reloadKeys = async () => {
@@ -140,6 +193,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       }, config.keys.refreshSeconds * 1000);
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) });
+      timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
       const { port } = server.address() as AddressInfo;
       return { server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
     },
@@ -149,6 +203,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      localAccounts.close();
       if (ownsDb) await db.close();
     },
   };

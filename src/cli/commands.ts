@@ -7,7 +7,8 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
-import { createAccountRepository, type Account } from '../store/accounts.js';
+import { createAccountRepository, isLegacyUsername, type Account } from '../store/accounts.js';
+import { normalisePassword } from '../policies/password-rules.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords/hasher.js';
 import { listKeys, rotateSigningKeys, keyStates, purgeExpiredKeys, type KeyState } from '../store/signing-keys.js';
 import { readClientsFile, writeClientsFile, type ClientMetadata } from '../provider/clients-file.js';
@@ -18,15 +19,28 @@ export class CliError extends Error {}
 export async function createLocalAccount(
   db: Database,
   clock: Clock,
-  input: { email: string; name: string; password: string },
+  input: { email: string; name: string; password: string; legacyUsername?: string | undefined },
 ): Promise<Account> {
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email.trim())) throw new CliError('--email must be an e-mail address');
   if (!input.name.trim()) throw new CliError('--name must not be empty');
-  if (input.password.length < 8 || input.password.length > MAX_PASSWORD_LENGTH) {
+  // Hashed in the form every login verifies (NFKC), like passwords set through registration.
+  const password = normalisePassword(input.password);
+  if (password.length < 8 || password.length > MAX_PASSWORD_LENGTH) {
     throw new CliError(`the password must be 8 to ${MAX_PASSWORD_LENGTH} characters`);
   }
   const accounts = createAccountRepository(db, clock);
-  return accounts.createLocal({ email: input.email, name: input.name.trim(), passwordHash: await hashPassword(input.password), emailVerified: true });
+  const { legacyUsername } = input;
+  if (legacyUsername !== undefined) {
+    if (!isLegacyUsername(legacyUsername)) throw new CliError('--legacy-username must be six letters or digits');
+    if (await accounts.findLocalCredentials(legacyUsername)) throw new CliError(`the username ${legacyUsername.toUpperCase()} belongs to another account`);
+  }
+  return accounts.createLocal({
+    email: input.email,
+    name: input.name.trim(),
+    passwordHash: await hashPassword(password),
+    emailVerified: true,
+    ...(legacyUsername ? { legacyUsername } : {}),
+  });
 }
 
 export interface NewClient {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create, clients list|add,
+ * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create|set-legacy-username|
+ * purge-inactive, clients list|add,
  * keys list|rotate|purge, sweep. Uses the same validated config as the server.
  */
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { readClientsFile, ClientsFileError } from '../provider/clients-file.js';
 import { maxSignedTokenSeconds } from '../provider/create-provider.js';
 import { DuplicateEmailError } from '../store/accounts.js';
 import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, rotateKeys, sweepExpired } from './commands.js';
+import { purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -47,11 +49,28 @@ export function buildCli(config: Config): Command {
     .description('create an e-mail account; the password is read from standard input')
     .requiredOption('--email <email>')
     .requiredOption('--name <name>')
-    .action(async (opts: { email: string; name: string }) => {
+    .option('--legacy-username <username>', 'a six-character username the account can also log in with')
+    .action(async (opts: { email: string; name: string; legacyUsername?: string }) => {
       if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
       const password = await readStdin();
       const account = await withDb(config, (db) => createLocalAccount(db, systemClock, { ...opts, password }));
-      out(`created account ${account.id} for ${account.email}`);
+      out(`created account ${account.id} for ${account.email}${opts.legacyUsername ? ` (username ${opts.legacyUsername.toUpperCase()})` : ''}`);
+    });
+  accounts
+    .command('set-legacy-username')
+    .description('let an existing account also log in with a six-character username')
+    .requiredOption('--email <email>')
+    .requiredOption('--username <username>')
+    .action(async (opts: { email: string; username: string }) => {
+      await withDb(config, (db) => setLegacyUsername(db, systemClock, opts.email, opts.username));
+      out(`${opts.email} can now log in as ${opts.username.toUpperCase()}`);
+    });
+  accounts
+    .command('purge-inactive')
+    .description('delete local accounts without a login for ACCOUNT_RETENTION_DAYS (tombstones keep their ids)')
+    .action(async () => {
+      const deleted = await withDb(config, (db) => purgeInactiveAccounts(db, systemClock, config.localAccounts.retentionDays));
+      out(`deleted ${deleted.length} account(s) without a login for ${config.localAccounts.retentionDays} days`);
     });
 
   const clients = program.command('clients').description(`clients in ${config.clientsFile}`);
@@ -98,6 +117,8 @@ export function buildCli(config: Config): Command {
   program.command('sweep').description('delete expired sessions, codes and tokens').action(async () => {
     const n = await withDb(config, (db) => sweepExpired(db, systemClock));
     out(`deleted ${n} expired row(s)`);
+    const local = await withDb(config, (db) => sweepLocalRows(db, systemClock));
+    out(`deleted ${local.flows} expired registration/reset flow(s) and ${local.rateLimits} idle rate-limit counter(s)`);
   });
   return program;
 }

@@ -28,6 +28,8 @@ export interface AppDeps {
   getProvider: () => Provider;
   /** Routers for our own pages (interactions, later the mocks); each is mounted in order. */
   pageRouters: Router[];
+  /** Mock upstreams served by this app (development), each handling its own path prefix. */
+  upstreamMiddleware?: Middleware[];
 }
 
 const composed = new WeakMap<Provider, Middleware>();
@@ -59,10 +61,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorHandler(deps.renderer));
   app.use(system.routes());
   for (const router of deps.pageRouters) {
-    app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).path ? pageCsp()(ctx, next) : next()));
+    app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).route ? pageCsp()(ctx, next) : next()));
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
+  for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
   // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
   app.use(async (ctx, next) => {
     const provider = deps.getProvider();

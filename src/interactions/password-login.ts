@@ -4,18 +4,27 @@
  *   the page (status 400/401), the address kept so the user need not retype it;
  * - an unknown address costs the same argon2 verify as a known one (no enumeration by timing);
  * - every success and failure is written to the audit trail (never the password);
- * - a hash made with older argon2 parameters is replaced on a successful login.
+ * - a hash made with older argon2 parameters is replaced on a successful login;
+ * - the login name is an e-mail address or a legacy six-character username; the password is
+ *   NFKC-normalised as it was when it was set (src/policies/password-rules.ts);
+ * - attempts are throttled per account and per IP address (src/interactions/login-throttle.ts): a
+ *   throttled attempt gets 429 and says when to try again, before any password is checked.
  */
 import type { Logger } from '../logger.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { AuditLog } from '../store/audit.js';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../passwords/hasher.js';
 import type { InteractionContext } from './router.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { normalisePassword } from '../policies/password-rules.js';
+import { methodChoice, showLoginPage } from './login-methods.js';
+import { BadRequestError } from '../errors.js';
 
 export interface PasswordLoginDeps {
   accounts: AccountRepository;
   audit: AuditLog;
   logger: Logger;
+  loginThrottle: LoginThrottle;
 }
 
 const MAX_EMAIL_LENGTH = 320;
@@ -23,10 +32,12 @@ const MAX_EMAIL_LENGTH = 320;
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const urls = (uid: string) => ({ actionUrl: `/interaction/${uid}/login`, abortUrl: `/interaction/${uid}/abort` });
 
+  const page = (ic: InteractionContext, vars: Record<string, unknown>) => showLoginPage(ic, { ...urls(ic.uid), ...vars });
+
   return {
-    show(ic: InteractionContext): void {
+    async show(ic: InteractionContext): Promise<void> {
       const hint = (ic.details.params as Record<string, unknown>).login_hint;
-      ic.render('login.njk', { ...urls(ic.uid), email: typeof hint === 'string' ? hint.slice(0, MAX_EMAIL_LENGTH) : '' });
+      await page(ic, { email: typeof hint === 'string' ? hint.slice(0, MAX_EMAIL_LENGTH) : '' });
     },
 
     async submit(ic: InteractionContext): Promise<void> {
@@ -36,24 +47,36 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const clientId = String((ic.details.params as Record<string, unknown>).client_id);
       const auditBase = { event: 'login.password', clientId, ip: ic.ctx.ip, requestId: String(ic.ctx.state.requestId ?? '') };
 
+      // The e-mail form is refused when this client or request does not accept an e-mail login.
+      if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail login is not offered for this request');
       if (!email || !password) {
         ic.ctx.status = 400;
-        ic.render('login.njk', { ...urls(ic.uid), email, errorId: 'login.error.missing_fields' });
+        await page(ic, { email, errorId: 'login.error.missing_fields' });
         return;
       }
       const credentials = password.length <= MAX_PASSWORD_LENGTH ? await deps.accounts.findLocalCredentials(email) : undefined;
-      const result = await verifyPassword(credentials?.passwordHash, password);
+      const gate = await deps.loginThrottle.begin({ accountId: credentials?.accountId, login: email, ip: ic.ctx.ip });
+      if (!gate.ok) {
+        await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: 'throttled' } });
+        ic.ctx.status = 429;
+        ic.ctx.set('Retry-After', String(gate.retryAfterSeconds));
+        await page(ic, { email, errorId: 'local.login.throttled', errorParams: { minutes: Math.ceil(gate.retryAfterSeconds / 60) } });
+        return;
+      }
+      const result = await verifyPassword(credentials?.passwordHash, normalisePassword(password));
+      await gate.settle(Boolean(credentials && result.ok));
       if (!credentials || !result.ok) {
         await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: credentials ? 'wrong_password' : 'unknown_account' } });
         ic.ctx.status = 401;
-        ic.render('login.njk', { ...urls(ic.uid), email, errorId: 'login.error.invalid_credentials' });
+        await page(ic, { email, errorId: 'login.error.invalid_credentials' });
         return;
       }
       if (result.rehash) await deps.accounts.updatePasswordHash(credentials.accountId, result.rehash);
       await deps.accounts.recordLogin(credentials.accountId);
       await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId });
       deps.logger.info({ accountId: credentials.accountId, clientId }, 'login succeeded');
-      await ic.finish({ login: { accountId: credentials.accountId, amr: ['pwd'] } });
+      // An e-mail + password login reaches rank `low` (DESIGN §3); the provider writes it in the request's vocabulary.
+      await ic.finish({ login: { accountId: credentials.accountId, acr: 'low', amr: ['pwd'] } });
     },
   };
 }

@@ -32,6 +32,8 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export interface InteractionContext {
   ctx: Context;
   provider: Provider;
+  /** The client's metadata, including our policy fields; undefined if it vanished from the config. */
+  client: Record<string, unknown> | undefined;
   details: Details;
   locale: Locale;
   uid: string;
@@ -41,7 +43,16 @@ export interface InteractionContext {
   finish(result: Record<string, unknown>): Promise<void>;
 }
 
-export function createInteractionRouter(deps: InteractionDeps): Router {
+/** What a module that adds routes under /interaction/:uid (brokers, registration …) gets to work with. */
+export interface InteractionRouteKit {
+  load(ctx: Context): Promise<InteractionContext | undefined>;
+  checkCsrf(ic: InteractionContext): void;
+  formBody: (ctx: Context, next: () => Promise<unknown>) => Promise<unknown>;
+}
+
+export type InteractionRoutes = (router: Router, kit: InteractionRouteKit) => void;
+
+export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const passwordLogin = createPasswordLogin(deps);
   const consent = createConsent();
@@ -91,6 +102,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return {
       ctx,
       provider,
+      client: client as unknown as Record<string, unknown> | undefined,
       details,
       locale,
       uid,
@@ -98,7 +110,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       clientName,
       render(view, vars) {
         ctx.type = 'html';
-        ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, ...vars });
+        ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, uid, ...vars });
       },
       async finish(result) {
         const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
@@ -148,5 +160,6 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return ic.finish({ error: 'access_denied', error_description: 'End-User aborted the login' });
   });
 
+  for (const extend of extensions) extend(router, { load, checkCsrf, formBody });
   return router;
 }

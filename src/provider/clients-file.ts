@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { z } from 'zod';
+import { validateClientPolicy } from '../policies/client-policy.js';
 
 const absoluteUrl = z
   .url({ message: 'must be an absolute URL' })
@@ -36,9 +37,19 @@ export const clientSchema = z
     backchannel_logout_session_required: z.boolean().optional(),
     /** Ours: a first-party client whose users are not asked for consent. */
     skip_consent: z.boolean().optional(),
+    /** Ours: the login policy (DESIGN §3, src/policies/client-policy.ts). */
+    login_methods: z.array(z.string()).optional(),
+    min_acr: z.string().optional(),
+    method_min_acr: z.record(z.string(), z.string()).optional(),
+    acr_vocabulary: z.string().optional(),
+    release_national_id: z.boolean().optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const problem of validateClientPolicy(c)) {
+      const [field, ...rest] = problem.split(': ');
+      ctx.addIssue({ code: 'custom', path: field!.replace(/\[(\d+)\]/g, '.$1').split('.'), message: rest.join(': ') });
+    }
     const grants = c.grant_types ?? ['authorization_code'];
     const method = c.token_endpoint_auth_method ?? 'client_secret_basic';
     if (grants.includes('authorization_code') && !c.redirect_uris?.length) {

@@ -19,6 +19,10 @@ import type { Renderer } from '../interactions/render.js';
 import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';
+import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
+import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
+import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 
 export interface ProviderDeps {
@@ -26,13 +30,16 @@ export interface ProviderDeps {
   db: Database;
   clock: Clock;
   accounts: AccountRepository;
+  federated: FederatedAccountRepository;
   renderer: Renderer;
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   jwks: { keys: JWK[] };
 }
 
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pid'];
+
+const POLICY_METADATA = ['login_methods', 'min_acr', 'method_min_acr', 'acr_vocabulary', 'release_national_id'];
 
 async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
   const { client, session, result, provider } = ctx.oidc;
@@ -51,14 +58,19 @@ async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, db, clock, accounts, renderer, secrets } = deps;
+  const { config, db, clock, accounts, federated, renderer, secrets } = deps;
+  const accountMethod = async (accountId: string): Promise<LoginMethod | undefined> => {
+    const account = await accounts.findById(accountId);
+    return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
+  };
   const pages = createProviderPages(renderer);
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clock),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts),
+    findAccount: createFindAccount(accounts, federated),
+    acrValues: SUPPORTED_ACR_VALUES,
     cookies: {
       keys: secrets.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -73,7 +85,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       // acr and amr describe the login itself: every id_token carries them (OIDC Core 2).
       openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified'],
-      profile: ['name'],
+      profile: ['name', 'birthdate'],
+      // The national identity number: only from an eID login, to a client allowed to receive it.
+      pid: ['pid'],
     },
     scopes: SUPPORTED_SCOPES,
     responseTypes: ['code'],
@@ -81,15 +95,20 @@ export function createProvider(deps: ProviderDeps): Provider {
     pairwiseIdentifier: async (_ctx, accountId, client) =>
       crypto.createHmac('sha256', secrets.pairwiseSalt).update(`${client.sectorIdentifier}\n${accountId}`).digest('base64url'),
     extraClientMetadata: {
-      properties: ['skip_consent'],
+      properties: ['skip_consent', ...POLICY_METADATA],
       validator(_ctx, key, value) {
-        if (key === 'skip_consent' && value !== undefined && typeof value !== 'boolean') {
-          throw new Error('skip_consent must be a boolean');
+        if ((key === 'skip_consent' || key === 'release_national_id') && value !== undefined && typeof value !== 'boolean') {
+          throw new Error(`${key} must be a boolean`);
         }
+        const problems = validateClientPolicy({ [key]: value });
+        if (problems.length) throw new Error(problems.join('; '));
       },
     },
     loadExistingGrant: loadOrGrantFirstParty,
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: loginInteractionPolicy(accountMethod),
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -133,6 +152,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  installAcrVocabulary(provider);
   return provider;
 }
 

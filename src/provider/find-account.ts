@@ -1,15 +1,20 @@
 /**
  * oidc-provider's findAccount: turns a `sub` into the claims a client may receive.
  * Rules: a deleted (tombstoned) or unknown account yields nothing, which ends its sessions and tokens'
- * usefulness; oidc-provider itself filters the returned claims by the granted scopes and claims.
+ * usefulness; oidc-provider itself filters the returned claims by the granted scopes and claims; `pid`
+ * (a national identity number) is only ever returned to clients with `release_national_id`.
  */
 import type { FindAccount } from 'oidc-provider';
 import type { AccountRepository } from '../store/accounts.js';
+import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 
-export function createFindAccount(accounts: AccountRepository): FindAccount {
-  return async (_ctx, sub) => {
+export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository): FindAccount {
+  return async (ctx, sub) => {
     const account = await accounts.findById(sub);
     if (!account || account.status !== 'active') return undefined;
+    const upstream = account.kind === 'local' ? undefined : await federated.findByAccountId(account.id);
+    // A national identity number leaves only for a client whose policy allows it (and a `pid` scope).
+    const mayReleaseNationalId = (ctx.oidc.client as unknown as { release_national_id?: boolean } | undefined)?.release_national_id === true;
     return {
       accountId: account.id,
       async claims() {
@@ -17,6 +22,8 @@ export function createFindAccount(accounts: AccountRepository): FindAccount {
           sub: account.id,
           ...(account.name ? { name: account.name } : {}),
           ...(account.email ? { email: account.email, email_verified: account.emailVerified } : {}),
+          ...(upstream?.profile.birthdate ? { birthdate: upstream.profile.birthdate } : {}),
+          ...(upstream && mayReleaseNationalId ? { pid: upstream.subject } : {}),
         };
       },
     };

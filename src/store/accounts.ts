@@ -1,7 +1,8 @@
 /**
  * Accounts and their local (e-mail + password) credentials. Rules:
  * - an account id is random and never reused: deletion leaves a tombstone row (status `deleted`);
- * - e-mail addresses are stored normalised (trimmed, NFC, lower-case) and are unique;
+ * - e-mail addresses are stored normalised (trimmed, NFC, lower-case) and are unique; a local account may
+ *   also have a legacy six-character username (stored upper-case, unique) that logs in like the address;
  * - nothing here links or merges accounts: each identity source is its own account.
  */
 import crypto from 'node:crypto';
@@ -38,6 +39,10 @@ export function normaliseEmail(email: string): string {
   return email.normalize('NFC').trim().toLowerCase();
 }
 
+/** A legacy username (Migrationsverket, accounts before 2018-12-04): six letters or digits, any case. */
+export const isLegacyUsername = (login: string): boolean => /^[A-Za-z0-9]{6}$/.test(login.trim());
+export const normaliseLegacyUsername = (username: string): string => username.trim().toUpperCase();
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export function createAccountRepository(db: Database, clock: Clock) {
@@ -62,7 +67,7 @@ export function createAccountRepository(db: Database, clock: Clock) {
   }
 
   /** Creates an active local account; throws DuplicateEmailError when the address is taken. */
-  async function createLocal(input: { email: string; name: string; passwordHash: string; emailVerified: boolean }): Promise<Account> {
+  async function createLocal(input: { email: string; name: string; passwordHash: string; emailVerified: boolean; legacyUsername?: string }): Promise<Account> {
     const id = crypto.randomUUID();
     const now = clock.now();
     const email = normaliseEmail(input.email);
@@ -74,6 +79,7 @@ export function createAccountRepository(db: Database, clock: Clock) {
           email,
           password_hash: input.passwordHash,
           email_verified_at: input.emailVerified ? now : null,
+          legacy_username: input.legacyUsername ? normaliseLegacyUsername(input.legacyUsername) : null,
         });
       });
     } catch (err) {
@@ -83,11 +89,14 @@ export function createAccountRepository(db: Database, clock: Clock) {
     return (await findById(id))!;
   }
 
-  /** The credentials of an active local account with this address, if any. */
-  async function findLocalCredentials(email: string): Promise<LocalCredentials | undefined> {
+  /** The credentials of an active local account with this address (or legacy username), if any. */
+  async function findLocalCredentials(login: string): Promise<LocalCredentials | undefined> {
+    const match = isLegacyUsername(login)
+      ? { 'local_credentials.legacy_username': normaliseLegacyUsername(login) }
+      : { 'local_credentials.email': normaliseEmail(login) };
     const row = await knex('local_credentials')
       .join('accounts', 'accounts.id', 'local_credentials.account_id')
-      .where({ 'local_credentials.email': normaliseEmail(email), 'accounts.status': 'active' })
+      .where({ ...match, 'accounts.status': 'active' })
       .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash');
     return row ? { accountId: row.account_id, email: row.email, passwordHash: row.password_hash } : undefined;
   }

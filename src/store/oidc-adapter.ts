@@ -7,7 +7,7 @@
  *   A row saved without expiresIn never expires.
  * - consume records the first consumption only, and a later upsert of the same id does not clear it:
  *   a consumed code or refresh token must never become redeemable again.
- * - revokeByGrantId deletes the grant's artefacts of every model at once (see the method for why).
+ * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
  *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it.
  */
@@ -15,6 +15,9 @@ import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 
 const TABLE = 'oidc_payloads';
+
+/** The models whose rows belong to a grant and die with it (as in oidc-provider's own adapter). */
+const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 
 /** What oidc-provider stores: an open JSON object. The named fields are the ones we index. */
 export interface AdapterPayload {
@@ -100,12 +103,14 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
     }
 
     /**
-     * Not limited to this.model: the provider calls it on one model and expects every artefact of the grant
-     * gone (its own in-memory adapter keeps one grant index across models), and on some paths it calls it
-     * only on the models the client's grant types allow, e.g. not RefreshToken.
+     * Not limited to this.model: the provider calls it on one model and expects every token of the grant
+     * gone (its own in-memory adapter keeps one grant index across the token models), and on some paths it
+     * calls it only on the models the client's grant types allow, e.g. not RefreshToken. Limited to those
+     * token models, as that adapter is: an Interaction that names the grant must survive — when another
+     * account logs in, the provider revokes the old session's grants and then resumes that interaction.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await knex(TABLE).where({ grant_id: grantId }).del();
+      await knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del();
     }
 
     private async findOne(lookup: Lookup): Promise<AdapterPayload | undefined> {

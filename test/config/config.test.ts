@@ -7,6 +7,7 @@ const productionEnv = {
   COOKIE_KEYS: 'a'.repeat(32) + ',' + 'b'.repeat(32),
   DPOP_NONCE_SECRET: 'ab'.repeat(32),
   PAIRWISE_SALT: 'c'.repeat(32),
+  CODE_HMAC_SECRET: 'd'.repeat(32),
   SMTP_URL: 'smtp://mail.example.test:25',
 };
 
@@ -49,6 +50,7 @@ describe('config', () => {
     ['COOKIE_KEYS', /COOKIE_KEYS is not set/],
     ['DPOP_NONCE_SECRET', /DPOP_NONCE_SECRET is not set/],
     ['PAIRWISE_SALT', /PAIRWISE_SALT is not set/],
+    ['CODE_HMAC_SECRET', /CODE_HMAC_SECRET is not set/],
     ['SMTP_URL', /SMTP_URL is not set/],
   ])('production refuses to start without %s and says so', (name, message) => {
     const env: Record<string, string> = { ...productionEnv };

@@ -24,11 +24,12 @@ const KNOWN_ENV = [
   'COOKIE_KEYS',
   'DPOP_NONCE_SECRET',
   'PAIRWISE_SALT',
+  'CODE_HMAC_SECRET',
   'SMTP_URL',
   'MAIL_FROM',
   'LOG_LEVEL',
 ];
-const REQUIRED_SECRETS = ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT'];
+const REQUIRED_SECRETS = ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET'];
 /** Paths the runtime image needs from the repository besides the compiled dist/. */
 const RUNTIME_DIRS = ['views', 'public', 'config'];
 
@@ -155,6 +156,7 @@ describe('docker-compose.yml', () => {
       COOKIE_KEYS: 'a'.repeat(64),
       DPOP_NONCE_SECRET: 'b'.repeat(64),
       PAIRWISE_SALT: 'c'.repeat(64),
+      CODE_HMAC_SECRET: 'd'.repeat(64),
     };
     const interpolated = Object.fromEntries(
       Object.entries(nordlysEnv).map(([k, v]) => [

@@ -167,7 +167,7 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
   });
 
   describe('revokeByGrantId', () => {
-    it('removes the grant artefacts of every model and leaves other grants and the Grant row alone', async () => {
+    it('removes the grant tokens of every token model and leaves other grants, the Grant row and interactions alone', async () => {
       await new Adapter('AccessToken').upsert('at1', { grantId: 'g1' }, HOUR);
       await new Adapter('RefreshToken').upsert('rt1', { grantId: 'g1' }, HOUR);
       await new Adapter('AuthorizationCode').upsert('c1', { grantId: 'g1' }, 60);
@@ -176,12 +176,14 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
       await new Adapter('RefreshToken').upsert('rt2', { grantId: 'g2' }, HOUR);
       // The Grant is stored under its own id, which is the grant id; destroying it is revokeGrantPolicy's call.
       await new Adapter('Grant').upsert('g1', { jti: 'g1', accountId: 'a' }, HOUR);
+      // An interaction being resumed for another account names the old grant; it must survive the logout.
+      await new Adapter('Interaction').upsert('i1', { grantId: 'g1', uid: 'i1' }, HOUR);
 
       await new Adapter('AccessToken').revokeByGrantId('g1');
 
       expect(await new Adapter('RefreshToken').find('rt1')).toBeUndefined();
       expect(await new Adapter('DeviceCode').findByUserCode('AAAA')).toBeUndefined();
-      expect(await storedIds()).toEqual(['AccessToken:at2', 'Grant:g1', 'RefreshToken:rt2']);
+      expect(await storedIds()).toEqual(['AccessToken:at2', 'Grant:g1', 'Interaction:i1', 'RefreshToken:rt2']);
     });
   });
 

@@ -10,37 +10,46 @@ export interface Page {
 }
 
 export class Browser {
-  private cookies = new Map<string, string>();
+  /** Cookies by name and path, as a browser keeps them (same name on different paths are different cookies). */
+  private cookies = new Map<string, { name: string; value: string; path: string }>();
   constructor(private readonly origin: string, private readonly acceptLanguage = 'en') {}
 
-  private remember(res: Response): void {
+  private remember(res: Response, url: URL): void {
     for (const header of res.headers.getSetCookie()) {
-      const [pair] = header.split(';');
+      const [pair, ...attributes] = header.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      if (/expires=Thu, 01 Jan 1970/i.test(header) || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
+      const pathAttr = attributes.map((a) => a.trim()).find((a) => /^path=/i.test(a));
+      const path = pathAttr ? pathAttr.slice(5) : url.pathname.replace(/\/[^/]*$/, '') || '/';
+      const key = `${name};${path}`;
+      if (/expires=Thu, 01 Jan 1970/i.test(header) || /max-age=0/i.test(header) || value === '') this.cookies.delete(key);
+      else this.cookies.set(key, { name, value, path });
     }
   }
 
-  private cookieHeader(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  private cookieHeader(path = '/'): string {
+    return [...this.cookies.values()]
+      .filter((c) => path === c.path || path.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
   }
 
   /** Requests a URL and follows redirects within the server; returns the final page or the external redirect. */
-  async go(url: string, init: { method?: string; body?: URLSearchParams | string; headers?: Record<string, string> } = {}): Promise<Page> {
+  async go(url: string, init: { method?: string; body?: URLSearchParams | string; headers?: Record<string, string>; stopAt?: RegExp } = {}): Promise<Page> {
     let current = new URL(url, this.origin).toString();
     let method = init.method ?? 'GET';
     let body: URLSearchParams | string | undefined = init.body;
     for (let hop = 0; hop < 20; hop += 1) {
       const target = new URL(current);
       if (target.origin !== new URL(this.origin).origin) return { url: current, status: 0, html: '' };
+      if (hop > 0 && init.stopAt?.test(current)) return { url: current, status: 0, html: '' };
       const headers: Record<string, string> = { 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers };
-      if (this.cookies.size) headers.cookie = this.cookieHeader();
+      const cookie = this.cookieHeader(target.pathname);
+      if (cookie) headers.cookie = cookie;
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
       const res = await fetch(current, { method, headers, body, redirect: 'manual' });
-      this.remember(res);
+      this.remember(res, target);
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location) {
         current = new URL(location, current).toString();
@@ -48,13 +57,25 @@ export class Browser {
         body = undefined;
         continue;
       }
-      return { url: current, status: res.status, html: await res.text() };
+      const html = await res.text();
+      // oidc-provider's auto-submitting pages (e.g. ending the previous session when another account
+      // logs in): a browser runs their script; we submit the form as it would.
+      if (res.status === 200 && html.includes('<title>Submitting Callback</title>')) {
+        const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html);
+        if (form) {
+          current = new URL(decode(form[1]!), current).toString();
+          method = 'POST';
+          body = new URLSearchParams([...form[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m): [string, string] => [m[1]!, decode(m[2]!)]));
+          continue;
+        }
+      }
+      return { url: current, status: res.status, html };
     }
     throw new Error('too many redirects');
   }
 
   /** Submits the form on `page` whose action matches, with the page's hidden fields plus `fields`. */
-  async submit(page: Page, actionMatch: RegExp, fields: Record<string, string>, opts: { formaction?: string } = {}): Promise<Page> {
+  async submit(page: Page, actionMatch: RegExp, fields: Record<string, string>, opts: { formaction?: string; stopAt?: RegExp } = {}): Promise<Page> {
     const forms = [...page.html.matchAll(/<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
     const form = forms.find((f) => actionMatch.test(decode(f[1]!)));
     if (!form) throw new Error(`no form matching ${actionMatch} on ${page.url}:\n${page.html.slice(0, 2000)}`);
@@ -65,16 +86,16 @@ export class Browser {
       if (name) params.set(name, decode(value));
     }
     for (const [k, v] of Object.entries(fields)) params.set(k, v);
-    return this.go(new URL(opts.formaction ?? decode(form[1]!), page.url).toString(), { method: 'POST', body: params });
+    return this.go(new URL(opts.formaction ?? decode(form[1]!), page.url).toString(), { method: 'POST', body: params, ...(opts.stopAt ? { stopAt: opts.stopAt } : {}) });
   }
 
   /** Takes over another browser's cookies (the same user agent talking to a second instance). */
   adoptCookiesFrom(other: Browser): void {
-    for (const [k, v] of other.cookies) this.cookies.set(k, v);
+    for (const [k, v] of other.cookies) this.cookies.set(k, { ...v });
   }
 
   cookieNames(): string[] {
-    return [...this.cookies.keys()];
+    return [...new Set([...this.cookies.values()].map((c) => c.name))];
   }
 }
 

@@ -1,0 +1,142 @@
+/**
+ * The ID-porten broker: an OpenID Connect relying party (openid-client) of ID-porten or of our mock.
+ * Rules (reference/ID-PORTEN.md): endpoints from discovery only; code flow with PKCE S256, state and
+ * nonce; the required level passed upstream as `acr_values` and still checked on the id_token (a lower
+ * `acr` is refused as `insufficient_level`); the account key is the `pid`, which must pass the
+ * fødselsnummer/D-number check; client authentication as configured (secret or private_key_jwt);
+ * every upstream call is bounded by a timeout; cancel, upstream errors and bad answers become
+ * BrokerErrors the login pages can explain.
+ */
+import * as oidc from 'openid-client';
+import { importJWK, type JWK } from 'jose';
+import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../types.js';
+import { formatAcr, lookupAcr, satisfies } from '../../policies/loa.js';
+import { parseNorwegianId } from '../../policies/national-id.js';
+
+export interface IdportenBrokerConfig {
+  issuer: string;
+  clientId: string;
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  clientSecret?: string | undefined;
+  privateKey?: string | undefined;
+  timeoutMs: number;
+}
+
+const BROKER = 'idporten';
+/** ID-porten speaks nb, nn, en and se (Northern Sami); our Swedish and Ukrainian users get English. */
+const UPSTREAM_LOCALE: Record<string, string> = { nb: 'nb', en: 'en', sv: 'en', uk: 'en' };
+
+async function clientAuth(config: IdportenBrokerConfig): Promise<oidc.ClientAuth> {
+  if (config.authMethod === 'private_key_jwt') {
+    if (!config.privateKey) throw new Error('IDPORTEN_PRIVATE_KEY is required for private_key_jwt');
+    const jwk = JSON.parse(config.privateKey) as JWK;
+    const key = (await importJWK(jwk, jwk.alg ?? 'RS256')) as oidc.CryptoKey;
+    return oidc.PrivateKeyJwt({ key, kid: jwk.kid });
+  }
+  if (!config.clientSecret) throw new Error('IDPORTEN_CLIENT_SECRET is required');
+  return config.authMethod === 'client_secret_post' ? oidc.ClientSecretPost(config.clientSecret) : oidc.ClientSecretBasic(config.clientSecret);
+}
+
+function upstreamError(kind: 'upstream_error' | 'timeout', err: unknown): BrokerError {
+  const name = (err as { name?: string })?.name;
+  const timedOut = kind === 'timeout' || name === 'TimeoutError' || name === 'AbortError';
+  return new BrokerError(BROKER, timedOut ? 'timeout' : 'upstream_error', timedOut ? 'ID-porten did not answer in time' : 'ID-porten could not be reached or answered with an error', { cause: err });
+}
+
+export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBroker {
+  let discovered: Promise<oidc.Configuration> | undefined;
+
+  const configuration = (): Promise<oidc.Configuration> => {
+    discovered ??= (async () => {
+      const options: oidc.DiscoveryRequestOptions = { timeout: Math.ceil(config.timeoutMs / 1000) };
+      // Plain http is only ever the built-in mock on this host; production config demands https.
+      if (config.issuer.startsWith('http://')) options.execute = [oidc.allowInsecureRequests];
+      return oidc.discovery(new URL(config.issuer), config.clientId, { id_token_signed_response_alg: 'RS256' }, await clientAuth(config), options);
+    })();
+    // A failed discovery is not cached: the next login tries again.
+    discovered.catch(() => (discovered = undefined));
+    return discovered;
+  };
+
+  return {
+    id: BROKER,
+    capability: 'redirect',
+    reachable: ['substantial', 'high'],
+
+    async begin(requirement: Requirement, callbackUrl: string) {
+      let upstream: oidc.Configuration;
+      try {
+        upstream = await configuration();
+      } catch (err) {
+        throw upstreamError('upstream_error', err);
+      }
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const redirectTo = oidc.buildAuthorizationUrl(upstream, {
+        redirect_uri: callbackUrl,
+        scope: 'openid profile',
+        state,
+        nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        acr_values: formatAcr(requirement.minimum === 'low' ? 'substantial' : requirement.minimum, 'idporten'),
+        ui_locales: UPSTREAM_LOCALE[requirement.locale] ?? 'en',
+      });
+      const brokerState: BrokerState = { verifier, state, nonce, callbackUrl };
+      return { redirectTo: redirectTo.toString(), state: brokerState, stateParam: state };
+    },
+
+    async complete(callbackUrl: URL, state: BrokerState, requirement: Requirement): Promise<UpstreamIdentity> {
+      const error = callbackUrl.searchParams.get('error');
+      if (error === 'access_denied') throw new BrokerError(BROKER, 'cancelled', 'the person cancelled at ID-porten');
+      if (error) throw new BrokerError(BROKER, 'upstream_error', `ID-porten answered ${error}`, { cause: callbackUrl.searchParams.get('error_description') });
+      let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+      try {
+        tokens = await oidc.authorizationCodeGrant(await configuration(), callbackUrl, {
+          pkceCodeVerifier: String(state.verifier),
+          expectedState: String(state.state),
+          expectedNonce: String(state.nonce),
+          idTokenExpected: true,
+        });
+      } catch (err) {
+        if (err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError) throw upstreamError('upstream_error', err);
+        if (err instanceof oidc.ClientError) throw new BrokerError(BROKER, 'invalid_response', 'the answer from ID-porten failed validation', { cause: err });
+        throw upstreamError('upstream_error', err);
+      }
+      const claims = tokens.claims();
+      if (!claims) throw new BrokerError(BROKER, 'invalid_response', 'ID-porten returned no id_token');
+      const reached = typeof claims.acr === 'string' ? lookupAcr(claims.acr) : undefined;
+      if (!reached) throw new BrokerError(BROKER, 'invalid_response', `unknown acr ${String(claims.acr)}`);
+      const amr = Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string') : [];
+      if (!satisfies(reached.rank, requirement.minimum)) {
+        throw new InsufficientLevelError(reached.rank, requirement.minimum, amr);
+      }
+      const pid = typeof claims.pid === 'string' ? parseNorwegianId(claims.pid) : undefined;
+      if (!pid) throw new BrokerError(BROKER, 'invalid_response', 'the id_token has no valid pid');
+      return {
+        broker: BROKER,
+        subject: pid.number,
+        acr: reached.rank,
+        amr,
+        claims: {
+          national_id: pid.number,
+          ...(pid.birthdate ? { birthdate: pid.birthdate } : {}),
+          ...(typeof claims.locale === 'string' ? { locale: claims.locale } : {}),
+          ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+        },
+      };
+    },
+  } satisfies RedirectBroker;
+}
+
+/** The upstream vouched for less than required: the page names the level and the eID used. */
+export class InsufficientLevelError extends BrokerError {
+  constructor(
+    readonly reached: string,
+    readonly required: string,
+    readonly amr: string[],
+  ) {
+    super(BROKER, 'insufficient_level', `ID-porten returned ${reached}, ${required} was required`);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Logging in through an upstream (a redirect broker such as ID-porten) and the foreign-eID refusal.
+ * Rules:
+ * - a method starts only when the client offers it and it can reach its floor; the floor goes upstream;
+ * - the upstream returns to one fixed callback URL (registered exactly); the pending login is found by
+ *   the `state` value, used once, and kept in the store — any instance can take the callback;
+ * - the callback completes the upstream exchange server-side and hands only the outcome to the
+ *   interaction, which the browser's interaction cookie must own (a stolen callback URL logs no one in);
+ * - the identity becomes its own federated account (never linked to another); the login's acr is the
+ *   rank the upstream reached, amr what it reported;
+ * - failures get an honest page (which upstream failed, who can help) with a way back to the methods.
+ */
+import Router from '@koa/router';
+import type { Adapter } from 'oidc-provider';
+import type { Logger } from '../logger.js';
+import type { AuditLog } from '../store/audit.js';
+import type { FederatedAccountRepository } from '../store/federated-accounts.js';
+import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../brokers/types.js';
+import { InsufficientLevelError } from '../brokers/idporten/broker.js';
+import { BadRequestError } from '../errors.js';
+import { isLoginMethod } from '../policies/client-policy.js';
+import type { InteractionContext, InteractionRoutes } from './router.js';
+import { methodChoice } from './login-methods.js';
+
+export interface BrokerLoginDeps {
+  issuer: string;
+  brokers: Map<string, RedirectBroker>;
+  /** Stored pending logins (by upstream state) and outcomes (by interaction uid). */
+  pending: Adapter;
+  outcomes: Adapter;
+  ttlSeconds: number;
+  federated: FederatedAccountRepository;
+  audit: AuditLog;
+  logger: Logger;
+}
+
+interface PendingLogin {
+  uid: string;
+  broker: string;
+  state: BrokerState;
+  requirement: Requirement;
+}
+
+type Outcome = { identity: UpstreamIdentity } | { error: { kind: string; reached?: string; required?: string; amr?: string[] } };
+
+const UPSTREAM_NAMES: Record<string, string> = { idporten: 'ID-porten' };
+const LEVEL_NAMES: Record<string, string> = { low: '2', substantial: '3', high: '4' };
+
+/** The eID a person used, from ID-porten's amr values, for the "level too low" page. */
+function eidName(amr: string[] = []): string {
+  const first = amr[0] ?? '';
+  if (first.startsWith('Minid')) return 'MinID';
+  if (first === 'BankID Mobil') return 'BankID på mobil';
+  return first || 'ID-porten';
+}
+
+export function callbackUrlFor(issuer: string, broker: string): string {
+  return `${issuer}/broker/${broker}/callback`;
+}
+
+export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
+  return (router, kit) => {
+    const urls = (uid: string) => ({ methodsUrl: `/interaction/${uid}`, abortUrl: `/interaction/${uid}/abort` });
+
+    router.post('/method/:method', kit.formBody, async (ctx) => {
+      const ic = await kit.load(ctx);
+      if (!ic) return;
+      kit.checkCsrf(ic);
+      if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
+      const method = String(ctx.params.method);
+      const offered = isLoginMethod(method) ? methodChoice(ic).floorOf(method) : undefined;
+      if (!offered) throw new BadRequestError(`login method ${method} is not offered for this request`);
+      if (method === 'foreign-eid') {
+        await deps.audit.record({ event: 'login.foreign-eid', outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: 'refused_by_design' } });
+        ic.render('foreign-eid.njk', urls(ic.uid));
+        return;
+      }
+      const broker = deps.brokers.get(method);
+      if (!broker) throw new BadRequestError(`login method ${method} is not configured`);
+      const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
+      try {
+        const begun = await broker.begin(requirement, callbackUrlFor(deps.issuer, broker.id));
+        const pending: PendingLogin = { uid: ic.uid, broker: broker.id, state: begun.state, requirement };
+        await deps.pending.upsert(begun.stateParam, pending as never, deps.ttlSeconds);
+        ctx.status = 303;
+        ctx.redirect(begun.redirectTo);
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err;
+        deps.logger.warn({ err, broker: broker.id }, 'upstream login could not start');
+        renderFailure(ic, { error: { kind: err.kind } }, broker.id);
+      }
+    });
+
+    router.get('/broker/:broker/done', async (ctx) => {
+      const ic = await kit.load(ctx);
+      if (!ic) return;
+      const outcome = (await deps.outcomes.find(ic.uid)) as Outcome | undefined;
+      if (!outcome || ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
+      await deps.outcomes.destroy(ic.uid);
+      const broker = String(ctx.params.broker);
+      if ('error' in outcome) {
+        await deps.audit.record({ event: `login.${broker}`, outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: outcome.error.kind } });
+        return renderFailure(ic, outcome, broker);
+      }
+      const { identity } = outcome;
+      const account = await deps.federated.loginWith(identity.broker, identity.subject, {
+        ...(identity.claims.name ? { name: identity.claims.name } : {}),
+        ...(identity.claims.given_name ? { given_name: identity.claims.given_name } : {}),
+        ...(identity.claims.family_name ? { family_name: identity.claims.family_name } : {}),
+        ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
+      });
+      await deps.audit.record({ event: `login.${broker}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ctx.ip, detail: { acr: identity.acr, created: account.created } });
+      await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr } });
+    });
+
+    function renderFailure(ic: InteractionContext, outcome: Extract<Outcome, { error: unknown }>, broker: string): void {
+      const upstream = UPSTREAM_NAMES[broker] ?? broker;
+      const { kind } = outcome.error;
+      const params = {
+        upstream,
+        required: LEVEL_NAMES[outcome.error.required ?? ''] ?? '',
+        reached: LEVEL_NAMES[outcome.error.reached ?? ''] ?? '',
+        eid: eidName(outcome.error.amr),
+      };
+      const page =
+        kind === 'cancelled'
+          ? { titleId: 'broker.cancelled.title', messageId: 'broker.cancelled.message' }
+          : kind === 'insufficient_level'
+            ? { titleId: 'broker.level.title', messageId: 'broker.level.message', hintId: 'broker.level.hint' }
+            : {
+                titleId: 'broker.unavailable.title',
+                messageId: kind === 'timeout' ? 'broker.timeout.message' : kind === 'invalid_response' ? 'broker.invalid.message' : 'broker.unavailable.message',
+                helpId: `broker.help.${broker}`,
+              };
+      ic.ctx.status = kind === 'cancelled' || kind === 'insufficient_level' ? 200 : 502;
+      ic.render('broker-error.njk', { ...urls(ic.uid), ...page, params });
+    }
+  };
+}
+
+/** The fixed callback each upstream returns to: finishes the exchange, then hands over to the interaction. */
+export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
+  const router = new Router();
+  router.get('/broker/:broker/callback', async (ctx) => {
+    const stateParam = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const pending = stateParam ? ((await deps.pending.find(stateParam)) as PendingLogin | undefined) : undefined;
+    const broker = deps.brokers.get(String(ctx.params.broker));
+    if (!pending || !broker || pending.broker !== broker.id) {
+      // Unknown, used or expired: the interaction page explains and offers to start again.
+      throw new BadRequestError('unknown or expired upstream login');
+    }
+    await deps.pending.destroy(stateParam); // single use
+    const callbackUrl = new URL(`${callbackUrlFor(deps.issuer, broker.id)}?${ctx.querystring}`);
+    let outcome: Outcome;
+    try {
+      outcome = { identity: await broker.complete(callbackUrl, pending.state, pending.requirement) };
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      deps.logger.warn({ broker: broker.id, kind: err.kind, err: { message: err.message, cause: String(err.cause ?? '') } }, 'upstream login failed');
+      outcome =
+        err instanceof InsufficientLevelError
+          ? { error: { kind: err.kind, reached: err.reached, required: err.required, amr: err.amr } }
+          : { error: { kind: err.kind } };
+    }
+    await deps.outcomes.upsert(pending.uid, outcome as never, deps.ttlSeconds);
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${pending.uid}/broker/${broker.id}/done`);
+  });
+  return router;
+}
+
+function clientIdOf(ic: InteractionContext): string {
+  return String((ic.details.params as Record<string, unknown>).client_id);
+}

@@ -1,0 +1,74 @@
+/**
+ * The last step: a verified flow gets its password (and, for registration, a name). Rules:
+ * - the password is NFKC-normalised, checked against every rule of the configured preset on the
+ *   server, and every broken rule is named in the user's language; nothing is hashed until all pass;
+ * - registration creates the account and completes the flow in one transaction; a reset stores the new
+ *   hash, ends every session and token of the account, clears its failed-login count and mails
+ *   "your password was changed" (a failed notice is audited but does not undo the reset);
+ * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party.
+ */
+import { hashPassword } from '../../passwords/hasher.js';
+import { composeMail } from '../../mail/messages.js';
+import { normalisePassword } from '../../policies/password-rules.js';
+import type { Locale } from '../../i18n/locales.js';
+import type { Flow } from '../../store/flows.js';
+import type { InteractionContext } from '../router.js';
+import { auditBase, flowUrls, renderPassword, renderStart, type LocalAccountDeps } from './pages.js';
+
+const MAX_NAME_LENGTH = 200;
+
+export function createChoosePassword(deps: LocalAccountDeps) {
+  async function finishLogin(ic: InteractionContext, accountId: string): Promise<void> {
+    // An e-mail + password login reaches rank `low` (DESIGN §3), like the password login itself.
+    await ic.finish({ login: { accountId, acr: 'low', amr: ['pwd'] } });
+  }
+
+  async function notifyChanged(ic: InteractionContext, flow: Flow, accountId: string): Promise<void> {
+    const locale = flow.locale as Locale;
+    try {
+      await deps.mailer.send({ to: flow.email, locale, ...composeMail('password_changed', locale, { at: deps.clock.now() }) });
+    } catch (err) {
+      deps.logger.warn({ err, accountId }, 'password-changed notice could not be sent');
+      await deps.audit.record({ ...auditBase(ic), event: 'recovery.mail', outcome: 'failure', accountId, detail: { reason: 'send_failed' } });
+    }
+  }
+
+  return {
+    show(ic: InteractionContext, flow: Flow): void {
+      renderPassword(ic, deps, flow, {});
+    },
+
+    async submit(ic: InteractionContext, flow: Flow): Promise<void> {
+      const body = ic.ctx.request.body as Record<string, unknown>;
+      const password = normalisePassword(typeof body.password === 'string' ? body.password : '');
+      const name = typeof body.name === 'string' ? body.name.normalize('NFC').trim().slice(0, MAX_NAME_LENGTH) : '';
+      const broken = deps.policy.evaluate(password, { email: flow.email });
+      const nameError = flow.kind === 'registration' && name === '';
+      if (broken.length > 0 || nameError) return renderPassword(ic, deps, flow, { broken, name, nameError }, 400);
+
+      const passwordHash = await hashPassword(password);
+      const base = auditBase(ic);
+      if (flow.kind === 'registration') {
+        const created = await deps.store.completeRegistration(flow.id, { email: flow.email, name, passwordHash });
+        if (!created.ok) {
+          if (created.reason === 'duplicate') return renderPassword(ic, deps, flow, { name, errorId: 'local.register.error.exists' }, 409);
+          return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
+        }
+        await deps.audit.record({ ...base, event: 'registration.completed', outcome: 'success', accountId: created.accountId });
+        deps.logger.info({ accountId: created.accountId }, 'account registered');
+        return finishLogin(ic, created.accountId);
+      }
+
+      const reset = await deps.store.completeRecovery(flow.id, flow.accountId, passwordHash);
+      if (!reset.ok) {
+        if (reset.reason === 'no_account') return renderStart(ic, 'registration', { email: flow.email, noticeId: 'local.reset.error.gone' }, 410);
+        return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
+      }
+      await deps.loginThrottle.clearAccount(reset.accountId);
+      await deps.audit.record({ ...base, event: 'recovery.completed', outcome: 'success', accountId: reset.accountId });
+      deps.logger.info({ accountId: reset.accountId }, 'password reset; sessions ended');
+      await notifyChanged(ic, flow, reset.accountId);
+      return finishLogin(ic, reset.accountId);
+    },
+  };
+}

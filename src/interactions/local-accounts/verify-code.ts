@@ -1,0 +1,63 @@
+/**
+ * The code page of registration and password reset. Rules:
+ * - only six digits are checked (spaces and dashes from a paste are ignored); anything else is a form
+ *   error that costs no attempt;
+ * - the check itself is the store's: attempt counted first, constant-time comparison, consumption by a
+ *   conditional update, so of many concurrent right answers exactly one goes on (303 to the next step)
+ *   and the others are told the code was used;
+ * - every outcome names what to do next: try again (with the tries left), send a new code, or start
+ *   again when the flow itself has expired.
+ */
+import type { Flow } from '../../store/flows.js';
+import type { InteractionContext } from '../router.js';
+import { auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
+
+export function createVerifyCode(deps: LocalAccountDeps) {
+  /** The code was consumed already (maybe by this user's other tab): say so, and link on when it was verified. */
+  async function used(ic: InteractionContext, flow: Flow): Promise<void> {
+    const current = (await deps.flows.find(flow.id)) ?? flow;
+    const continueUrl = current.state === 'verified' ? flowUrls(ic.uid, flow.kind, flow.id).flow : undefined;
+    renderCode(ic, deps, current, { errorId: 'local.code.error.used', continueUrl }, 409);
+  }
+
+  return {
+    used,
+
+    show(ic: InteractionContext, flow: Flow): void {
+      renderCode(ic, deps, flow, ic.ctx.query.sent ? { noticeId: 'local.code.resent' } : {});
+    },
+
+    async submit(ic: InteractionContext, flow: Flow): Promise<void> {
+      const body = ic.ctx.request.body as Record<string, unknown>;
+      const code = typeof body.code === 'string' ? body.code.replace(/[\s-]/g, '') : '';
+      if (!/^[0-9]{6}$/.test(code)) return renderCode(ic, deps, flow, { errorId: 'local.code.error.format', fieldError: true }, 400);
+
+      const check = await deps.flows.checkCode(flow.id, code);
+      const audit = (outcome: 'success' | 'failure', reason?: string) =>
+        deps.audit.record({ ...auditBase(ic), event: `${flow.kind}.code_checked`, outcome, ...(reason ? { detail: { reason } } : {}) });
+      switch (check.result) {
+        case 'verified':
+          await audit('success');
+          ic.ctx.status = 303;
+          return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
+        case 'wrong':
+          await audit('failure', 'wrong_code');
+          return check.attemptsLeft > 0
+            ? renderCode(ic, deps, flow, { errorId: 'local.code.error.wrong', errorParams: { left: check.attemptsLeft }, fieldError: true }, 400)
+            : renderCode(ic, deps, flow, { errorId: 'local.code.error.too_many' }, 429);
+        case 'too_many_attempts':
+          await audit('failure', 'too_many_attempts');
+          return renderCode(ic, deps, flow, { errorId: 'local.code.error.too_many' }, 429);
+        case 'code_expired':
+          await audit('failure', 'code_expired');
+          return renderCode(ic, deps, flow, { errorId: 'local.code.error.expired' }, 400);
+        case 'used':
+          return used(ic, flow);
+        case 'flow_expired':
+          return renderStart(ic, flow.kind, { email: flow.email, noticeId: 'local.flow.expired' }, 410);
+        case 'not_found':
+          return renderStart(ic, flow.kind, { noticeId: 'local.flow.not_found' }, 404);
+      }
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Throttling of password logins (DESIGN §5), counted in the database so it holds across instances.
+ * Rules:
+ * - failures count per account (per normalised login name when no account has it, so a known and an
+ *   unknown address behave alike) and per client IP address (its /64 for IPv6);
+ * - an attempt is counted before the password is checked, so parallel guesses cannot all slip in before
+ *   the count; a success clears the account's count and takes the IP's hit back;
+ * - after `freeFailures` failures each further one doubles the wait, from 30 seconds up to
+ *   `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
+ *   address gets four times as many free failures (people share NATs); a password reset clears the
+ *   account's count, so the owner of the mailbox always has a way in.
+ */
+import type { BackoffPolicy } from '../policies/throttle.js';
+import { ipBucket } from '../policies/throttle.js';
+import type { RateLimits } from '../store/rate-limits.js';
+import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername } from '../store/accounts.js';
+
+export type LoginGate = { ok: true; settle(success: boolean): Promise<void> } | { ok: false; retryAfterSeconds: number };
+
+export interface LoginThrottle {
+  begin(attempt: { accountId: string | undefined; login: string; ip: string }): Promise<LoginGate>;
+  /** Forgets an account's failures (after a password reset). */
+  clearAccount(accountId: string): Promise<void>;
+}
+
+export function createLoginThrottle(deps: {
+  rateLimits: RateLimits;
+  /** A keyed hash, so login names are not stored in the clear. */
+  keyHash: (value: string) => string;
+  freeFailures: number;
+  maxDelaySeconds: number;
+}): LoginThrottle {
+  const account: BackoffPolicy = {
+    kind: 'backoff',
+    freeFailures: deps.freeFailures,
+    baseDelaySeconds: Math.min(30, deps.maxDelaySeconds),
+    maxDelaySeconds: deps.maxDelaySeconds,
+    forgetAfterSeconds: 24 * 3600,
+  };
+  const ip: BackoffPolicy = { ...account, freeFailures: deps.freeFailures * 4 };
+  const accountKey = (id: string) => `login:account:${id}`;
+
+  return {
+    async begin(attempt) {
+      const name = isLegacyUsername(attempt.login) ? normaliseLegacyUsername(attempt.login) : normaliseEmail(attempt.login);
+      const ownKey = attempt.accountId ? accountKey(attempt.accountId) : `login:name:${deps.keyHash(name)}`;
+      const ipKey = `login:ip:${ipBucket(attempt.ip)}`;
+      const byIp = await deps.rateLimits.hit(ipKey, ip);
+      if (!byIp.allowed) return { ok: false, retryAfterSeconds: byIp.retryAfterSeconds };
+      const byAccount = await deps.rateLimits.hit(ownKey, account);
+      if (!byAccount.allowed) {
+        await deps.rateLimits.refund(ipKey, ip);
+        return { ok: false, retryAfterSeconds: byAccount.retryAfterSeconds };
+      }
+      return {
+        ok: true,
+        async settle(success) {
+          if (!success) return;
+          await deps.rateLimits.clear(ownKey);
+          await deps.rateLimits.refund(ipKey, ip);
+        },
+      };
+    },
+    clearAccount: (accountId) => deps.rateLimits.clear(accountKey(accountId)),
+  };
+}

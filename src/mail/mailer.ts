@@ -1,0 +1,115 @@
+/**
+ * Sending mail (DESIGN §5, §8). Rules:
+ * - with SMTP_URL, nodemailer delivers over SMTP, with short timeouts: the user is waiting for the page;
+ * - without it (development; production refuses to start that way) every message is written to the
+ *   outbox folder as a real MIME message (.eml) plus a small JSON summary that the development outbox
+ *   page reads, and logged as "mail to <address> (<subject>)" — never the body, which holds the code;
+ * - every message is plain text plus HTML, marked Auto-Submitted, and carries no tracking: no remote
+ *   images, no tracked links, no per-recipient identifiers;
+ * - a failed send rejects with MailError; callers decide what the user sees.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Logger } from '../logger.js';
+
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** The language of the message (Content-Language). */
+  locale: string;
+}
+
+export interface Mailer {
+  /** 'smtp' in production, 'outbox' in development. */
+  kind: 'smtp' | 'outbox';
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+export class MailError extends Error {}
+
+export interface MailerOptions {
+  smtpUrl: string | undefined;
+  from: string;
+  outboxDir: string;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface OutboxEntry {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  sentAt: string;
+}
+
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
+
+export function createMailer(options: MailerOptions): Mailer {
+  const headers = (mail: OutgoingMail) => ({ 'Auto-Submitted': 'auto-generated', 'Content-Language': mail.locale });
+  const message = (mail: OutgoingMail) => ({
+    from: options.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    headers: headers(mail),
+  });
+
+  if (options.smtpUrl) {
+    const transport = nodemailer.createTransport({ url: options.smtpUrl, ...SMTP_TIMEOUTS });
+    return {
+      kind: 'smtp',
+      async send(mail) {
+        try {
+          const info = await transport.sendMail(message(mail));
+          options.logger.info({ messageId: info.messageId, subject: mail.subject }, 'mail sent');
+        } catch (err) {
+          throw new MailError('the mail could not be sent', { cause: err });
+        }
+      },
+      close: () => transport.close(),
+    };
+  }
+
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const now = options.now ?? Date.now;
+  return {
+    kind: 'outbox',
+    async send(mail) {
+      try {
+        const info = await transport.sendMail(message(mail));
+        const sentAt = new Date(now()).toISOString();
+        const id = `${sentAt.replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}`;
+        await fs.promises.mkdir(options.outboxDir, { recursive: true });
+        await fs.promises.writeFile(path.join(options.outboxDir, `${id}.eml`), info.message as Buffer);
+        const entry: OutboxEntry = { id, to: mail.to, subject: mail.subject, text: mail.text, sentAt };
+        await fs.promises.writeFile(path.join(options.outboxDir, `${id}.json`), JSON.stringify(entry));
+      } catch (err) {
+        throw new MailError('the mail could not be written to the outbox', { cause: err });
+      }
+      options.logger.info(`mail to ${mail.to} (${mail.subject})`);
+    },
+    close: () => transport.close(),
+  };
+}
+
+/** The newest outbox messages first (the development outbox page). */
+export async function readOutbox(outboxDir: string, limit = 50): Promise<OutboxEntry[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(outboxDir);
+  } catch {
+    return [];
+  }
+  const newest = names.filter((n) => n.endsWith('.json')).sort().reverse().slice(0, limit);
+  const entries = await Promise.all(
+    newest.map(async (n) => JSON.parse(await fs.promises.readFile(path.join(outboxDir, n), 'utf8')) as OutboxEntry),
+  );
+  return entries;
+}

@@ -1,0 +1,79 @@
+/**
+ * The periodic upkeep of local accounts, run by the scheduled sweep and the CLI. Rules:
+ * - expired self-service flows go a day after they expired (until then a late click says "expired");
+ * - rate-limit counters go after two quiet days, never while they block something;
+ * - local accounts without a login for the retention period are deleted, leaving a tombstone (see
+ *   local-accounts.ts), and each deletion is written to the audit trail;
+ * - the timer never keeps the process alive, never overlaps itself, and a failure only reaches onError.
+ */
+import type { Clock } from '../clock.js';
+import type { AuditLog } from './audit.js';
+import type { Database } from './db.js';
+import { sweepExpiredFlows } from './flows.js';
+import type { LocalAccountStore } from './local-accounts.js';
+import { createRateLimits } from './rate-limits.js';
+
+export interface LocalSweepDeps {
+  db: Database;
+  clock: Clock;
+  store: LocalAccountStore;
+  audit: AuditLog;
+  retentionDays: number;
+}
+
+export interface LocalSweepResult {
+  flows: number;
+  rateLimits: number;
+  deletedAccounts: string[];
+}
+
+export async function deleteInactiveAccounts(deps: Pick<LocalSweepDeps, 'store' | 'audit' | 'retentionDays'>): Promise<string[]> {
+  const deleted = await deps.store.deleteInactive(deps.retentionDays);
+  for (const accountId of deleted) {
+    await deps.audit.record({ event: 'account.deleted', outcome: 'success', accountId, detail: { reason: 'inactive', retentionDays: deps.retentionDays } });
+  }
+  return deleted;
+}
+
+/** Expired flows and quiet rate-limit counters (also run by `npm run cli -- sweep`). */
+export async function sweepLocalRows(db: Database, clock: Clock): Promise<{ flows: number; rateLimits: number }> {
+  const flows = await sweepExpiredFlows(db, clock, 24 * 3600);
+  const rateLimits = await createRateLimits(db, clock).sweep(2 * 24 * 3600);
+  return { flows, rateLimits };
+}
+
+export async function sweepLocalAccounts(deps: LocalSweepDeps): Promise<LocalSweepResult> {
+  const rows = await sweepLocalRows(deps.db, deps.clock);
+  const deletedAccounts = await deleteInactiveAccounts(deps);
+  return { ...rows, deletedAccounts };
+}
+
+export function startLocalSweeper(
+  deps: LocalSweepDeps,
+  intervalSeconds: number,
+  onError: (err: unknown) => void,
+  onSwept: (result: LocalSweepResult) => void = () => undefined,
+): { stop(): void } {
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
+    throw new RangeError(`sweep interval must be a positive number of seconds, got ${intervalSeconds}`);
+  }
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      onSwept(await sweepLocalAccounts(deps));
+    } catch (err) {
+      try {
+        onError(err);
+      } catch {
+        // A throwing handler must not become an unhandled rejection.
+      }
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), intervalSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,99 @@
+/**
+ * Rate-limit counters in the database, so every instance sees the same counts (DESIGN §7). Rules:
+ * - a hit is refused while the key is blocked; otherwise it is counted and the new block (if any) stored;
+ * - counting is compare-and-set on (hits, window_started_at): two instances hitting one key at once
+ *   cannot both read the same count and lose a hit; a lost race re-reads and tries again;
+ * - the arithmetic is the pure policy's (src/policies/throttle.ts); rows that are quiet and unblocked
+ *   for a long time are swept.
+ */
+import type { Clock } from '../clock.js';
+import type { Database } from './db.js';
+import { afterHit, afterRefund, waitMs, type CounterState, type ThrottlePolicy } from '../policies/throttle.js';
+
+const TABLE = 'rate_limits';
+const MAX_ROUNDS = 200;
+
+interface Row {
+  key: string;
+  hits: number | string;
+  window_started_at: number | string;
+  blocked_until: number | string | null;
+}
+
+export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+const toState = (r: Row): CounterState => ({
+  hits: Number(r.hits),
+  windowStartedAt: Number(r.window_started_at),
+  blockedUntil: r.blocked_until === null ? null : Number(r.blocked_until),
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+export function createRateLimits(db: Database, clock: Clock) {
+  const { knex } = db;
+
+  async function read(key: string): Promise<CounterState | undefined> {
+    const row = (await knex(TABLE).where({ key }).first()) as Row | undefined;
+    return row ? toState(row) : undefined;
+  }
+
+  /** Swaps `from` for `to` if nobody changed the row meanwhile; inserts when `from` is undefined. */
+  async function swap(key: string, from: CounterState | undefined, to: CounterState): Promise<boolean> {
+    const values = { hits: to.hits, window_started_at: to.windowStartedAt, blocked_until: to.blockedUntil, updated_at: clock.now() };
+    if (!from) {
+      try {
+        await knex(TABLE).insert({ key, ...values });
+        return true;
+      } catch (err) {
+        if (isUniqueViolation(err)) return false;
+        throw err;
+      }
+    }
+    const changed = await knex(TABLE).where({ key, hits: from.hits, window_started_at: from.windowStartedAt }).update(values);
+    return changed === 1;
+  }
+
+  /** Counts one hit on `key` unless it is blocked. */
+  async function hit(key: string, policy: ThrottlePolicy): Promise<HitResult> {
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const now = clock.now();
+      const state = await read(key);
+      const wait = waitMs(state, now);
+      if (wait > 0) return { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) };
+      if (await swap(key, state, afterHit(state, now, policy))) return { allowed: true };
+    }
+    // Contention this heavy on one key is an attack: refuse rather than count loosely.
+    return { allowed: false, retryAfterSeconds: 1 };
+  }
+
+  /** Takes one hit back (a login that succeeded after its hit was counted). */
+  async function refund(key: string, policy: ThrottlePolicy): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      const state = await read(key);
+      if (!state || state.hits === 0) return;
+      if (await swap(key, state, afterRefund(state, policy))) return;
+    }
+  }
+
+  /** Forgets a key (a successful login or a password reset clears the account's failures). */
+  async function clear(key: string): Promise<void> {
+    await knex(TABLE).where({ key }).del();
+  }
+
+  /** Deletes counters that have been quiet for `quietSeconds` and block nothing. */
+  async function sweep(quietSeconds: number): Promise<number> {
+    const now = clock.now();
+    return knex(TABLE)
+      .where('updated_at', '<', now - quietSeconds * 1000)
+      .andWhere((q) => q.whereNull('blocked_until').orWhere('blocked_until', '<', now))
+      .del();
+  }
+
+  return { read, hit, refund, clear, sweep };
+}
+
+export type RateLimits = ReturnType<typeof createRateLimits>;

@@ -1,0 +1,92 @@
+/** Levels of assurance and client policies: pure rules, table-driven. */
+import { formatAcr, parseAcrValues, satisfies, SUPPORTED_ACR_VALUES, type Rank } from '../../src/policies/loa.js';
+import { clientPolicy, offeredMethods, requestDemand, sessionSatisfies, validateClientPolicy } from '../../src/policies/client-policy.js';
+
+describe('acr vocabularies', () => {
+  test.each([
+    ['low', 'low', 'eidas'],
+    ['substantial', 'substantial', 'eidas'],
+    ['high', 'high', 'eidas'],
+    ['level3', 'substantial', 'legacy-lower'],
+    ['Level3', 'substantial', 'legacy-upper'],
+    ['level4', 'high', 'legacy-lower'],
+    ['Level4', 'high', 'legacy-upper'],
+    ['idporten-loa-substantial', 'substantial', 'idporten'],
+    ['idporten-loa-high', 'high', 'idporten'],
+  ])('%s means %s in the %s vocabulary, and writes back the same', (value, rank, vocabulary) => {
+    expect(parseAcrValues(value)).toEqual({ minimum: rank, vocabulary });
+    expect(formatAcr(rank as Rank, vocabulary as never)).toBe(value);
+  });
+
+  test('unknown values are ignored; several values demand the lowest; the first known sets the vocabulary', () => {
+    expect(parseAcrValues('1 2')).toEqual({ minimum: undefined, vocabulary: undefined });
+    expect(parseAcrValues('urn:x Level4 substantial')).toEqual({ minimum: 'substantial', vocabulary: 'legacy-upper' });
+    expect(parseAcrValues(undefined)).toEqual({ minimum: undefined, vocabulary: undefined });
+  });
+
+  test('legacy levels have no low: eIDAS low stands in', () => {
+    expect(formatAcr('low', 'legacy-upper')).toBe('low');
+  });
+
+  test('a higher rank satisfies a lower one, never the reverse', () => {
+    expect(satisfies('high', 'substantial')).toBe(true);
+    expect(satisfies('substantial', 'substantial')).toBe(true);
+    expect(satisfies('substantial', 'high')).toBe(false);
+    expect(satisfies('low', 'substantial')).toBe(false);
+  });
+
+  test('discovery lists every vocabulary', () => {
+    expect(SUPPORTED_ACR_VALUES).toEqual(expect.arrayContaining(['low', 'substantial', 'high', 'level3', 'Level4', 'idporten-loa-high']));
+  });
+});
+
+describe('request demands', () => {
+  test('an essential acr claim is a minimum too, read from the raw claims parameter', () => {
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['idporten-loa-high'] } } });
+    expect(requestDemand({ claims })).toEqual({ minimum: 'high', vocabulary: 'idporten' });
+    expect(requestDemand({ claims, acr_values: 'substantial' })).toEqual({ minimum: 'high', vocabulary: 'eidas' });
+    const voluntary = JSON.stringify({ id_token: { acr: { values: ['high'] } } });
+    expect(requestDemand({ claims: voluntary })).toEqual({ minimum: undefined, vocabulary: undefined });
+    expect(requestDemand({ claims: '{not json' })).toEqual({ minimum: undefined, vocabulary: undefined });
+  });
+});
+
+describe('client policies', () => {
+  const udi = clientPolicy({ login_methods: ['local', 'idporten', 'foreign-eid'], method_min_acr: { idporten: 'high' } });
+
+  test('defaults: e-mail accounts only, any level, eIDAS vocabulary, no national id', () => {
+    expect(clientPolicy({})).toEqual({ methods: ['local'], minimum: 'low', methodMinimum: {}, vocabulary: 'eidas', releaseNationalId: false });
+  });
+
+  test.each([
+    [undefined, ['local:low', 'idporten:high', 'foreign-eid:low'], true],
+    ['substantial', ['idporten:high', 'foreign-eid:substantial'], true],
+    ['Level4', ['idporten:high', 'foreign-eid:high'], true],
+  ])('UDI offers, for acr_values=%s: %j', (acr, expected, reachable) => {
+    const { offered, reachable: can } = offeredMethods(udi, requestDemand({ acr_values: acr }));
+    expect(offered.map((o) => `${o.method}:${o.floor}`)).toEqual(expected);
+    expect(can).toBe(reachable);
+  });
+
+  test('nothing reachable when only e-mail accounts are allowed and substantial is asked', () => {
+    expect(offeredMethods(clientPolicy({}), requestDemand({ acr_values: 'substantial' })).reachable).toBe(false);
+    expect(offeredMethods(clientPolicy({ login_methods: ['foreign-eid'] }), requestDemand({})).reachable).toBe(false);
+  });
+
+  test('a session satisfies only a method the client offers, at that method’s floor (step-up otherwise)', () => {
+    expect(sessionSatisfies(udi, requestDemand({}), { method: 'local', rank: 'low' })).toBe(true);
+    expect(sessionSatisfies(udi, requestDemand({ acr_values: 'high' }), { method: 'local', rank: 'low' })).toBe(false);
+    expect(sessionSatisfies(udi, requestDemand({}), { method: 'idporten', rank: 'substantial' })).toBe(false);
+    expect(sessionSatisfies(udi, requestDemand({}), { method: 'idporten', rank: 'high' })).toBe(true);
+    expect(sessionSatisfies(clientPolicy({}), requestDemand({}), { method: 'idporten', rank: 'high' })).toBe(false);
+  });
+
+  test('bad policy fields are named', () => {
+    expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' })).toEqual([
+      'login_methods[1]: unknown method bankid-no (known: local, idporten, foreign-eid)',
+      'min_acr: must be low, substantial or high',
+      'method_min_acr.idporten: must be low, substantial or high',
+      'acr_vocabulary: must be one of eidas, idporten, legacy-lower, legacy-upper',
+    ]);
+  });
+});
