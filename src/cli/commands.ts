@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { createAccountRepository, isLegacyUsername, type Account } from '../store/accounts.js';
-import { normalisePassword } from '../policies/password-rules.js';
+import { normalisePassword, type PasswordPolicy } from '../policies/password-rules.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords/hasher.js';
 import { listKeys, rotateSigningKeys, keyStates, purgeExpiredKeys, type KeyState } from '../store/signing-keys.js';
 import { readClientsFile, writeClientsFile, type ClientMetadata } from '../provider/clients-file.js';
@@ -20,6 +20,8 @@ export async function createLocalAccount(
   db: Database,
   clock: Clock,
   input: { email: string; name: string; password: string; legacyUsername?: string | undefined },
+  /** The configured password policy; the CLI passes it so operators are held to the same rules as users. */
+  policy?: PasswordPolicy,
 ): Promise<Account> {
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email.trim())) throw new CliError('--email must be an e-mail address');
   if (!input.name.trim()) throw new CliError('--name must not be empty');
@@ -28,6 +30,8 @@ export async function createLocalAccount(
   if (password.length < 8 || password.length > MAX_PASSWORD_LENGTH) {
     throw new CliError(`the password must be 8 to ${MAX_PASSWORD_LENGTH} characters`);
   }
+  const broken = policy?.evaluate(password, { email: input.email }) ?? [];
+  if (broken.length) throw new CliError(`the password breaks the ${policy!.preset} password rules: ${broken.join(', ')}`);
   const accounts = createAccountRepository(db, clock);
   const { legacyUsername } = input;
   if (legacyUsername !== undefined) {

@@ -13,6 +13,8 @@ import { migrateLatest } from '../store/migrate.js';
 import { readClientsFile, ClientsFileError } from '../provider/clients-file.js';
 import { maxSignedTokenSeconds } from '../provider/create-provider.js';
 import { DuplicateEmailError } from '../store/accounts.js';
+import { createPasswordPolicy } from '../policies/password-rules.js';
+import { loadBlocklist } from '../passwords/blocklist.js';
 import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, rotateKeys, sweepExpired } from './commands.js';
 import { purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
 
@@ -53,7 +55,8 @@ export function buildCli(config: Config): Command {
     .action(async (opts: { email: string; name: string; legacyUsername?: string }) => {
       if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
       const password = await readStdin();
-      const account = await withDb(config, (db) => createLocalAccount(db, systemClock, { ...opts, password }));
+      const policy = createPasswordPolicy(config.localAccounts.passwordPolicy, loadBlocklist(config.localAccounts.passwordBlocklistFile));
+      const account = await withDb(config, (db) => createLocalAccount(db, systemClock, { ...opts, password }, policy));
       out(`created account ${account.id} for ${account.email}${opts.legacyUsername ? ` (username ${opts.legacyUsername.toUpperCase()})` : ''}`);
     });
   accounts

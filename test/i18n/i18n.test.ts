@@ -153,7 +153,7 @@ describe('views', () => {
     expect(visible[1]).toMatch(/type="password"/);
     expect(visible[1]).toMatch(/autocomplete="current-password"/);
     expect(html).toMatch(/<input type="hidden" name="_csrf" value="csrf-token-123">/);
-    expect(html).toMatch(/role="alert"[^>]*>\s*<p>E-postadressen eller passordet er feil\.<\/p>/);
+    expect(html).toMatch(/role="alert"[^>]*>\s*<p>E-postadressen, brukernavnet eller passordet er feil\.<\/p>/);
     expect(html).toMatch(/<form [^>]*aria-describedby="login-error"/);
     expect(html).toMatch(/<button type="submit"[^>]*formaction="\/interaction\/abc\/abort" formnovalidate>/);
     expect(html).toContain('>Logg inn</button>');

@@ -22,7 +22,6 @@ const normalise = (page: Page, email: string) => ({
     .replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value="CSRF"'),
 });
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe.each(dialects)('no account enumeration on %s', (dialect) => {
   let db: TestDatabase;
@@ -63,27 +62,5 @@ describe.each(dialects)('no account enumeration on %s', (dialect) => {
     expect(a.pages).toEqual(b.pages);
     expect([a.mails, b.mails]).toEqual([2, 2]); // the first send and the resend
     expect(a.pages.map((p) => p.status)).toEqual([200, 400, 400, 400, 400, 429, 429, 200]);
-  });
-
-  test.each<FlowPath>(['reset', 'register'])('%s: the first step takes comparable time either way', async (path) => {
-    const time = async (email: string) => {
-      const login = await beginLogin(server);
-      const start = await login.browser.go(login.page.html.match(new RegExp(`href="([^"]+/${path})"`))![1]!);
-      const t0 = performance.now();
-      const page = await login.browser.submit(start, new RegExp(`/${path}$`), { email });
-      const elapsed = performance.now() - t0;
-      expect(page.status).toBe(200);
-      return elapsed;
-    };
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 7; i += 1) {
-      known.push(await time('known@example.no'));
-      unknown.push(await time(`nobody-${i}@example.no`));
-    }
-    // Both send one mail and store one flow; a generous bound keeps this stable on a busy machine.
-    const ratio = median(known) / median(unknown);
-    expect(ratio).toBeGreaterThan(1 / 3);
-    expect(ratio).toBeLessThan(3);
   });
 });

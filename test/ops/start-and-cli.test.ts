@@ -97,7 +97,10 @@ describe('start command and operator CLI', () => {
     const created = await run([cli, 'accounts', 'create', '--email', TEST_USER.email, '--name', TEST_USER.name], env, `${TEST_USER.password}\n`);
     expect(created.stderr).toBe('');
     expect(created.stdout).toMatch(/created account [0-9a-f-]{36} for kari@example.no/);
-    const duplicate = await run([cli, 'accounts', 'create', '--email', TEST_USER.email, '--name', 'X'], env, 'Another-Pass-1\n');
+    const weak = await run([cli, 'accounts', 'create', '--email', 'weak@example.no', '--name', 'Weak'], env, 'pass@word1\n');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('breaks the udi password rules');
+    const duplicate = await run([cli, 'accounts', 'create', '--email', TEST_USER.email, '--name', 'X'], env, 'AnotherPass1\n');
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain('exists');
 

@@ -12,14 +12,14 @@ import { createLocalAccount } from '../../src/cli/commands.js';
 import { ManualClock, systemClock } from '../../src/clock.js';
 
 const EMAIL = 'kari@example.no';
-const PASSWORD = 'Correct-Horse-9';
+const PASSWORD = 'CorrectHorse9';
 const VERIFIER = 'v'.repeat(20) + crypto.randomBytes(24).toString('base64url');
 const CHALLENGE = crypto.createHash('sha256').update(VERIFIER).digest('base64url');
 
 const msg = {
-  en: { title: 'Something went wrong', invalid: 'The e-mail address or password is wrong.', missing: 'Enter both your e-mail address and your password.' },
-  nb: { title: 'Noe gikk galt', invalid: 'E-postadressen eller passordet er feil.', csrf: 'Skjemaet var utdatert eller ble ikke sendt fra sidene våre.' },
-  sv: { invalid: 'E-postadressen eller lösenordet är fel.', csrf: 'Formuläret var inaktuellt eller skickades inte från våra sidor.' },
+  en: { title: 'Something went wrong', invalid: 'The e-mail address, username or password is wrong.', missing: 'Enter both your e-mail address and your password.' },
+  nb: { title: 'Noe gikk galt', invalid: 'E-postadressen, brukernavnet eller passordet er feil.', csrf: 'Skjemaet var utdatert eller ble ikke sendt fra sidene våre.' },
+  sv: { invalid: 'E-postadressen, användarnamnet eller lösenordet är fel.', csrf: 'Formuläret var inaktuellt eller skickades inte från våra sidor.' },
 };
 
 /** No stack frame, error name or install path ever reaches a response body. */

@@ -21,7 +21,7 @@ describe.each(dialects)('relying-party flows on %s', (dialect) => {
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
     server = await startService({ db });
-    const account = await createLocalAccount(db, systemClock, { email: 'Kari@Example.no', name: 'Kari Nordmann', password: 'Correct-Horse-9' });
+    const account = await createLocalAccount(db, systemClock, { email: 'Kari@Example.no', name: 'Kari Nordmann', password: 'CorrectHorse9' });
     accountId = account.id;
   });
   afterAll(async () => {
@@ -36,7 +36,7 @@ describe.each(dialects)('relying-party flows on %s', (dialect) => {
     let page = await browser.go(authUrl.toString());
     expect(page.status).toBe(200);
     expect(page.html).toContain('name="password"');
-    page = await browser.submit(page, /\/login$/, { email: 'kari@example.no', password: 'Correct-Horse-9' });
+    page = await browser.submit(page, /\/login$/, { email: 'kari@example.no', password: 'CorrectHorse9' });
     if (consent) {
       expect(page.status).toBe(200);
       expect(page.html).toMatch(/consent/);

@@ -5,7 +5,7 @@ import { RP } from './service.js';
 
 export const insecure = { execute: [oidc.allowInsecureRequests] };
 
-export const TEST_USER = { email: 'kari@example.no', name: 'Kari Nordmann', password: 'Correct-Horse-9' };
+export const TEST_USER = { email: 'kari@example.no', name: 'Kari Nordmann', password: 'CorrectHorse9' };
 
 export async function discover(issuer: string, clientId: string, auth?: oidc.ClientAuth, metadata: Partial<oidc.ClientMetadata> = {}) {
   return oidc.discovery(new URL(issuer), clientId, metadata, auth, insecure);

@@ -14,7 +14,7 @@ export const en = {
   'login.password': 'Password',
   'login.submit': 'Log in',
   'login.cancel': 'Cancel',
-  'login.error.invalid_credentials': 'The e-mail address or password is wrong.',
+  'login.error.invalid_credentials': 'The e-mail address, username or password is wrong.',
   'login.error.missing_fields': 'Enter both your e-mail address and your password.',
 
   'consent.title': 'Allow access',

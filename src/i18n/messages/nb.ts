@@ -12,7 +12,7 @@ export const nb: Record<MessageId, string> = {
   'login.password': 'Passord',
   'login.submit': 'Logg inn',
   'login.cancel': 'Avbryt',
-  'login.error.invalid_credentials': 'E-postadressen eller passordet er feil.',
+  'login.error.invalid_credentials': 'E-postadressen, brukernavnet eller passordet er feil.',
   'login.error.missing_fields': 'Skriv inn både e-postadressen og passordet ditt.',
 
   'consent.title': 'Gi tilgang',

@@ -12,7 +12,7 @@ export const sv: Record<MessageId, string> = {
   'login.password': 'Lösenord',
   'login.submit': 'Logga in',
   'login.cancel': 'Avbryt',
-  'login.error.invalid_credentials': 'E-postadressen eller lösenordet är fel.',
+  'login.error.invalid_credentials': 'E-postadressen, användarnamnet eller lösenordet är fel.',
   'login.error.missing_fields': 'Ange både din e-postadress och ditt lösenord.',
 
   'consent.title': 'Ge åtkomst',

@@ -12,7 +12,7 @@ export const uk: Record<MessageId, string> = {
   'login.password': 'Пароль',
   'login.submit': 'Увійти',
   'login.cancel': 'Скасувати',
-  'login.error.invalid_credentials': 'Неправильна адреса електронної пошти або пароль.',
+  'login.error.invalid_credentials': 'Неправильна адреса електронної пошти, ім’я користувача або пароль.',
   'login.error.missing_fields': 'Введіть адресу електронної пошти та пароль.',
 
   'consent.title': 'Надання доступу',
