@@ -58,6 +58,12 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/** The public half of a private JWK (for registering our broker with the mock). */
+function publicJwkOf(privateJwkJson: string): Record<string, unknown> {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = JSON.parse(privateJwkJson) as Record<string, unknown>;
+  return publicJwk;
+}
+
 export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
@@ -117,6 +123,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
           {
             client_id: config.idporten.clientId,
             ...(clientSecret ? { client_secret: clientSecret } : {}),
+            ...(config.idporten.privateKey ? { jwks: { keys: [publicJwkOf(config.idporten.privateKey)] } } : {}),
             redirect_uris: [callbackUrlFor(config.issuer, 'idporten')],
             token_endpoint_auth_method: config.idporten.authMethod,
           },

@@ -229,3 +229,26 @@ describe.each(dialects)('the upstream callback on a second instance (%s)', (dial
     }
   });
 });
+
+describe('ID-porten with private_key_jwt client authentication', () => {
+  test('the broker signs its client assertion and the login completes', async () => {
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'broker-key-1', alg: 'RS256', use: 'sig' };
+    const db = await createTestDatabase('sqlite');
+    const server = await startService({
+      db,
+      clientsFile: eidClientsFile(),
+      env: { MOCKS_ENABLED: 'true', IDPORTEN_AUTH_METHOD: 'private_key_jwt', IDPORTEN_PRIVATE_KEY: JSON.stringify(jwk) },
+    });
+    try {
+      const flow = await begin(server.url, 'eid-only');
+      const { claims } = await redeem(flow, await atMock(flow, await chooseMethod(flow, flow.page, 'idporten'), { eid: 'bankid' }));
+      expect(claims.acr).toBe('high');
+      expect(await db.knex('instance_secrets').where({ name: 'IDPORTEN_CLIENT_SECRET' }).first()).toBeUndefined();
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+});

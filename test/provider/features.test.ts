@@ -75,6 +75,7 @@ describe.each(dialects)('protocol features on %s', (dialect) => {
     expect(meta.introspection_endpoint).toBe(`${server.url}/token/introspection`);
     expect(meta.revocation_endpoint).toBe(`${server.url}/token/revocation`);
     expect(meta.dpop_signing_alg_values_supported).toBeDefined();
+    expect(meta.acr_values_supported).toEqual(expect.arrayContaining(['low', 'substantial', 'high', 'level3', 'Level3', 'level4', 'Level4', 'idporten-loa-substantial', 'idporten-loa-high']));
   });
 
   test('a signed request object is honoured, a tampered one refused', async () => {
