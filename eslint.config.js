@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // The few scripts our pages load run in the browser, as classic scripts.
+    files: ['public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['src/config.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },

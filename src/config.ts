@@ -42,6 +42,15 @@ export interface Config {
     privateKey: string | undefined;
     timeoutMs: number;
   };
+  bankid: {
+    /** The RP API v6.0 base URL; undefined means the built-in mock when mocks are on, else no BankID. */
+    baseUrl: string | undefined;
+    /** The relying-party certificate (PKCS#12 file) and its passphrase, and BankID's CA (PEM file). */
+    pfxFile: string | undefined;
+    passphrase: string | undefined;
+    caFile: string | undefined;
+    timeoutMs: number;
+  };
   ttl: {
     interactionSeconds: number;
     sessionSeconds: number;
@@ -121,6 +130,11 @@ const envSchema = z.object({
   IDPORTEN_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDPORTEN_AUTH_METHOD: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
   IDPORTEN_PRIVATE_KEY: z.string().min(2).optional(),
+  BANKID_BASE_URL: z.url({ message: 'must be an absolute URL' }).optional(),
+  BANKID_PFX_FILE: z.string().min(1).optional(),
+  BANKID_PASSPHRASE: z.string().optional(),
+  BANKID_CA_FILE: z.string().min(1).optional(),
+  BANKID_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   IDPORTEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   INTERACTION_TTL_SECONDS: seconds.default(3600),
   SESSION_TTL_SECONDS: seconds.default(8 * 3600),
@@ -175,6 +189,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       privateKey: e.IDPORTEN_PRIVATE_KEY,
       timeoutMs: e.IDPORTEN_TIMEOUT_MS,
     },
+    bankid: {
+      baseUrl: e.BANKID_BASE_URL?.replace(/\/$/, ''),
+      pfxFile: e.BANKID_PFX_FILE ? path.resolve(e.BANKID_PFX_FILE) : undefined,
+      passphrase: e.BANKID_PASSPHRASE,
+      caFile: e.BANKID_CA_FILE ? path.resolve(e.BANKID_CA_FILE) : undefined,
+      timeoutMs: e.BANKID_TIMEOUT_MS,
+    },
     ttl: {
       interactionSeconds: e.INTERACTION_TTL_SECONDS,
       sessionSeconds: e.SESSION_TTL_SECONDS,
@@ -217,6 +238,9 @@ export function developmentDefaults(config: Config): string[] {
   if (!config.secrets.codeHmacSecret) found.push('CODE_HMAC_SECRET is not set (it would be generated)');
   if (!config.mail.smtpUrl) found.push('SMTP_URL is not set (mail would go to the development outbox)');
   if (!config.issuer.startsWith('https://')) found.push(`ISSUER is ${config.issuer} (production needs an https issuer)`);
+  if (config.bankid.baseUrl && (!config.bankid.baseUrl.startsWith('https://') || !config.bankid.pfxFile)) {
+    found.push('BANKID_BASE_URL needs https and BANKID_PFX_FILE (BankID requires mutual TLS)');
+  }
   if (config.idporten.issuer && !config.idporten.issuer.startsWith('https://')) {
     found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer} (production talks to ID-porten over https)`);
   }

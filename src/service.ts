@@ -5,6 +5,7 @@
  * instance re-reads the signing keys periodically so rotation needs no restart.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,9 @@ import { createIdportenBroker } from './brokers/idporten/broker.js';
 import { createIdportenMock } from './brokers/idporten/mock/index.js';
 import type { RedirectBroker } from './brokers/types.js';
 import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from './interactions/broker-login.js';
+import { createBankidBroker } from './brokers/bankid-se/broker.js';
+import { createBankidMock } from './brokers/bankid-se/mock/index.js';
+import { bankidRoutes, type BankidLoginDeps } from './interactions/bankid-login.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
@@ -133,9 +137,37 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     }
     brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret }));
   }
+  // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
+  let bankidDeps: BankidLoginDeps | undefined;
+  const bankidBaseUrl = config.bankid.baseUrl ?? (config.mocksEnabled ? `${config.issuer}/mock/bankid/rp/v6.0` : undefined);
+  if (bankidBaseUrl) {
+    const usesMock = !config.bankid.baseUrl;
+    if (usesMock) {
+      const mock = await createBankidMock({ basePath: '/mock/bankid', publicUrl: `${config.issuer}/mock/bankid`, db, clock, logger });
+      upstreamMiddleware.push(mock.middleware);
+    }
+    const read = (file: string | undefined) => (file ? fs.readFileSync(file) : undefined);
+    const broker = createBankidBroker({
+      baseUrl: bankidBaseUrl,
+      tls: config.bankid.pfxFile ? { pfx: read(config.bankid.pfxFile), passphrase: config.bankid.passphrase, ca: read(config.bankid.caFile) } : undefined,
+      timeoutMs: config.bankid.timeoutMs,
+      clock,
+    });
+    bankidDeps = {
+      broker,
+      orders: new (createAdapterClass(db, clock))('BankidOrder'),
+      ttlSeconds: config.ttl.interactionSeconds,
+      federated,
+      audit,
+      logger,
+      autoStartBase: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
+      mockAppUrl: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
+    };
+  }
   const brokerDeps = {
     issuer: config.issuer,
     brokers,
+    decoupledMethods: new Set(bankidDeps ? ['bankid-se'] : []),
     pending: new (createAdapterClass(db, clock))('BrokerLogin'),
     outcomes: new (createAdapterClass(db, clock))('BrokerOutcome'),
     ttlSeconds: config.ttl.interactionSeconds,
@@ -156,7 +188,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     accounts,
     audit,
     logger,
-  }, [brokerRoutes(brokerDeps), localAccounts.routes]);
+  }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
   const app = createApp({
     logger,
     db,

@@ -49,12 +49,19 @@ export function createApp(deps: AppDeps): Koa {
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'database unreachable' };
   });
-  const stylesheet = fs.readFileSync(path.join(deps.publicDir, 'style.css'));
-  system.get('/static/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
+  // The few static files our pages use, read once (a fixed list: no path from the request touches the disk).
+  const staticFiles: Array<[string, string]> = [
+    ['style.css', 'text/css'],
+    ['bankid.js', 'application/javascript'],
+  ];
+  for (const [name, type] of staticFiles) {
+    const content = fs.readFileSync(path.join(deps.publicDir, name));
+    system.get(`/static/${name}`, (ctx) => {
+      ctx.type = type;
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = content;
+    });
+  }
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

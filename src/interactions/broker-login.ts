@@ -25,6 +25,8 @@ import { methodChoice } from './login-methods.js';
 export interface BrokerLoginDeps {
   issuer: string;
   brokers: Map<string, RedirectBroker>;
+  /** Methods handled by a decoupled broker's own routes (src/interactions/bankid-login.ts). */
+  decoupledMethods?: Set<string>;
   /** Stored pending logins (by upstream state) and outcomes (by interaction uid). */
   pending: Adapter;
   outcomes: Adapter;
@@ -62,7 +64,9 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
   return (router, kit) => {
     const urls = (uid: string) => ({ methodsUrl: `/interaction/${uid}`, abortUrl: `/interaction/${uid}/abort` });
 
-    router.post('/method/:method', kit.formBody, async (ctx) => {
+    router.post('/method/:method', kit.formBody, async (ctx, next) => {
+      // Decoupled methods (BankID) have their own routes, registered after these.
+      if (deps.decoupledMethods?.has(String(ctx.params.method))) return next();
       const ic = await kit.load(ctx);
       if (!ic) return;
       kit.checkCsrf(ic);

@@ -60,8 +60,11 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
   const parseForm = koaBody({ urlencoded: true, json: false, text: false, multipart: false, formLimit: deps.bodyLimitBytes });
   const formBody = async (ctx: Context, next: () => Promise<unknown>) => {
     if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('expected a form post');
+    // Parsed once: a route that passes the request on (next()) to another must not read the stream twice.
+    if (ctx.request.body !== undefined && ctx.state.formParsed) return next();
     try {
       await parseForm(ctx, async () => undefined);
+      ctx.state.formParsed = true;
     } catch (err) {
       const status = (err as { status?: number }).status;
       if (status === 413) throw new PayloadTooLargeError(err);

@@ -9,7 +9,7 @@
  */
 import { isRank, maxRank, parseAcrList, parseAcrValues, satisfies, type Rank, type Vocabulary, VOCABULARIES } from './loa.js';
 
-export const LOGIN_METHODS = ['local', 'idporten', 'foreign-eid'] as const;
+export const LOGIN_METHODS = ['local', 'idporten', 'bankid-se', 'foreign-eid'] as const;
 export type LoginMethod = (typeof LOGIN_METHODS)[number];
 
 export interface ClientPolicy {
@@ -112,6 +112,8 @@ export function responseVocabulary(policy: ClientPolicy, demand: RequestDemand):
 export const METHOD_REACH: Record<LoginMethod, readonly Rank[]> = {
   local: ['low'],
   idporten: ['substantial', 'high'],
+  // Swedish BankID is certified at Swedish LoA 3 = eIDAS substantial.
+  'bankid-se': ['substantial'],
   'foreign-eid': [],
 };
 

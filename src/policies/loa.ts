@@ -2,7 +2,8 @@
  * Levels of assurance (DESIGN §3). Pure. Rules:
  * - one ordered scale: low < substantial < high; a higher rank satisfies a lower one;
  * - several vocabularies name the same ranks: eIDAS (`low` …), Norwegian legacy (`level3`/`Level3` =
- *   substantial, `level4`/`Level4` = high) and ID-porten's (`idporten-loa-*`);
+ *   substantial, `level4`/`Level4` = high), ID-porten's (`idporten-loa-*`) and Sweden Connect's
+ *   (`http://id.elegnamnden.se/loa/1.0/loa2|3|4`);
  * - `acr_values` is a minimum: the lowest recognised value is what the request demands, and unknown
  *   values are ignored (the conformance suite sends `1 2` and expects a normal login);
  * - the `acr` we issue is the reached rank written in the vocabulary (and spelling) the request used.
@@ -11,8 +12,10 @@ export const RANKS = ['low', 'substantial', 'high'] as const;
 export type Rank = (typeof RANKS)[number];
 
 /** A vocabulary is a way of writing ranks; `legacy` keeps the spelling the client used. */
-export type Vocabulary = 'eidas' | 'idporten' | 'legacy-lower' | 'legacy-upper';
-export const VOCABULARIES: readonly Vocabulary[] = ['eidas', 'idporten', 'legacy-lower', 'legacy-upper'];
+export type Vocabulary = 'eidas' | 'idporten' | 'legacy-lower' | 'legacy-upper' | 'swedish';
+export const VOCABULARIES: readonly Vocabulary[] = ['eidas', 'idporten', 'legacy-lower', 'legacy-upper', 'swedish'];
+
+const SWEDISH_LOA = 'http://id.elegnamnden.se/loa/1.0/loa';
 
 const ACR_TABLE: Record<string, { rank: Rank; vocabulary: Vocabulary }> = {
   low: { rank: 'low', vocabulary: 'eidas' },
@@ -25,6 +28,9 @@ const ACR_TABLE: Record<string, { rank: Rank; vocabulary: Vocabulary }> = {
   'idporten-loa-low': { rank: 'low', vocabulary: 'idporten' },
   'idporten-loa-substantial': { rank: 'substantial', vocabulary: 'idporten' },
   'idporten-loa-high': { rank: 'high', vocabulary: 'idporten' },
+  [`${SWEDISH_LOA}2`]: { rank: 'low', vocabulary: 'swedish' },
+  [`${SWEDISH_LOA}3`]: { rank: 'substantial', vocabulary: 'swedish' },
+  [`${SWEDISH_LOA}4`]: { rank: 'high', vocabulary: 'swedish' },
 };
 
 /** Every acr value we understand, for discovery's acr_values_supported. */
@@ -80,5 +86,7 @@ export function formatAcr(rank: Rank, vocabulary: Vocabulary): string {
       return rank === 'low' ? 'low' : rank === 'substantial' ? 'level3' : 'level4';
     case 'legacy-upper':
       return rank === 'low' ? 'low' : rank === 'substantial' ? 'Level3' : 'Level4';
+    case 'swedish':
+      return `${SWEDISH_LOA}${rank === 'low' ? 2 : rank === 'substantial' ? 3 : 4}`;
   }
 }

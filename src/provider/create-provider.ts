@@ -37,7 +37,11 @@ export interface ProviderDeps {
   jwks: { keys: JWK[] };
 }
 
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pid'];
+/** OIDC Sweden's scope and claim for the Swedish personnummer (BankID). */
+export const SWEDISH_PNR_SCOPE = 'https://id.oidc.se/scope/naturalPersonNumber';
+export const SWEDISH_PNR_CLAIM = 'https://id.oidc.se/claim/personalIdentityNumber';
+
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pid', SWEDISH_PNR_SCOPE];
 
 const POLICY_METADATA = ['login_methods', 'min_acr', 'method_min_acr', 'acr_vocabulary', 'release_national_id'];
 
@@ -85,9 +89,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       // acr and amr describe the login itself: every id_token carries them (OIDC Core 2).
       openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'birthdate'],
+      profile: ['name', 'given_name', 'family_name', 'birthdate'],
       // The national identity number: only from an eID login, to a client allowed to receive it.
       pid: ['pid'],
+      [SWEDISH_PNR_SCOPE]: [SWEDISH_PNR_CLAIM],
     },
     scopes: SUPPORTED_SCOPES,
     responseTypes: ['code'],

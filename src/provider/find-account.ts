@@ -22,8 +22,12 @@ export function createFindAccount(accounts: AccountRepository, federated: Federa
           sub: account.id,
           ...(account.name ? { name: account.name } : {}),
           ...(account.email ? { email: account.email, email_verified: account.emailVerified } : {}),
+          ...(upstream?.profile.given_name ? { given_name: upstream.profile.given_name } : {}),
+          ...(upstream?.profile.family_name ? { family_name: upstream.profile.family_name } : {}),
           ...(upstream?.profile.birthdate ? { birthdate: upstream.profile.birthdate } : {}),
-          ...(upstream && mayReleaseNationalId ? { pid: upstream.subject } : {}),
+          // Norway's number as ID-porten names it; Sweden's as OIDC Sweden names it.
+          ...(upstream?.broker === 'idporten' && mayReleaseNationalId ? { pid: upstream.subject } : {}),
+          ...(upstream?.broker === 'bankid-se' && mayReleaseNationalId ? { 'https://id.oidc.se/claim/personalIdentityNumber': upstream.subject } : {}),
         };
       },
     };

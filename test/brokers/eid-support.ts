@@ -23,6 +23,11 @@ export const eidClients: ClientMetadata[] = [
   eidClient('eid-only', { login_methods: ['idporten'] }),
   eidClient('foreign', { login_methods: ['local', 'idporten', 'foreign-eid'] }),
   eidClient('strict', { login_methods: ['local', 'idporten'], min_acr: 'substantial', acr_vocabulary: 'idporten' }),
+  eidClient('se', {
+    login_methods: ['local', 'bankid-se', 'idporten', 'foreign-eid'],
+    release_national_id: true,
+    scope: 'openid profile pid https://id.oidc.se/scope/naturalPersonNumber',
+  }),
 ];
 
 export const eidClientsFile = () => writeClientsFile(eidClients);

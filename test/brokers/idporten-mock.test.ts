@@ -18,8 +18,8 @@ import type { Database } from '../../src/store/db.js';
 import { systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 
-const RP = 'http://127.0.0.1:9/callback';
-const LOGGED_OUT = 'http://127.0.0.1:9/logged-out';
+const RP = 'http://127.0.0.1:8999/callback';
+const LOGGED_OUT = 'http://127.0.0.1:8999/logged-out';
 const SECRET = 'mock-secret-0123456789abcdef0123456789abcdef';
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const KARI = SYNTHETIC_PERSONS[0]!;

@@ -35,7 +35,7 @@ describe.each(dialects)('operations on %s', (dialect) => {
   test('logs are JSON with request ids and never contain passwords, codes, secrets or tokens', async () => {
     const config = await discover(server.url, 'conf', oidc.ClientSecretBasic(CONFIDENTIAL_SECRET));
     const wrong = new Browser(server.url);
-    const page = await wrong.go(oidc.buildAuthorizationUrl(config, { redirect_uri: 'http://127.0.0.1:9/callback', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString());
+    const page = await wrong.go(oidc.buildAuthorizationUrl(config, { redirect_uri: 'http://127.0.0.1:8999/callback', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString());
     await wrong.submit(page, /\/login$/, { email: TEST_USER.email, password: 'Wrong-Password-77' });
     const { tokens } = await codeFlow(config, server.url);
     const lines = server.logs.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -57,7 +57,7 @@ describe.each(dialects)('operations on %s', (dialect) => {
     const res = await fetch(`${server.url}/token`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`conf:${CONFIDENTIAL_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: bogus, redirect_uri: 'http://127.0.0.1:9/callback', code_verifier: 'v'.repeat(43) }),
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: bogus, redirect_uri: 'http://127.0.0.1:8999/callback', code_verifier: 'v'.repeat(43) }),
     });
     expect(res.status).toBe(400);
     const refused = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'oidc request refused');
@@ -74,7 +74,7 @@ describe.each(dialects)('operations on %s', (dialect) => {
 
   test('our pages carry strict security headers and the interaction cookie is HttpOnly', async () => {
     const config = await discover(server.url, 'conf', oidc.ClientSecretBasic(CONFIDENTIAL_SECRET));
-    const auth = oidc.buildAuthorizationUrl(config, { redirect_uri: 'http://127.0.0.1:9/callback', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const auth = oidc.buildAuthorizationUrl(config, { redirect_uri: 'http://127.0.0.1:8999/callback', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
     const first = await fetch(auth, { redirect: 'manual' });
     const cookies = first.headers.getSetCookie();
     expect(cookies.some((c) => /^_interaction=/.test(c) && /httponly/i.test(c) && /samesite=lax/i.test(c))).toBe(true);
@@ -121,7 +121,7 @@ describe('behind a TLS-terminating proxy', () => {
         expect(meta[key]).toMatch(/^https:\/\/id\.example\.test\//);
       }
       const auth = new URL('/auth', server.url);
-      auth.search = new URLSearchParams({ client_id: 'conf', response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1:9/callback', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString();
+      auth.search = new URLSearchParams({ client_id: 'conf', response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1:8999/callback', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString();
       const res = await fetch(auth, { headers, redirect: 'manual' });
       expect(res.status).toBe(303);
       expect(res.headers.getSetCookie().every((c) => /;\s*secure/i.test(c))).toBe(true);

@@ -13,6 +13,8 @@ describe('acr vocabularies', () => {
     ['Level4', 'high', 'legacy-upper'],
     ['idporten-loa-substantial', 'substantial', 'idporten'],
     ['idporten-loa-high', 'high', 'idporten'],
+    ['http://id.elegnamnden.se/loa/1.0/loa3', 'substantial', 'swedish'],
+    ['http://id.elegnamnden.se/loa/1.0/loa4', 'high', 'swedish'],
   ])('%s means %s in the %s vocabulary, and writes back the same', (value, rank, vocabulary) => {
     expect(parseAcrValues(value)).toEqual({ minimum: rank, vocabulary });
     expect(formatAcr(rank as Rank, vocabulary as never)).toBe(value);
@@ -83,10 +85,10 @@ describe('client policies', () => {
 
   test('bad policy fields are named', () => {
     expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' })).toEqual([
-      'login_methods[1]: unknown method bankid-no (known: local, idporten, foreign-eid)',
+      'login_methods[1]: unknown method bankid-no (known: local, idporten, bankid-se, foreign-eid)',
       'min_acr: must be low, substantial or high',
       'method_min_acr.idporten: must be low, substantial or high',
-      'acr_vocabulary: must be one of eidas, idporten, legacy-lower, legacy-upper',
+      'acr_vocabulary: must be one of eidas, idporten, legacy-lower, legacy-upper, swedish',
     ]);
   });
 });

@@ -125,7 +125,7 @@ describe.each(dialects)('bad input on %s', (dialect) => {
   });
 
   test('unregistered redirect_uri (also near misses of a registered one): error page, no redirect', async () => {
-    for (const uri of ['http://127.0.0.1:9/elsewhere', `${RP}/x`, `${RP}?extra=1`, `${RP}/`, RP.slice(0, -1), 'http://127.0.0.1:99/callback']) {
+    for (const uri of ['http://127.0.0.1:8999/elsewhere', `${RP}/x`, `${RP}?extra=1`, `${RP}/`, RP.slice(0, -1), 'http://127.0.0.1:99/callback']) {
       const page = await new Browser(server.url).go(authUrl({ redirect_uri: uri }));
       expect(page.url.startsWith(server.url)).toBe(true);
       expectPage(page, 400, `<h1>${msg.en.title}</h1>`, '<code>invalid_redirect_uri');

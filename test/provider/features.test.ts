@@ -41,7 +41,7 @@ describe.each(dialects)('protocol features on %s', (dialect) => {
         client_id: 'jar',
         client_secret: CONFIDENTIAL_SECRET,
         redirect_uris: [RP],
-        post_logout_redirect_uris: ['http://127.0.0.1:9/logged-out'],
+        post_logout_redirect_uris: ['http://127.0.0.1:8999/logged-out'],
         request_object_signing_alg: 'ES256',
         jwks: { keys: [{ ...(await exportJWK(rpKeys.publicKey)), alg: 'ES256', use: 'sig' }] },
         backchannel_logout_uri: backchannelUri,
@@ -117,10 +117,10 @@ describe.each(dialects)('protocol features on %s', (dialect) => {
     const config = await discover(server.url, 'jar', oidc.ClientSecretBasic(CONFIDENTIAL_SECRET));
     const { tokens, browser } = await codeFlow(config, server.url, { scope: 'openid' });
     const received = new Promise<void>((resolve) => (notifyLogout = resolve));
-    const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' });
+    const end = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:8999/logged-out' });
     const confirm = await browser.go(end.toString());
     const done = await browser.submit(confirm, /session\/end\/confirm/, { logout: 'yes' });
-    expect(done.url).toBe('http://127.0.0.1:9/logged-out');
+    expect(done.url).toBe('http://127.0.0.1:8999/logged-out');
     await received;
     const token = logoutTokens.at(-1)!;
     const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${server.url}/jwks`)), { issuer: server.url, audience: 'jar' });

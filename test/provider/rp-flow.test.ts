@@ -84,12 +84,12 @@ describe.each(dialects)('relying-party flows on %s', (dialect) => {
     expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).toBe(false);
 
     // RP-initiated logout: our confirmation page, then back to the registered post-logout URI.
-    const endSession = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out', state: 'bye' });
+    const endSession = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:8999/logged-out', state: 'bye' });
     const confirm = await browser.go(endSession.toString());
     expect(confirm.status).toBe(200);
     expect(confirm.html).toContain('op.logoutForm');
     const after = await browser.submit(confirm, /session\/end\/confirm/, { logout: 'yes' });
-    expect(after.url).toBe('http://127.0.0.1:9/logged-out?state=bye');
+    expect(after.url).toBe('http://127.0.0.1:8999/logged-out?state=bye');
     // The session is gone: a new authorization request asks for the password again.
     const again = await browser.go(authUrl.toString());
     expect(again.html).toContain('name="password"');

@@ -15,7 +15,7 @@ import type { Database } from '../../src/store/db.js';
 import type { ClientMetadata } from '../../src/provider/clients-file.js';
 
 export const CONFIDENTIAL_SECRET = 'test-secret-0123456789abcdef0123456789';
-export const RP = 'http://127.0.0.1:9/callback';
+export const RP = 'http://127.0.0.1:8999/callback';
 
 export const testClients: ClientMetadata[] = [
   {
@@ -23,7 +23,7 @@ export const testClients: ClientMetadata[] = [
     client_secret: CONFIDENTIAL_SECRET,
     client_name: 'Confidential RP',
     redirect_uris: [RP],
-    post_logout_redirect_uris: ['http://127.0.0.1:9/logged-out'],
+    post_logout_redirect_uris: ['http://127.0.0.1:8999/logged-out'],
     grant_types: ['authorization_code', 'refresh_token'],
     scope: 'openid email profile offline_access',
   },

@@ -1,0 +1,95 @@
+/**
+ * What the RP API does to orders: create, collect, cancel (shared/reference/BANKID-SE.md). Rules:
+ * - a new order naming a personal number that has a running order is refused with alreadyInProgress,
+ *   and the running one fails with `cancelled`;
+ * - collect reports the order as observed now (timeouts included); the first final answer is recorded,
+ *   and any collect after it, or after the collect window, is invalidParameters;
+ * - cancel ends a running order; the API knows a cancelled order no more, so a second cancel (or a
+ *   collect) is invalidParameters, as is cancelling an order that has ended.
+ */
+import crypto from 'node:crypto';
+import type { Clock } from '../../../clock.js';
+import { BankidApiError, invalidParameters } from './errors.js';
+import { fail, isGone, isRunning, observe, type Order, type Observed } from './orders.js';
+import type { MockStore, StoredOrder } from './store.js';
+import type { OrderRequest } from './validate.js';
+
+export type CollectAnswer = { orderRef: string } & Omit<Observed, 'endedAt'>;
+
+export type OrderStart = { orderRef: string } | { orderRef: string; autoStartToken: string; qrStartToken: string; qrStartSecret: string };
+
+/** The running order of a personal number, if there is one. */
+export async function runningOrderFor(store: MockStore, personalNumber: string, now: number): Promise<Order | undefined> {
+  const orderRef = await store.latestFor(personalNumber);
+  const stored = orderRef ? await store.loadOrder(orderRef) : undefined;
+  return stored && !stored.order.cancelledByRp && isRunning(stored.order, now) ? stored.order : undefined;
+}
+
+export function createOrderService(store: MockStore, clock: Clock) {
+  /** An order the API still knows: not cancelled by the relying party, not past its collect window. */
+  async function loadKnown(orderRef: string): Promise<StoredOrder> {
+    const stored = await store.loadOrder(orderRef);
+    if (!stored || stored.order.cancelledByRp || isGone(stored.order, clock.now())) throw invalidParameters('No such order');
+    return stored;
+  }
+
+  return {
+    async create(request: OrderRequest): Promise<OrderStart> {
+      const now = clock.now();
+      if (request.personalNumber) {
+        const running = await runningOrderFor(store, request.personalNumber, now);
+        if (running) {
+          await store.saveOrder(fail(running, 'cancelled', now));
+          throw new BankidApiError('alreadyInProgress', 'Order already in progress for pno');
+        }
+      }
+      const order: Order = {
+        orderRef: crypto.randomUUID(),
+        type: request.type,
+        channel: request.channel,
+        callInitiator: request.callInitiator,
+        endUserIp: request.endUserIp,
+        requiredPersonalNumber: request.personalNumber,
+        userVisibleData: request.userVisibleData,
+        userNonVisibleData: request.userNonVisibleData,
+        returnRisk: request.returnRisk,
+        createdAt: now,
+        status: 'pending',
+        hintCode: 'outstandingTransaction',
+      };
+      if (order.channel === 'app') {
+        order.autoStartToken = crypto.randomUUID();
+        order.qrStartToken = crypto.randomUUID();
+        order.qrStartSecret = crypto.randomUUID();
+      }
+      await store.saveOrder(order);
+      if (order.qrStartToken) await store.link('qr', order.qrStartToken, order);
+      if (order.autoStartToken) await store.link('autostart', order.autoStartToken, order);
+      if (order.requiredPersonalNumber) await store.setLatestFor(order.requiredPersonalNumber, order);
+      if (order.channel === 'phone') return { orderRef: order.orderRef };
+      return { orderRef: order.orderRef, autoStartToken: order.autoStartToken!, qrStartToken: order.qrStartToken!, qrStartSecret: order.qrStartSecret! };
+    },
+
+    async collect(orderRef: string): Promise<CollectAnswer> {
+      const stored = await loadKnown(orderRef);
+      const seen = observe(stored.order, clock.now());
+      if (seen.status !== 'pending') {
+        if (stored.finalCollected) throw invalidParameters('No such order');
+        await store.markFinalCollected(orderRef);
+      }
+      const answer: CollectAnswer = { orderRef, status: seen.status };
+      if (seen.hintCode !== undefined) answer.hintCode = seen.hintCode;
+      if (seen.completionData !== undefined) answer.completionData = seen.completionData;
+      return answer;
+    },
+
+    async cancel(orderRef: string): Promise<void> {
+      const stored = await loadKnown(orderRef);
+      const now = clock.now();
+      if (!isRunning(stored.order, now)) throw invalidParameters('The order has already ended');
+      await store.saveOrder({ ...fail(stored.order, 'cancelled', now), cancelledByRp: true });
+    },
+  };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;

@@ -1,0 +1,156 @@
+/**
+ * Swedish BankID end to end: a relying party (openid-client) against our service with the built-in
+ * BankID mock (RP API v6.0) and its simulated app, on each dialect: QR login, the recommended
+ * messages, reload during polling, cancel, a failed order, alreadyInProgress, an upstream outage and
+ * the level rule (BankID reaches substantial, not high).
+ */
+import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { startService, type RunningService } from '../support/service.js';
+import { Browser, type Page } from '../support/browser.js';
+import { begin, chooseMethod, eidClientsFile, redeem, rpError, type Flow } from './eid-support.js';
+
+const ASTRID = '198507099821';
+const FATIMA = '197010632391'; // a samordningsnummer
+const PNR_CLAIM = 'https://id.oidc.se/claim/personalIdentityNumber';
+const APP_ORDER = /\/mock\/bankid\/app\/[0-9a-f-]{36}$/;
+
+describe.each(dialects)('BankID login on %s', (dialect) => {
+  let db: TestDatabase;
+  let server: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+    server = await startService({ db, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true' } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await db.close();
+  });
+
+  const qrDataOf = (page: Page) => /<code id="bankid-qr-data">([^<]+)<\/code>/.exec(page.html)![1]!;
+  /** What the waiting page's script asks every two seconds. */
+  const status = async (flow: Flow, page: Page) => {
+    const path = new URL(page.url).pathname;
+    const res = await fetch(new URL(`${path}/status`, server.url), {
+      headers: { accept: 'application/json', cookie: (flow.browser as unknown as { cookieHeader(p: string): string }).cookieHeader(path) },
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as { status: string; message?: string; redirect?: string };
+  };
+  /** The tester's simulated app: opens the order from the QR data and picks a person. */
+  const openInApp = async (qr: string, person: string) => {
+    const tester = new Browser(server.url);
+    const opened = await tester.go(`${server.url}/mock/bankid/app?qr=${encodeURIComponent(qr)}`);
+    expect(opened.url).toMatch(APP_ORDER);
+    const page = await tester.submit(opened, APP_ORDER, { action: 'identify', person });
+    return { act: (action: string) => tester.submit(page, APP_ORDER, { action }) };
+  };
+  const startBankid = async (clientId: string, params: Record<string, string> = {}) => {
+    const flow = await begin(server.url, clientId, { scope: 'openid profile https://id.oidc.se/scope/naturalPersonNumber', ...params });
+    const page = await chooseMethod(flow, flow.page, 'bankid-se');
+    return { flow, page };
+  };
+
+  test('QR login: messages while waiting, reload, then personnummer, names and acr reach the RP', async () => {
+    const { flow, page } = await startBankid('se', { acr_values: 'http://id.elegnamnden.se/loa/1.0/loa3' });
+    expect(page.url).toMatch(/\/interaction\/[^/]+\/bankid$/);
+    expect(page.html).toContain('<svg');
+    expect(page.html).toContain('Start your BankID app.');
+    const qr = qrDataOf(page);
+    expect(qr).toMatch(/^bankid\.[0-9a-f-]{36}\.\d+\.[0-9a-f]{64}$/);
+
+    const inApp = await openInApp(qr, ASTRID);
+    expect((await status(flow, page)).message).toBe('Enter your security code in the BankID app and select Identify or Sign.');
+    // A reload finds the same order: it lives in the store, not in memory.
+    const reloaded = await flow.browser.go(page.url);
+    expect(qrDataOf(reloaded).split('.')[1]).toBe(qr.split('.')[1]);
+
+    await inApp.act('approve');
+    const done = await status(flow, page);
+    expect(done.status).toBe('done');
+    const { claims, userinfo } = await redeem(flow, await flow.browser.go(done.redirect!));
+    expect(claims.acr).toBe('http://id.elegnamnden.se/loa/1.0/loa3');
+    expect(claims.amr).toEqual(['BankID']);
+    expect(userinfo).toMatchObject({ [PNR_CLAIM]: ASTRID, name: 'Astrid Lindqvist', given_name: 'Astrid', family_name: 'Lindqvist', birthdate: '1985-07-09' });
+  });
+
+  test('a samordningsnummer logs in; without acr_values the client’s vocabulary (eIDAS) is used; its own account', async () => {
+    const first = await startBankid('se');
+    await (await openInApp(qrDataOf(first.page), FATIMA)).act('approve');
+    const a = await redeem(first.flow, await first.flow.browser.go((await status(first.flow, first.page)).redirect!));
+    expect(a.claims.acr).toBe('substantial');
+    expect(a.userinfo[PNR_CLAIM]).toBe(FATIMA);
+    const second = await startBankid('se');
+    await (await openInApp(qrDataOf(second.page), FATIMA)).act('approve');
+    const b = await redeem(second.flow, await second.flow.browser.go((await status(second.flow, second.page)).redirect!));
+    expect(b.claims.sub).toBe(a.claims.sub);
+    expect(await db.knex('federated_identities').where({ broker: 'bankid-se', subject: FATIMA })).toHaveLength(1);
+  });
+
+  test('this device: the autostart link opens the (simulated) app and the messages follow the same-device mode', async () => {
+    const { flow, page } = await startBankid('se');
+    const link = /id="bankid-autostart" href="([^"]+)"/.exec(page.html)![1]!;
+    const toApp = await flow.browser.go(link, { stopAt: /\/mock\/bankid\/app/ });
+    expect(toApp.url).toMatch(/\/mock\/bankid\/app\?autostarttoken=[0-9a-f-]{36}$/);
+    expect((await status(flow, page)).message).toBe('Trying to start your BankID app.');
+    const tester = new Browser(server.url);
+    const opened = await tester.go(toApp.url);
+    const identified = await tester.submit(opened, APP_ORDER, { action: 'identify', person: ASTRID });
+    await tester.submit(identified, APP_ORDER, { action: 'approve' });
+    const done = await status(flow, page);
+    const { userinfo } = await redeem(flow, await flow.browser.go(done.redirect!));
+    expect(userinfo[PNR_CLAIM]).toBe(ASTRID);
+  });
+
+  test('messages follow the user’s language', async () => {
+    const { flow, page } = await startBankid('se', { ui_locales: 'sv' });
+    expect(page.html).toContain('Starta BankID-appen.');
+    await openInApp(qrDataOf(page), ASTRID);
+    expect((await status(flow, page)).message).toBe('Skriv in din säkerhetskod i BankID-appen och välj Identifiera eller Skriv under.');
+  });
+
+  test('cancel: the order is cancelled upstream and the method list comes back', async () => {
+    const { flow, page } = await startBankid('se');
+    const back = await flow.browser.submit(page, /\/bankid\/cancel$/, {});
+    expect(back.html).toContain('/method/bankid-se');
+    expect((await status(flow, page)).status).toBe('done');
+  });
+
+  test('a failed order shows BankID’s message and offers to try again', async () => {
+    const { flow, page } = await startBankid('se');
+    await (await openInApp(qrDataOf(page), ASTRID)).act('cancel');
+    const next = await status(flow, page);
+    expect(next.status).toBe('done');
+    const failed = await flow.browser.go(next.redirect!);
+    expect(failed.html).toContain('The BankID login did not go through');
+    expect(failed.html).toContain('Action cancelled.');
+    const again = await flow.browser.submit(failed, /\/method\/bankid-se$/, {});
+    expect(again.html).toContain('Start your BankID app.');
+    expect(qrDataOf(again)).not.toBe(qrDataOf(page));
+  });
+
+  test('alreadyInProgress: a second order for the same person ends the first with BankID’s message', async () => {
+    const one = await startBankid('se');
+    await openInApp(qrDataOf(one.page), ASTRID);
+    const two = await startBankid('se');
+    await openInApp(qrDataOf(two.page), ASTRID);
+    const first = await one.flow.browser.go((await status(one.flow, one.page)).redirect!);
+    expect(first.html).toContain('Action cancelled. Please try again.');
+  });
+
+  test('BankID under maintenance: the internal-error message and a way back', async () => {
+    const inject = await fetch(`${server.url}/mock/bankid/control/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorCode: 'maintenance', times: 1 }) });
+    expect(inject.status).toBe(200);
+    const { page } = await startBankid('se');
+    expect(page.html).toContain('Internal error. Please try again.');
+    expect(page.html).toMatch(/href="\/interaction\/[^"/]+"/);
+  });
+
+  test('BankID reaches substantial only: not offered when high is required', async () => {
+    const flow = await begin(server.url, 'se', { acr_values: 'high', scope: 'openid' });
+    expect(flow.page.html).not.toContain('/method/bankid-se');
+    expect(flow.page.html).toContain('/method/idporten');
+    const onlyBankid = await begin(server.url, 'pub', { acr_values: 'http://id.elegnamnden.se/loa/1.0/loa4', scope: 'openid' });
+    expect(rpError(onlyBankid.page).error).toBe('unmet_authentication_requirements');
+  });
+});
