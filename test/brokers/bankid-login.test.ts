@@ -146,11 +146,61 @@ describe.each(dialects)('BankID login on %s', (dialect) => {
     expect(page.html).toMatch(/href="\/interaction\/[^"/]+"/);
   });
 
+  test.each([
+    ['expiredTransaction', 'The BankID app is not responding.'],
+    ['certificateErr', 'The BankID you are trying to use is blocked or too old.'],
+    ['startFailed', 'Failed to scan the QR code.'],
+    ['userDeclinedCall', 'Unknown error. Please try again.'],
+    ['notSupportedByUserApp', 'Unknown error. Please try again.'],
+    ['transactionRiskBlocked', 'Unknown error. Please try again.'],
+    ['unknownFutureHint', 'Unknown error. Please try again.'],
+  ])('the mock fails the order with %s → “%s”', async (hint, message) => {
+    const { flow, page } = await startBankid('se');
+    await (await openInApp(qrDataOf(page), ASTRID)).act(hint);
+    const failed = await flow.browser.go((await status(flow, page)).redirect!);
+    expect(failed.html).toContain('The BankID login did not go through');
+    expect(failed.html).toContain(message);
+  });
+
+  test('an unknown pending hint keeps the order pending with the generic message', async () => {
+    const { flow, page } = await startBankid('se');
+    await (await openInApp(qrDataOf(page), ASTRID)).act('someNewPendingHint');
+    expect(await status(flow, page)).toEqual({ status: 'pending', message: 'Identification or signing in progress.' });
+  });
+
+  test.each(['maintenance', 'internalError', 'requestTimeout', 'tooManyRequests'])('an injected %s error from the RP API gives the internal-error message', async (errorCode) => {
+    const { flow, page } = await startBankid('se');
+    await fetch(`${server.url}/mock/bankid/control/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorCode, times: 1 }) });
+    const next = await status(flow, page);
+    expect(next.status).toBe('done');
+    expect((await flow.browser.go(next.redirect!)).html).toContain('Internal error. Please try again.');
+  });
+
   test('BankID reaches substantial only: not offered when high is required', async () => {
     const flow = await begin(server.url, 'se', { acr_values: 'high', scope: 'openid' });
     expect(flow.page.html).not.toContain('/method/bankid-se');
     expect(flow.page.html).toContain('/method/idporten');
     const onlyBankid = await begin(server.url, 'pub', { acr_values: 'http://id.elegnamnden.se/loa/1.0/loa4', scope: 'openid' });
     expect(rpError(onlyBankid.page).error).toBe('unmet_authentication_requirements');
+  });
+});
+
+describe('BankID order timing (injected clock)', () => {
+  test('no app picks the order up within 30 seconds → startFailed with the QR message', async () => {
+    const { ManualClock } = await import('../../src/clock.js');
+    const clock = new ManualClock(Date.now());
+    const db = await createTestDatabase('sqlite');
+    const server = await startService({ db, clock, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true' } });
+    try {
+      const flow = await begin(server.url, 'se', { scope: 'openid' });
+      const page = await chooseMethod(flow, flow.page, 'bankid-se');
+      expect(page.html).toContain('Start your BankID app.');
+      clock.advance(31_000);
+      const failed = await flow.browser.go(page.url);
+      expect(failed.html).toContain('Failed to scan the QR code.');
+    } finally {
+      await server.close();
+      await db.close();
+    }
   });
 });
