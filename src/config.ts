@@ -229,6 +229,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return config;
 }
 
+/** The config of this process, from its environment: the one place the environment is read. */
+export function loadConfigFromEnvironment(): Config {
+  return loadConfig(process.env);
+}
+
 /** The development defaults in use, each named by the variable that replaces it. */
 export function developmentDefaults(config: Config): string[] {
   const found: string[] = [];

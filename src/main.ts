@@ -2,13 +2,13 @@
  * Starts the service: validated config → wiring → listen. Tells the operator where discovery is, which
  * clients are configured and whether development defaults are in use; stops cleanly on SIGTERM/SIGINT.
  */
-import { loadConfig, developmentDefaults, ConfigError } from './config.js';
+import { loadConfigFromEnvironment, developmentDefaults, ConfigError } from './config.js';
 import { createLogger } from './logger.js';
 import { createService } from './service.js';
 import { ClientsFileError } from './provider/clients-file.js';
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfigFromEnvironment();
   const logger = createLogger(config.logLevel);
   const service = await createService({ config, logger });
   const { url } = await service.listen();

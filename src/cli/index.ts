@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../config.js';
+import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
 import { systemClock } from '../clock.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { migrateLatest } from '../store/migrate.js';
@@ -127,7 +127,7 @@ export function buildCli(config: Config): Command {
 }
 
 async function run(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfigFromEnvironment();
   await buildCli(config).parseAsync(process.argv);
 }
 
