@@ -10,6 +10,7 @@ import { ClientsFileError } from './provider/clients-file.js';
 async function main(): Promise<void> {
   const config = loadConfigFromEnvironment();
   const logger = createLogger(config.logLevel);
+  for (const warning of productionWarnings(config)) logger.warn(warning);
   const service = await createService({ config, logger });
   const { url } = await service.listen();
 
@@ -19,7 +20,6 @@ async function main(): Promise<void> {
     `${service.clients.length} client(s) configured from ${config.clientsFile}`,
   );
   logger.info({ database: config.databaseUrl ? 'postgresql' : `sqlite in ${config.deployment.sqliteFile}` }, 'store');
-  for (const warning of productionWarnings(config)) logger.warn(warning);
   const defaults = developmentDefaults(config);
   if (defaults.length) logger.warn({ developmentDefaults: defaults }, 'running on development defaults: not for production');
   if (config.mocksEnabled) logger.warn('mock upstreams are enabled');

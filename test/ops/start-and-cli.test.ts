@@ -220,6 +220,7 @@ describe('production start-up refuses development-only settings, one line per pr
     const { child, log } = await startServer(baseEnv({ ...production, PORT: String(port) }));
     try {
       expect(fs.existsSync(sqliteFile)).toBe(true);
+      // Logged before "Nordlys ID is running", so it is in the output already.
       const warning = log()
         .split('\n')
         .filter((l) => l.includes('SQLite serves one instance only'))
