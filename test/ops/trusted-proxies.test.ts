@@ -134,6 +134,9 @@ describe('only the issuer\'s host is answered; URLs come from ISSUER', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const meta = (await res.json()) as Record<string, string>;
     expect(meta.token_endpoint).toBe(`${server.config.issuer}/token`);
+    // The issuer's host name on another port (a direct hit on the instance): still the issuer's URLs.
+    const direct = await raw(server.url, '/.well-known/openid-configuration', { host: '127.0.0.1:1' });
+    expect((JSON.parse(direct.body) as Record<string, string>).authorization_endpoint).toBe(`${server.config.issuer}/auth`);
   });
 
   test.each([
