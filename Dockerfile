@@ -2,10 +2,12 @@
 #
 # Nordlys ID container image.
 #   docker build -t nordlys-id:latest .
-#   docker run --init -p 3000:3000 --env-file .env nordlys-id:latest
-# Configuration is by environment variables only (see .env.example); with NODE_ENV=production the
-# service refuses to start without COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET,
-# SMTP_URL and an https ISSUER. Operator CLI inside the container:
+#   docker run --init -p 3000:3000 --env-file .env -v "$PWD/clients.json:/app/config/clients.json:ro" nordlys-id:latest
+# Configuration is by environment variables (see .env.example) and a clients file you mount: the
+# image ships no clients (the repository's example clients are left out by .dockerignore, and
+# production refuses them). With NODE_ENV=production the service refuses to start without
+# COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET, SMTP_URL, DATABASE_URL, an https
+# ISSUER and TRUSTED_PROXIES (the TLS-terminating proxy in front of it). Operator CLI inside the container:
 #   docker run --rm --env-file .env nordlys-id:latest node dist/src/cli/index.js migrate
 #
 # Debian bookworm (glibc): argon2 and better-sqlite3 load the linux-x64 / linux-arm64 glibc
@@ -27,7 +29,7 @@ COPY migrations ./migrations
 # dist/src and dist/migrations are produced for the runtime image.
 RUN npm run build
 
-# ---- runtime: production dependencies, compiled code, templates, static files, clients file -----
+# ---- runtime: production dependencies, compiled code, templates, static files, password list ----
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -41,6 +43,7 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public
+# config/ without clients.json (.dockerignore): the common-password list.
 COPY config ./config
 # The only writable place: SQLite database and development data when DATABASE_URL is not set.
 RUN mkdir -p /app/data && chown node:node /app/data

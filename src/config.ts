@@ -2,12 +2,15 @@
  * The one validated configuration object. Rules enforced here:
  * - every setting comes from the environment (or a default) and is validated once, at start-up;
  * - a bad value stops start-up with a message that names the variable;
- * - in production the service refuses development defaults (generated secrets, mocks on by default,
- *   mail to the outbox, an http issuer) and says which ones it found.
+ * - in production the service refuses development-only settings (generated secrets, mock upstreams,
+ *   mail to the outbox or the console, an http issuer, the embedded SQLite without being asked for,
+ *   no trusted proxy in front of an https issuer), one line per problem naming the variable and what
+ *   to set instead (productionRefusals).
  * No other module reads process.env.
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseProxyList } from './http/client-address.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -16,10 +19,9 @@ export interface Config {
   host: string;
   port: number;
   issuer: string;
-  trustProxy: boolean;
   logLevel: string;
   dataDir: string;
-  /** PostgreSQL connection string; undefined means the embedded SQLite database in dataDir. */
+  /** PostgreSQL connection string; undefined means SQLite (deployment.sqliteFile). */
   databaseUrl: string | undefined;
   clientsFile: string;
   /** Secrets that development may generate and keep in the store; production must provide them. */
@@ -67,6 +69,15 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  /** Where the service runs: the proxies it believes and the SQLite file it uses without PostgreSQL. */
+  deployment: {
+    /** TRUSTED_PROXIES entries, canonical (src/http/client-address.ts); empty: no proxy is believed. */
+    trustedProxies: string[];
+    /** The SQLite file: from DATABASE_URL=sqlite:///path, else nordlys.sqlite in dataDir. */
+    sqliteFile: string;
+    /** True when DATABASE_URL names the store outright (postgres:// or sqlite://). */
+    databaseChosen: boolean;
+  };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -89,8 +100,8 @@ export interface LocalAccountSettings {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n - ${problems.join('\n - ')}`);
+  constructor(readonly problems: string[], heading = 'Invalid configuration') {
+    super(`${heading}:\n - ${problems.join('\n - ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -106,12 +117,11 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('localhost'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ISSUER: z.url({ message: 'must be an absolute URL' }).optional(),
-  TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .regex(/^(postgres(ql)?:\/\/|sqlite:\/\/[^?#]+$)/, 'must be a postgres:// or postgresql:// URL, or sqlite:///path/to/file.sqlite')
     .optional(),
   CLIENTS_FILE: z.string().min(1).default('./config/clients.json'),
   COOKIE_KEYS: z
@@ -156,6 +166,19 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- production refusals and trusted proxies ---
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((spec, ctx) => {
+      const { entries, problems } = parseProxyList(spec);
+      for (const problem of problems) ctx.addIssue({ code: 'custom', message: problem });
+      return entries;
+    })
+    .optional(),
+  TRUST_PROXY: z
+    .string()
+    .refine(() => false, 'is no longer read: list the proxies in TRUSTED_PROXIES (addresses, CIDR ranges, loopback, private)')
+    .optional(),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -173,10 +196,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     port: e.PORT,
     issuer,
-    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl: e.DATABASE_URL?.startsWith('sqlite:') ? undefined : e.DATABASE_URL,
     clientsFile: path.resolve(e.CLIENTS_FILE),
     secrets: { cookieKeys: e.COOKIE_KEYS, dpopNonceSecret: e.DPOP_NONCE_SECRET, pairwiseSalt: e.PAIRWISE_SALT, codeHmacSecret: e.CODE_HMAC_SECRET },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
@@ -219,12 +241,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
     },
+    deployment: {
+      trustedProxies: e.TRUSTED_PROXIES ?? [],
+      sqliteFile: e.DATABASE_URL?.startsWith('sqlite://')
+        ? path.resolve(e.DATABASE_URL.slice('sqlite://'.length))
+        : path.join(path.resolve(e.DATA_DIR), 'nordlys.sqlite'),
+      databaseChosen: e.DATABASE_URL !== undefined,
+    },
   };
   if (production) {
-    const defaults = developmentDefaults(config);
-    if (defaults.length > 0) {
-      throw new ConfigError(defaults.map((d) => `NODE_ENV=production refuses a development default: ${d}`));
-    }
+    const refused = productionRefusals(config);
+    if (refused.length > 0) throw new ConfigError(refused, 'NODE_ENV=production refuses to start');
   }
   return config;
 }
@@ -234,23 +261,49 @@ export function loadConfigFromEnvironment(): Config {
   return loadConfig(process.env);
 }
 
-/** The development defaults in use, each named by the variable that replaces it. */
-export function developmentDefaults(config: Config): string[] {
+/**
+ * What production refuses, one line per problem: the variable, why, and what to set instead. Outside
+ * production the same list is what main.ts warns about ("running on development defaults").
+ */
+export function productionRefusals(config: Config): string[] {
   const found: string[] = [];
-  if (!config.secrets.cookieKeys) found.push('COOKIE_KEYS is not set (cookie keys would be generated)');
-  if (!config.secrets.dpopNonceSecret) found.push('DPOP_NONCE_SECRET is not set (it would be generated)');
-  if (!config.secrets.pairwiseSalt) found.push('PAIRWISE_SALT is not set (it would be generated)');
-  if (!config.secrets.codeHmacSecret) found.push('CODE_HMAC_SECRET is not set (it would be generated)');
-  if (!config.mail.smtpUrl) found.push('SMTP_URL is not set (mail would go to the development outbox)');
-  if (!config.issuer.startsWith('https://')) found.push(`ISSUER is ${config.issuer} (production needs an https issuer)`);
+  const secret = (name: string, what: string, shape: string) =>
+    found.push(`${name} is not set: production does not generate ${what}; set ${name} to ${shape} (openssl rand -hex 32)`);
+  if (!config.secrets.cookieKeys) secret('COOKIE_KEYS', 'cookie keys', 'one or more comma-separated keys of at least 32 characters');
+  if (!config.secrets.dpopNonceSecret) secret('DPOP_NONCE_SECRET', 'the DPoP nonce key', '64 hexadecimal characters');
+  if (!config.secrets.pairwiseSalt) secret('PAIRWISE_SALT', 'the pairwise subject salt', 'at least 32 characters, kept for good');
+  if (!config.secrets.codeHmacSecret) secret('CODE_HMAC_SECRET', 'the one-time code key', 'at least 32 characters');
+  if (!config.mail.smtpUrl) {
+    found.push('SMTP_URL is not set: production sends no mail to the development outbox or the console log; set SMTP_URL=smtp://… or smtps://… (your mail relay)');
+  }
+  if (config.mocksEnabled) {
+    found.push('MOCKS_ENABLED=true: production serves no mock upstreams (anyone could log in as anyone at any level); remove MOCKS_ENABLED and set IDPORTEN_ISSUER and BANKID_BASE_URL to the real services');
+  }
+  if (!config.deployment.databaseChosen) {
+    found.push('DATABASE_URL is not set: production does not fall back to the embedded SQLite; set DATABASE_URL=postgres://… or, for one instance on purpose, DATABASE_URL=sqlite:///path/to/file.sqlite');
+  }
+  if (!config.issuer.startsWith('https://')) {
+    found.push(`ISSUER is ${config.issuer}: production needs the public https URL; set ISSUER=https://…`);
+  } else if (config.deployment.trustedProxies.length === 0) {
+    found.push('TRUSTED_PROXIES is not set: the service speaks plain http and must learn of https from the TLS-terminating proxy in front of it; set TRUSTED_PROXIES to that proxy\'s addresses or ranges (e.g. 10.0.0.0/8, private or loopback)');
+  }
   if (config.bankid.baseUrl && (!config.bankid.baseUrl.startsWith('https://') || !config.bankid.pfxFile)) {
-    found.push('BANKID_BASE_URL needs https and BANKID_PFX_FILE (BankID requires mutual TLS)');
+    found.push('BANKID_BASE_URL needs https and BANKID_PFX_FILE: BankID requires mutual TLS; set both (and BANKID_CA_FILE)');
   }
   if (config.idporten.issuer && !config.idporten.issuer.startsWith('https://')) {
-    found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer} (production talks to ID-porten over https)`);
+    found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer}: production talks to ID-porten over https; set IDPORTEN_ISSUER=https://…`);
   }
   if (config.idporten.issuer && config.idporten.authMethod !== 'private_key_jwt' && !config.idporten.clientSecret) {
-    found.push('IDPORTEN_CLIENT_SECRET is not set (it would be generated, and the real ID-porten would refuse it)');
+    found.push('IDPORTEN_CLIENT_SECRET is not set: it would be generated and the real ID-porten would refuse it; set IDPORTEN_CLIENT_SECRET or use IDPORTEN_AUTH_METHOD=private_key_jwt');
   }
   return found;
+}
+
+/** Kept for main.ts: the development-only settings in use (the list production refuses). */
+export const developmentDefaults = productionRefusals;
+
+/** Settings production accepts but an operator should hear about at start-up. */
+export function productionWarnings(config: Config): string[] {
+  if (config.nodeEnv !== 'production' || config.databaseUrl) return [];
+  return [`DATABASE_URL=sqlite://${config.deployment.sqliteFile}: SQLite serves one instance only; use PostgreSQL to run more than one`];
 }

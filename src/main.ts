@@ -2,7 +2,7 @@
  * Starts the service: validated config → wiring → listen. Tells the operator where discovery is, which
  * clients are configured and whether development defaults are in use; stops cleanly on SIGTERM/SIGINT.
  */
-import { loadConfigFromEnvironment, developmentDefaults, ConfigError } from './config.js';
+import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config.js';
 import { createLogger } from './logger.js';
 import { createService } from './service.js';
 import { ClientsFileError } from './provider/clients-file.js';
@@ -10,6 +10,7 @@ import { ClientsFileError } from './provider/clients-file.js';
 async function main(): Promise<void> {
   const config = loadConfigFromEnvironment();
   const logger = createLogger(config.logLevel);
+  for (const warning of productionWarnings(config)) logger.warn(warning);
   const service = await createService({ config, logger });
   const { url } = await service.listen();
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
     `${service.clients.length} client(s) configured from ${config.clientsFile}`,
   );
-  logger.info({ database: config.databaseUrl ? 'postgresql' : `sqlite in ${config.dataDir}` }, 'store');
+  logger.info({ database: config.databaseUrl ? 'postgresql' : `sqlite in ${config.deployment.sqliteFile}` }, 'store');
   const defaults = developmentDefaults(config);
   if (defaults.length) logger.warn({ developmentDefaults: defaults }, 'running on development defaults: not for production');
   if (config.mocksEnabled) logger.warn('mock upstreams are enabled');

@@ -72,14 +72,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const ownsDb = !options.db;
-  const db = options.db ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'nordlys.sqlite') });
+  const db = options.db ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.deployment.sqliteFile });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const secrets = await resolveSecrets(db, clock, config.secrets);
   const createdKeys = await ensureSigningKeys(db, clock);
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
-  const clients = readClientsFile(config.clientsFile);
+  const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
 
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
@@ -122,7 +122,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         db,
         clock,
         logger,
-        trustProxy: config.trustProxy,
+        // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
+        trustProxy: true,
         clients: [
           {
             client_id: config.idporten.clientId,
@@ -193,7 +194,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     logger,
     db,
     renderer,
-    trustProxy: config.trustProxy,
+    issuer: config.issuer,
+    trustedProxies: config.deployment.trustedProxies,
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,

@@ -4,7 +4,6 @@
  * purge-inactive, clients list|add,
  * keys list|rotate|purge, sweep. Uses the same validated config as the server.
  */
-import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
 import { systemClock } from '../clock.js';
@@ -21,7 +20,7 @@ import { purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './loca
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function withDb<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'nordlys.sqlite') });
+  const db = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.deployment.sqliteFile });
   try {
     await migrateLatest(db);
     return await work(db);

@@ -1,8 +1,9 @@
 /**
  * The koa application: our middleware and pages in front, oidc-provider behind them.
- * Order: request id + access log → security headers → error handler → health, static files and our
- * interaction pages → everything else to the current oidc-provider instance (swapped on key rotation)
- * → a localised 404 for what nobody answered.
+ * Order: request id + access log → security headers → error handler → client address from trusted
+ * proxies → health and static files → only requests for the issuer's host → our interaction pages →
+ * everything else to the current oidc-provider instance (swapped on key rotation) → a localised 404
+ * for what nobody answered.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,12 +18,18 @@ import type { Renderer } from '../interactions/render.js';
 import { requestContext } from './request-context.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';
+import { createProxyTrust } from './client-address.js';
+import { trustedForwarding } from './trusted-forwarding.js';
+import { issuerHostOnly } from './host-check.js';
 
 export interface AppDeps {
   logger: Logger;
   db: Database;
   renderer: Renderer;
-  trustProxy: boolean;
+  /** The configured issuer: the only host answered, and the origin of every URL built. */
+  issuer: string;
+  /** TRUSTED_PROXIES entries (addresses, CIDR ranges, loopback, private). */
+  trustedProxies: readonly string[];
   cookieKeys: string[];
   publicDir: string;
   getProvider: () => Provider;
@@ -37,7 +44,9 @@ const composed = new WeakMap<Provider, Middleware>();
 export function createApp(deps: AppDeps): Koa {
   // oidc-provider runs as middleware of this app (as koa-mount would run it), so its ctx.cookies use
   // this app's keys: they must be the provider's cookie keys.
-  const app = new Koa({ proxy: deps.trustProxy, keys: deps.cookieKeys });
+  // `proxy` is on only because trustedForwarding (before anything reads them) replaces every
+  // X-Forwarded-* header with values it validated against TRUSTED_PROXIES.
+  const app = new Koa({ proxy: true, keys: deps.cookieKeys });
   app.on('error', (err: unknown) => deps.logger.debug({ err }, 'koa error event'));
 
   const system = new Router();
@@ -64,9 +73,11 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(requestContext(deps.logger));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ hsts: deps.issuer.startsWith('https://') }));
   app.use(errorHandler(deps.renderer));
+  app.use(trustedForwarding(createProxyTrust(deps.trustedProxies)));
   app.use(system.routes());
+  app.use(issuerHostOnly(deps.issuer));
   for (const router of deps.pageRouters) {
     app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).route ? pageCsp()(ctx, next) : next()));
     app.use(router.routes());

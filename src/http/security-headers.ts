@@ -1,19 +1,20 @@
 /**
  * Security headers (OWASP secure headers). Every response: no sniffing, no referrer (authorization
- * responses carry codes), no framing, HSTS when served over https. Our own HTML pages also get a strict
+ * responses carry codes), no framing; HSTS on every response when the issuer is https (the service is
+ * then only ever served over https: host-check.ts refuses anything else). Our own HTML pages also get a strict
  * CSP; oidc-provider's own responses keep the CSP it sets itself (form_post needs its inline script).
  */
 import type { Middleware } from 'koa';
 
 export const PAGE_CSP = "default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; img-src 'self' data:";
 
-export function securityHeaders(): Middleware {
+export function securityHeaders(options: { hsts: boolean }): Middleware {
   return async (ctx, next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
     await next();
   };
 }

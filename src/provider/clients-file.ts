@@ -3,7 +3,8 @@
  * Rules: validated at start-up (a bad file stops the service with a message naming the field, e.g.
  * `clients[1].redirect_uris[0]`); unknown fields are refused (a typo must not silently weaken a client);
  * confidential clients need a strong secret; redirect URIs are absolute, without fragments, and matched
- * exactly by oidc-provider.
+ * exactly by oidc-provider; the example clients shipped in config/clients.json carry `"example": true`
+ * (their secrets are public) and production refuses them, one line per client, whatever the file's path.
  */
 import fs from 'node:fs';
 import { z } from 'zod';
@@ -43,6 +44,8 @@ export const clientSchema = z
     method_min_acr: z.record(z.string(), z.string()).optional(),
     acr_vocabulary: z.string().optional(),
     release_national_id: z.boolean().optional(),
+    /** Ours: an example client from the repository (public secret, development redirect URIs). */
+    example: z.literal(true, { message: 'must be true (or left out)' }).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -106,7 +109,16 @@ function withProtocolDefaults(client: ClientMetadata): ClientMetadata {
   return { response_types: [], redirect_uris: [], ...client };
 }
 
-export function readClientsFile(file: string): ClientMetadata[] {
+/** One line per example client: production must not run them. */
+export function exampleClientProblems(clients: ClientMetadata[]): string[] {
+  return clients.flatMap((c, i) =>
+    c.example
+      ? [`clients[${i}] (${c.client_id}) is an example client, whose secret and redirect URIs are public: production refuses it; remove it from CLIENTS_FILE and register your own clients (cli: clients add)`]
+      : [],
+  );
+}
+
+export function readClientsFile(file: string, options: { refuseExamples?: boolean } = {}): ClientMetadata[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -119,7 +131,10 @@ export function readClientsFile(file: string): ClientMetadata[] {
   } catch (cause) {
     throw new ClientsFileError(file, [`is not valid JSON (${(cause as Error).message})`]);
   }
-  return parseClients(document, file);
+  const clients = parseClients(document, file);
+  const examples = options.refuseExamples ? exampleClientProblems(clients) : [];
+  if (examples.length) throw new ClientsFileError(file, examples);
+  return clients;
 }
 
 /** Writes the file atomically (write a sibling, then rename), after validating the new content. */

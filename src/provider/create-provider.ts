@@ -156,7 +156,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
+  // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
+  // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
+  provider.proxy = true;
   installAcrVocabulary(provider);
   return provider;
 }

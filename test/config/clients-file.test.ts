@@ -1,7 +1,8 @@
 /** The clients file: every mistake is reported with the field that holds it, and start-up stops on it. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseClients, readClientsFile, ClientsFileError } from '../../src/provider/clients-file.js';
+import os from 'node:os';
+import { parseClients, readClientsFile, writeClientsFile as writeFileAtomically, ClientsFileError } from '../../src/provider/clients-file.js';
 import { appRoot } from '../../src/app-root.js';
 import { createTestDatabase } from '../support/databases.js';
 import { startService, writeClientsFile } from '../support/service.js';
@@ -46,5 +47,49 @@ describe('clients file', () => {
     } finally {
       await db.close();
     }
+  });
+
+  describe('the shipped example clients', () => {
+    const shipped = path.join(appRoot(), 'config/clients.json');
+    const refusal = (file: string): string => {
+      try {
+        readClientsFile(file, { refuseExamples: true });
+      } catch (err) {
+        if (err instanceof ClientsFileError) return err.message;
+        throw err;
+      }
+      return '';
+    };
+
+    test('every client in config/clients.json is marked as an example', () => {
+      const clients = readClientsFile(shipped);
+      expect(clients.length).toBeGreaterThan(0);
+      expect(clients.filter((c) => c.example !== true).map((c) => c.client_id)).toEqual([]);
+    });
+
+    test('refused by their marker, one line per client, wherever the file is copied to', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-examples-'));
+      try {
+        const copy = path.join(dir, 'production-clients.json');
+        fs.copyFileSync(shipped, copy);
+        const lines = refusal(copy).split('\n');
+        expect(lines[0]).toBe(`Invalid clients file ${copy}:`);
+        const ids = readClientsFile(shipped).map((c) => c.client_id);
+        expect(lines.slice(1)).toEqual(
+          ids.map((id, i) => ` - clients[${i}] (${id}) is an example client, whose secret and redirect URIs are public: production refuses it; remove it from CLIENTS_FILE and register your own clients (cli: clients add)`),
+        );
+        // An operator's own clients (no marker) in the same file are not refused; the marker survives a rewrite.
+        writeFileAtomically(copy, [...readClientsFile(copy), good]);
+        expect(refusal(copy).split('\n')).toHaveLength(ids.length + 1);
+        writeFileAtomically(copy, [good]);
+        expect(readClientsFile(copy, { refuseExamples: true }).map((c) => c.client_id)).toEqual(['a']);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('the marker is true or absent', () => {
+      expect(messageOf({ clients: [{ ...good, example: false }] })).toContain('clients[0].example: must be true (or left out)');
+    });
   });
 });

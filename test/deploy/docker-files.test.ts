@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
+import { readClientsFile } from '../../src/provider/clients-file.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');
@@ -17,7 +18,7 @@ const KNOWN_ENV = [
   'HOST',
   'PORT',
   'ISSUER',
-  'TRUST_PROXY',
+  'TRUSTED_PROXIES',
   'DATABASE_URL',
   'DATA_DIR',
   'CLIENTS_FILE',
@@ -168,8 +169,21 @@ describe('docker-compose.yml', () => {
     expect(config.nodeEnv).toBe('production');
     expect(config.host).toBe('0.0.0.0');
     expect(config.issuer).toMatch(/^https:\/\//);
-    expect(config.trustProxy).toBe(true);
+    expect(config.deployment.trustedProxies.length).toBeGreaterThan(0);
     expect(config.databaseUrl).toBeDefined();
+  });
+
+  test('nordlys reads a clients file mounted read-only at the path the image reads, not the examples', () => {
+    // CLIENTS_FILE from compose, else the image's ENV, else the default of src/config.ts.
+    const configured = nordlysEnv['CLIENTS_FILE'] ?? dockerfileEnv(runtimeStage())['CLIENTS_FILE'] ?? './config/clients.json';
+    expect(read('src/config.ts')).toContain(`CLIENTS_FILE: z.string().min(1).default('./config/clients.json')`);
+    const imagePath = path.posix.resolve(workdir(runtimeStage()), configured);
+    const mounts = ((nordlys['volumes'] ?? []) as unknown[]).map(String);
+    const mount = mounts.find((m) => m.split(':')[1] === imagePath);
+    expect(mount).toBeDefined();
+    const [source, , mode] = mount!.split(':');
+    expect(mode).toBe('ro');
+    expect(path.posix.normalize(source!)).not.toBe('config/clients.json');
   });
 });
 
@@ -440,9 +454,10 @@ describe('Dockerfile', () => {
     expect(missing).toEqual([]);
   });
 
-  test('the clients file the image uses by default is in config/', () => {
-    const missingFiles = ['config/clients.json'].filter((f) => !fs.existsSync(path.join(root, f)));
-    expect(missingFiles).toEqual([]);
+  test('the image does not ship the example clients: .dockerignore leaves them out, production would refuse them', () => {
+    expect(ignored('config/clients.json')).toBe(true);
+    expect(ignored('config/common-passwords.txt')).toBe(false);
+    expect(readClientsFile(path.join(root, 'config/clients.json')).every((c) => c.example === true)).toBe(true);
   });
 });
 

@@ -134,7 +134,7 @@ describe.each(dialects)('the development outbox on %s', (dialect) => {
     expect(JSON.parse(line).msg).toBe('mail to newcomer@example.no (Your verification code for Nordlys ID)');
     expect(server.logs.join('\n')).not.toContain(code);
 
-    const page = await new Browser(server.url).go('/dev/outbox');
+    const page = await new Browser(server.url).go('/dev/outbox', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'id.example.test' } });
     expect(page.status).toBe(200);
     expect(page.html).toContain('Development outbox');
     expect(page.html).toContain('newcomer@example.no');
@@ -155,6 +155,9 @@ describe('production has no outbox page', () => {
       env: {
         NODE_ENV: 'production',
         ISSUER: 'https://id.example.test',
+        // The test (on loopback) is the TLS-terminating proxy; the store is the one handed in below.
+        TRUSTED_PROXIES: 'loopback',
+        DATABASE_URL: 'sqlite:///unused/handed-in.sqlite',
         COOKIE_KEYS: 'k'.repeat(40),
         DPOP_NONCE_SECRET: 'ab'.repeat(32),
         PAIRWISE_SALT: 's'.repeat(40),
@@ -171,7 +174,7 @@ describe('production has no outbox page', () => {
 
   test('/dev/outbox is not found', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const page = await new Browser(server.url).go('/dev/outbox');
+    const page = await new Browser(server.url).go('/dev/outbox', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'id.example.test' } });
     expect(page.status).toBe(404);
   });
 });

@@ -110,9 +110,9 @@ describe('readiness', () => {
 });
 
 describe('behind a TLS-terminating proxy', () => {
-  test('with TRUST_PROXY, https endpoints are advertised and cookies are Secure', async () => {
+  test('with the proxy in TRUSTED_PROXIES, https endpoints are advertised and cookies are Secure', async () => {
     const db = await createTestDatabase('sqlite');
-    const server = await startService({ db, env: { ISSUER: 'https://id.example.test', TRUST_PROXY: 'true' } });
+    const server = await startService({ db, env: { ISSUER: 'https://id.example.test', TRUSTED_PROXIES: 'loopback' } });
     try {
       const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'id.example.test' };
       const meta = (await (await fetch(`${server.url}/.well-known/openid-configuration`, { headers })).json()) as Record<string, string>;

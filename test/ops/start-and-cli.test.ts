@@ -1,11 +1,14 @@
 /**
  * The README's way in, as a newcomer runs it: the built server starts on the embedded default (creating
  * ./data, keys and the database), logs where discovery is and which clients exist, refuses production
- * without real secrets; the operator CLI creates an account and a client that can then log in.
+ * on development-only settings with one line per problem (secrets, mocks, outbox mail, no DATABASE_URL,
+ * no trusted proxy, the shipped example clients), accepts an explicit SQLite file with a warning; the
+ * operator CLI creates an account and a client that can then log in.
  * Runs the build output (`npm test` builds first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -18,9 +21,11 @@ const main = path.join(root, 'dist/src/main.js');
 const cli = path.join(root, 'dist/src/cli/index.js');
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', ...extra };
+  // The test run's own DATABASE_URL must not leak in; a test that wants one says so.
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.DATABASE_URL;
   delete env.NODE_OPTIONS;
+  Object.assign(env, { LOG_LEVEL: 'info', HOST: '127.0.0.1' }, extra);
   env.NODE_ENV = extra.NODE_ENV ?? 'development';
   return env;
 }
@@ -77,19 +82,12 @@ describe('start command and operator CLI', () => {
       expect(text).toContain('dev-public');
       expect(text).toContain('running on development defaults');
       expect(text).toContain('signing keys generated');
-      const meta = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+      // The issuer's own host: a request for another one (http://127.0.0.1:…) would be refused.
+      const meta = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
       expect(meta.issuer).toBe(`http://localhost:${port}`);
     } finally {
       expect(await stop(child)).toBe(0);
     }
-  });
-
-  test('production refuses to start on development defaults and names them', async () => {
-    const result = await run([main], baseEnv({ NODE_ENV: 'production', DATA_DIR: dataDir }));
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('cannot start');
-    for (const name of ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'SMTP_URL', 'ISSUER']) expect(result.stderr).toContain(name);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('CLI: create an account and a client, list them, rotate keys; the account logs in', async () => {
@@ -130,6 +128,112 @@ describe('start command and operator CLI', () => {
       expect(userinfo).toMatchObject({ email: TEST_USER.email, name: TEST_USER.name });
     } finally {
       await stop(child);
+    }
+  });
+});
+
+/** A raw GET, so the test can send the Host header a proxy would (fetch would not). */
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('production start-up refuses development-only settings, one line per problem', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-prod-'));
+  const exampleCopy = path.join(dir, 'our-clients.json');
+  const ownClients = path.join(dir, 'clients.json');
+  const sqliteFile = path.join(dir, 'store', 'id.sqlite');
+  const production = {
+    NODE_ENV: 'production',
+    DATA_DIR: path.join(dir, 'data'),
+    ISSUER: 'https://id.example.test',
+    TRUSTED_PROXIES: 'loopback',
+    DATABASE_URL: `sqlite://${sqliteFile}`,
+    COOKIE_KEYS: 'k'.repeat(40),
+    DPOP_NONCE_SECRET: 'ab'.repeat(32),
+    PAIRWISE_SALT: 's'.repeat(40),
+    CODE_HMAC_SECRET: 'c'.repeat(40),
+    SMTP_URL: 'smtp://127.0.0.1:1',
+    CLIENTS_FILE: ownClients,
+  };
+
+  beforeAll(() => {
+    if (!fs.existsSync(main)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+    // The shipped examples under another name, and an operator's own client.
+    fs.copyFileSync(path.join(root, 'config/clients.json'), exampleCopy);
+    fs.writeFileSync(ownClients, JSON.stringify({ clients: [{ client_id: 'my-page', client_secret: 'm'.repeat(40), redirect_uris: ['https://rp.example.test/cb'] }] }));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const linesOf = (stderr: string) => stderr.trimEnd().split('\n');
+
+  test('nothing set, mocks asked for: exit 1 and a line naming each setting and what to set', async () => {
+    const result = await run([main], baseEnv({ NODE_ENV: 'production', DATA_DIR: path.join(dir, 'data'), MOCKS_ENABLED: 'true' }));
+    expect(result.code).toBe(1);
+    const lines = linesOf(result.stderr);
+    expect(lines.slice(0, 2)).toEqual(['Nordlys ID cannot start.', 'NODE_ENV=production refuses to start:']);
+    expect(lines.slice(2)).toEqual([
+      expect.stringMatching(/^ - COOKIE_KEYS is not set: .*; set COOKIE_KEYS to /),
+      expect.stringMatching(/^ - DPOP_NONCE_SECRET is not set: .*; set DPOP_NONCE_SECRET to /),
+      expect.stringMatching(/^ - PAIRWISE_SALT is not set: .*; set PAIRWISE_SALT to /),
+      expect.stringMatching(/^ - CODE_HMAC_SECRET is not set: .*; set CODE_HMAC_SECRET to /),
+      expect.stringMatching(/^ - SMTP_URL is not set: production sends no mail to the development outbox or the console log; set SMTP_URL=/),
+      expect.stringMatching(/^ - MOCKS_ENABLED=true: production serves no mock upstreams .*; remove MOCKS_ENABLED and set IDPORTEN_ISSUER and BANKID_BASE_URL/),
+      expect.stringMatching(/^ - DATABASE_URL is not set: .*; set DATABASE_URL=postgres:\/\/… or, .*DATABASE_URL=sqlite:\/\/\/path\/to\/file\.sqlite$/),
+      expect.stringMatching(/^ - ISSUER is http:\/\/localhost:3000: production needs the public https URL; set ISSUER=https:/),
+    ]);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('an https issuer without TRUSTED_PROXIES: exit 1, that one line', async () => {
+    const env = baseEnv({ ...production, TRUSTED_PROXIES: '' });
+    const result = await run([main], env);
+    expect(result.code).toBe(1);
+    expect(linesOf(result.stderr)).toEqual([
+      'Nordlys ID cannot start.',
+      'NODE_ENV=production refuses to start:',
+      expect.stringMatching(/^ - TRUSTED_PROXIES is not set: .*https.*; set TRUSTED_PROXIES to /),
+    ]);
+  });
+
+  test('the shipped example clients, copied to any path: exit 1, one line per client', async () => {
+    const result = await run([main], baseEnv({ ...production, CLIENTS_FILE: exampleCopy }));
+    expect(result.code).toBe(1);
+    const ids = (JSON.parse(fs.readFileSync(exampleCopy, 'utf8')) as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id);
+    expect(linesOf(result.stderr)).toEqual([
+      'Nordlys ID cannot start.',
+      `Invalid clients file ${exampleCopy}:`,
+      ...ids.map((id, i) => expect.stringMatching(new RegExp(`^ - clients\\[${i}\\] \\(${id}\\) is an example client, .*production refuses it; remove it from CLIENTS_FILE`))),
+    ]);
+  });
+
+  test('DATABASE_URL=sqlite:///file is taken at its word: it starts, warns that SQLite serves one instance, serves https via the proxy', async () => {
+    const port = await freePort();
+    const { child, log } = await startServer(baseEnv({ ...production, PORT: String(port) }));
+    try {
+      expect(fs.existsSync(sqliteFile)).toBe(true);
+      // Logged before "Nordlys ID is running", so it is in the output already.
+      const warning = log()
+        .split('\n')
+        .filter((l) => l.includes('SQLite serves one instance only'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(warning).toEqual([expect.objectContaining({ level: 40, msg: `DATABASE_URL=sqlite://${sqliteFile}: SQLite serves one instance only; use PostgreSQL to run more than one` })]);
+      const viaProxy = await get(port, '/.well-known/openid-configuration', { host: 'id.example.test', 'x-forwarded-proto': 'https' });
+      expect(viaProxy.status).toBe(200);
+      expect((JSON.parse(viaProxy.body) as { token_endpoint: string }).token_endpoint).toBe('https://id.example.test/token');
+      expect((await get(port, '/.well-known/openid-configuration', { host: 'id.example.test' })).status).toBe(400);
+      expect((await get(port, '/.well-known/openid-configuration', { host: 'evil.example', 'x-forwarded-proto': 'https' })).status).toBe(400);
+      expect((await get(port, '/healthz', { host: `127.0.0.1:${port}` })).status).toBe(200);
+    } finally {
+      expect(await stop(child)).toBe(0);
     }
   });
 });
