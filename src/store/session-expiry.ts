@@ -46,12 +46,14 @@ export function createSessionEndings(db: Database, clock: Clock, policy: Session
   return {
     async claimExpired(limit) {
       const now = clock.now();
-      const due = knex(TABLE).select('id').where('model', MODEL).andWhere('expires_at', '<=', now).orderBy('expires_at').limit(limit);
-      const rows = (await knex(TABLE)
-        .where('model', MODEL)
-        .andWhere('expires_at', '<=', now)
-        .whereIn('id', due)
-        .del(['id', 'payload'])) as Array<{ id: string; payload: string }>;
+      // DELETE … RETURNING on both dialects (knex's SQLite dialect drops .returning() on delete). On
+      // PostgreSQL a row another instance deleted first is skipped, not returned twice.
+      const result = (await knex.raw(
+        `delete from ${TABLE} where model = ? and expires_at <= ? and id in ` +
+          `(select id from ${TABLE} where model = ? and expires_at <= ? order by expires_at limit ?) returning id, payload`,
+        [MODEL, now, MODEL, now, limit],
+      )) as Array<{ id: string; payload: string }> | { rows: Array<{ id: string; payload: string }> };
+      const rows = Array.isArray(result) ? result : result.rows;
       const claimed: ClaimedSession[] = [];
       for (const row of rows) {
         const payload = JSON.parse(row.payload) as EndedSessionPayload;
