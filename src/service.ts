@@ -239,7 +239,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       // Sessions that ended by timeout: each is claimed by one instance, and its RPs get a back-channel logout.
       timers.push(startSessionSweeper({
         endings: createSessionEndings(db, clock, config.sessions),
-        onEnded: (session) => sendBackchannelLogouts(current.provider, session),
+        onEnded: async (session) => {
+          if (session.payload.accountId) logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+          await sendBackchannelLogouts(current.provider, session);
+        },
         onError: (err) => logger.warn({ err }, 'session sweep failed'),
       }, config.sessions.sweepIntervalSeconds));
       const { port } = server.address() as AddressInfo;

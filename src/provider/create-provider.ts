@@ -6,6 +6,8 @@
  * - userinfo, introspection, revocation, client credentials, RP-initiated and back-channel logout, PAR,
  *   request objects, the claims parameter, DPoP, `iss` in authorization responses, pairwise subjects;
  * - first-party clients (`skip_consent`) get a grant for what they ask without a consent page.
+ * - a session ends after its idle timeout or at its absolute lifetime (session-policy.ts); refresh tokens
+ *   are issued to clients allowed the refresh grant, bound to the session unless offline_access was granted.
  */
 import crypto from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
