@@ -6,7 +6,8 @@
  *   with it everything bound to it: `prompt=none` gets `login_required`, and refresh and access tokens
  *   issued without `offline_access` stop working (oidc-provider's `expiresWithSession`);
  * - `session_ended` (a login Check): a browser that comes back with the cookie of a session that ended
- *   that way is asked to log in with a note saying why (the check's details carry the message);
+ *   that way is asked to log in with a note saying why (the check's details carry the message); after a
+ *   `prompt=none` request the note waits for the next visible login;
  * - the sweeper hands each ended session here once, and every relying party of it with a back-channel
  *   logout URI is sent a logout token by oidc-provider's own Client#backchannelLogout.
  */
@@ -28,12 +29,23 @@ export function sessionEndedCheck(endings: SessionEndings, policy: SessionPolicy
   const { Check } = interactionPolicy;
   // The check and its details both need the reason; look it up once per request.
   const reasons = new WeakMap<object, Promise<SessionEndNotice | undefined>>();
+  const noticeForCookie = async (ctx: KoaContextWithOIDC, id: string): Promise<SessionEndNotice | undefined> => {
+    const reason = await endings.reasonFor(id);
+    if (!reason) return undefined;
+    // prompt=none cannot show the note, and its response replaces the cookie with the empty session's id:
+    // hand the reason on to that id, so the visible login that follows (an SPA's, say) still explains.
+    const replacement = ctx.oidc.session?.jti;
+    if (ctx.oidc.prompts.has('none') && replacement && replacement !== id) {
+      await endings.carryOver(replacement, reason, policy.idleTimeoutSeconds);
+    }
+    return endNotice(policy, reason);
+  };
   const noticeFor = (ctx: KoaContextWithOIDC): Promise<SessionEndNotice | undefined> => {
     let found = reasons.get(ctx);
     if (!found) {
       // oidc-provider has already replaced an ended session with an empty one; the cookie still names the old id.
       const id = ctx.oidc.cookies.get(ctx.oidc.provider.cookieName('session'), { signed: true });
-      found = id ? endings.reasonFor(id).then((reason) => (reason ? endNotice(policy, reason) : undefined)) : Promise.resolve(undefined);
+      found = id ? noticeForCookie(ctx, id) : Promise.resolve(undefined);
       reasons.set(ctx, found);
     }
     return found;

@@ -4,7 +4,8 @@
  *   exactly one gets each row, so each ended session is handled (its relying parties told) once;
  * - a claimed session leaves a small record of why it ended (`EndedSession`, an expiring oidc_payloads
  *   row), so a browser that comes back with the old session cookie can be told why it must log in again;
- * - until it is claimed, the reason is read from the expired row itself.
+ * - until it is claimed, the reason is read from the expired row itself;
+ * - a reason can be carried over to the id that replaced the session in the browser (see session-policy.ts).
  * Expiry is decided by expires_at against the injected clock, as the oidc-provider adapter decides it.
  */
 import type { Clock } from '../clock.js';
@@ -36,6 +37,8 @@ export interface SessionEndings {
   claimExpired(limit: number): Promise<ClaimedSession[]>;
   /** Why the session with this id (its cookie value) ended, or undefined when it did not (or is unknown). */
   reasonFor(id: string): Promise<SessionEnd | undefined>;
+  /** Hands an ended session's reason on to the session id that replaced it in the browser, for `seconds`. */
+  carryOver(id: string, reason: SessionEnd, seconds: number): Promise<void>;
 }
 
 export function createSessionEndings(db: Database, clock: Clock, policy: SessionPolicy): SessionEndings {
@@ -63,6 +66,10 @@ export function createSessionEndings(db: Database, clock: Clock, policy: Session
         claimed.push({ id: row.id, payload, reason });
       }
       return claimed;
+    },
+
+    async carryOver(id, reason, seconds) {
+      await records.upsert(id, { reason }, seconds);
     },
 
     async reasonFor(id) {
