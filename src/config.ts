@@ -55,7 +55,6 @@ export interface Config {
   };
   ttl: {
     interactionSeconds: number;
-    sessionSeconds: number;
     accessTokenSeconds: number;
     idTokenSeconds: number;
     refreshTokenSeconds: number;
@@ -78,6 +77,17 @@ export interface Config {
     /** True when DATABASE_URL names the store outright (postgres:// or sqlite://). */
     databaseChosen: boolean;
   };
+  sessions: SessionSettings;
+}
+
+/** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
+export interface SessionSettings {
+  /** A session not used for this long ends (Migrationsverket: 30 minutes). */
+  idleTimeoutSeconds: number;
+  /** A session ends this long after the login, however much it is used. */
+  maxLifetimeSeconds: number;
+  /** How often ended sessions are looked for and their relying parties sent a back-channel logout. */
+  sweepIntervalSeconds: number;
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -147,7 +157,6 @@ const envSchema = z.object({
   BANKID_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   IDPORTEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
   INTERACTION_TTL_SECONDS: seconds.default(3600),
-  SESSION_TTL_SECONDS: seconds.default(8 * 3600),
   ACCESS_TOKEN_TTL_SECONDS: seconds.default(3600),
   ID_TOKEN_TTL_SECONDS: seconds.default(3600),
   REFRESH_TOKEN_TTL_SECONDS: seconds.default(14 * 24 * 3600),
@@ -179,6 +188,12 @@ const envSchema = z.object({
     .string()
     .refine(() => false, 'is no longer read: list the proxies in TRUSTED_PROXIES (addresses, CIDR ranges, loopback, private)')
     .optional(),
+  // --- sessions ---
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds.default(1800),
+  SESSION_MAX_LIFETIME_SECONDS: seconds.optional(),
+  /** The former name of SESSION_MAX_LIFETIME_SECONDS, still honoured when the new name is unset. */
+  SESSION_TTL_SECONDS: seconds.optional(),
+  SESSION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -220,7 +235,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ttl: {
       interactionSeconds: e.INTERACTION_TTL_SECONDS,
-      sessionSeconds: e.SESSION_TTL_SECONDS,
       accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       idTokenSeconds: e.ID_TOKEN_TTL_SECONDS,
       refreshTokenSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
@@ -247,6 +261,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         ? path.resolve(e.DATABASE_URL.slice('sqlite://'.length))
         : path.join(path.resolve(e.DATA_DIR), 'nordlys.sqlite'),
       databaseChosen: e.DATABASE_URL !== undefined,
+    },
+    sessions: {
+      idleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS,
+      maxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS ?? e.SESSION_TTL_SECONDS ?? 12 * 3600,
+      sweepIntervalSeconds: e.SESSION_SWEEP_INTERVAL_SECONDS,
     },
   };
   if (production) {

@@ -32,6 +32,9 @@ import { createBankidMock } from './brokers/bankid-se/mock/index.js';
 import { bankidRoutes, type BankidLoginDeps } from './interactions/bankid-login.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
+import { createSessionEndings } from './store/session-expiry.js';
+import { startSessionSweeper } from './store/session-sweep.js';
+import { sendBackchannelLogouts } from './provider/session-policy.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
 import { createProvider, maxSignedTokenSeconds } from './provider/create-provider.js';
 import { logProviderEvents } from './provider/log-events.js';
@@ -235,6 +238,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) });
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
+      // Sessions that ended by timeout: each is claimed by one instance, and its RPs get a back-channel logout.
+      timers.push(startSessionSweeper({
+        endings: createSessionEndings(db, clock, config.sessions),
+        onEnded: async (session) => {
+          if (session.payload.accountId) logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+          await sendBackchannelLogouts(current.provider, session);
+        },
+        onError: (err) => logger.warn({ err }, 'session sweep failed'),
+      }, config.sessions.sweepIntervalSeconds));
       const { port } = server.address() as AddressInfo;
       return { server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
     },

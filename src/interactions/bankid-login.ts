@@ -107,7 +107,7 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
           ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
         });
         await deps.audit.record({ event: `login.${METHOD}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ic.ctx.ip, detail: { created: account.created } });
-        const redirect = await ic.provider.interactionResult(ic.ctx.req, ic.ctx.res, { login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr } }, { mergeWithLastSubmission: false });
+        const redirect = await ic.provider.interactionResult(ic.ctx.req, ic.ctx.res, { login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, remember: false } }, { mergeWithLastSubmission: false });
         return { status: 'done', redirect };
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;

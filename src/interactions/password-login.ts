@@ -19,6 +19,14 @@ import type { LoginThrottle } from './login-throttle.js';
 import { normalisePassword } from '../policies/password-rules.js';
 import { methodChoice, showLoginPage } from './login-methods.js';
 import { BadRequestError } from '../errors.js';
+import { isMessageId } from '../i18n/translate.js';
+
+/** The note of the `session_ended` login Check (src/provider/session-policy.ts), if it fired. */
+function sessionEndedNotice(ic: InteractionContext): Record<string, unknown> {
+  const details = (ic.details.prompt as { details?: Record<string, unknown> } | undefined)?.details;
+  const notice = details?.session_ended as { id?: unknown; params?: Record<string, number> } | undefined;
+  return notice && isMessageId(notice.id) ? { noticeId: notice.id, noticeParams: notice.params ?? {} } : {};
+}
 
 export interface PasswordLoginDeps {
   accounts: AccountRepository;
@@ -37,7 +45,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
   return {
     async show(ic: InteractionContext): Promise<void> {
       const hint = (ic.details.params as Record<string, unknown>).login_hint;
-      await page(ic, { email: typeof hint === 'string' ? hint.slice(0, MAX_EMAIL_LENGTH) : '' });
+      await page(ic, { email: typeof hint === 'string' ? hint.slice(0, MAX_EMAIL_LENGTH) : '', ...sessionEndedNotice(ic) });
     },
 
     async submit(ic: InteractionContext): Promise<void> {

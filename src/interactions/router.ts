@@ -116,7 +116,11 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
         ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, uid, ...vars });
       },
       async finish(result) {
-        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+        // remember: false makes the session cookie last until the browser closes rather than until the
+        // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
+        const login = result.login as Record<string, unknown> | undefined;
+        const final = login ? { ...result, login: { remember: false, ...login } } : result;
+        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
         ctx.status = 303;
         ctx.redirect(redirectTo);
       },

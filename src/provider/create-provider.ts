@@ -6,6 +6,8 @@
  * - userinfo, introspection, revocation, client credentials, RP-initiated and back-channel logout, PAR,
  *   request objects, the claims parameter, DPoP, `iss` in authorization responses, pairwise subjects;
  * - first-party clients (`skip_consent`) get a grant for what they ask without a consent page.
+ * - a session ends after its idle timeout or at its absolute lifetime (session-policy.ts); refresh tokens
+ *   are issued to clients allowed the refresh grant, bound to the session unless offline_access was granted.
  */
 import crypto from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -24,6 +26,8 @@ import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
+import { sessionEndedCheck, sessionTtl } from './session-policy.js';
+import { createSessionEndings } from '../store/session-expiry.js';
 
 export interface ProviderDeps {
   config: Config;
@@ -68,6 +72,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
+  const sessionPolicy = config.sessions;
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clock),
@@ -110,9 +115,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     loadExistingGrant: loadOrGrantFirstParty,
+    // A client allowed the refresh grant gets a refresh token bound to the session (it ends with it);
+    // with offline_access the token outlives the session (oidc-provider's default expiresWithSession).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     interactions: {
       url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: loginInteractionPolicy(accountMethod),
+      policy: loginInteractionPolicy(accountMethod, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
     },
     features: {
       devInteractions: { enabled: false },
@@ -146,7 +154,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       ClientCredentials: config.ttl.accessTokenSeconds,
       IdToken: config.ttl.idTokenSeconds,
       Interaction: config.ttl.interactionSeconds,
-      Session: config.ttl.sessionSeconds,
+      // Idle timeout capped by the absolute lifetime, renewed on every save (src/provider/session-policy.ts).
+      Session: sessionTtl(sessionPolicy, clock),
       Grant: config.ttl.refreshTokenSeconds,
       RefreshToken: (ctx, token, client) =>
         // Public clients rotate their refresh tokens; keep their chains short-lived as RFC 9700 advises.

@@ -19,7 +19,8 @@ export function policyOf(ctx: KoaContextWithOIDC) {
   return { policy: clientPolicy(client), demand: requestDemand(params ?? {}) };
 }
 
-export function loginInteractionPolicy(accountMethod: AccountMethodLookup) {
+/** `extraChecks` are further login Checks (such as session-policy.ts's `session_ended`), added last. */
+export function loginInteractionPolicy(accountMethod: AccountMethodLookup, extraChecks: InstanceType<typeof interactionPolicy.Check>[] = []) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   const login = policy.get('login')!;
@@ -36,6 +37,7 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup) {
       return sessionSatisfies(clientRules, demand, { method, rank }) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
+  for (const check of extraChecks) login.checks.add(check);
   return policy;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Deletes expired oidc-provider artefacts. The adapter already hides them; this only reclaims space.
  * Rules:
- * - Only rows whose expires_at has passed go; rows without expires_at are kept forever.
+ * - Only rows whose expires_at has passed go; rows without expires_at are kept forever. Sessions are
+ *   not this sweeper's: session-sweep.ts ends them.
  * - The timer never keeps the process alive (unref) and a failed sweep never crashes it: the error is
  *   handed to onError and the next tick tries again.
  * - Sweeps never overlap: a tick that finds the previous sweep still running is skipped.
@@ -11,7 +12,8 @@ import type { Database } from './db.js';
 
 /** Deletes the expired rows; returns how many went. */
 export async function sweepExpired(db: Database, clock: Clock): Promise<number> {
-  return db.knex('oidc_payloads').where('expires_at', '<=', clock.now()).del();
+  // Expired sessions are left to session-sweep.ts, which must tell their RPs (back-channel logout) first.
+  return db.knex('oidc_payloads').where('expires_at', '<=', clock.now()).whereNot('model', 'Session').del();
 }
 
 export interface Sweeper {

@@ -216,7 +216,7 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
   describe('sweepExpired', () => {
     it('deletes only rows whose expiry has been reached and returns how many', async () => {
       await new Adapter('AccessToken').upsert('earlier', {}, 10);
-      await new Adapter('Session').upsert('boundary', {}, 60);
+      await new Adapter('Grant').upsert('boundary', {}, 60);
       await new Adapter('Interaction').upsert('later', {}, 61);
       await new Adapter('Client').upsert('forever', {});
       clock.advance(60_000);
@@ -224,6 +224,13 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
       expect(await sweepExpired(db, clock)).toBe(2);
       expect(await storedIds()).toEqual(['Client:forever', 'Interaction:later']);
       expect(await sweepExpired(db, clock)).toBe(0);
+    });
+
+    it('leaves expired sessions to the session sweep, which must send their back-channel logouts', async () => {
+      await new Adapter('Session').upsert('ended', {}, 10);
+      clock.advance(60_000);
+      expect(await sweepExpired(db, clock)).toBe(0);
+      expect(await storedIds()).toContain('Session:ended');
     });
   });
 

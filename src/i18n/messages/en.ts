@@ -221,6 +221,10 @@ export const en = {
   'dev.outbox.empty': 'No mail yet.',
   'dev.outbox.to': 'To',
   'dev.outbox.sent': 'Sent',
+  // --- sessions: why a login session ended (shown on the login page) ---
+  'session.ended.idle_minutes': 'You were logged out because you were inactive for {minutes} minutes. Log in again to continue.',
+  'session.ended.idle_seconds': 'You were logged out because you were inactive for {seconds} seconds. Log in again to continue.',
+  'session.ended.max_lifetime': 'You were logged out because a login lasts only a limited time, however active you are. Log in again to continue.',
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -219,4 +219,8 @@ export const nb: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ennå.',
   'dev.outbox.to': 'Til',
   'dev.outbox.sent': 'Sendt',
+  // --- sessions: why a login session ended (shown on the login page) ---
+  'session.ended.idle_minutes': 'Du ble logget ut fordi du var inaktiv i {minutes} minutter. Logg inn på nytt for å fortsette.',
+  'session.ended.idle_seconds': 'Du ble logget ut fordi du var inaktiv i {seconds} sekunder. Logg inn på nytt for å fortsette.',
+  'session.ended.max_lifetime': 'Du ble logget ut fordi en innlogging bare varer en begrenset tid, uansett hvor aktiv du er. Logg inn på nytt for å fortsette.',
 };

@@ -219,4 +219,8 @@ export const sv: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ännu.',
   'dev.outbox.to': 'Till',
   'dev.outbox.sent': 'Skickat',
+  // --- sessions: why a login session ended (shown on the login page) ---
+  'session.ended.idle_minutes': 'Du har loggats ut eftersom du varit inaktiv i {minutes} minuter. Logga in igen för att fortsätta.',
+  'session.ended.idle_seconds': 'Du har loggats ut eftersom du varit inaktiv i {seconds} sekunder. Logga in igen för att fortsätta.',
+  'session.ended.max_lifetime': 'Du har loggats ut eftersom en inloggning bara gäller en begränsad tid, hur aktiv du än är. Logga in igen för att fortsätta.',
 };

@@ -219,4 +219,8 @@ export const uk: Record<MessageId, string> = {
   'dev.outbox.empty': 'Листів ще немає.',
   'dev.outbox.to': 'Кому',
   'dev.outbox.sent': 'Надіслано',
+  // --- sessions: why a login session ended (shown on the login page) ---
+  'session.ended.idle_minutes': 'Ви вийшли з системи, бо були неактивні {minutes} хв. Увійдіть знову, щоб продовжити.',
+  'session.ended.idle_seconds': 'Ви вийшли з системи, бо були неактивні {seconds} с. Увійдіть знову, щоб продовжити.',
+  'session.ended.max_lifetime': 'Ви вийшли з системи, бо вхід діє лише обмежений час, незалежно від вашої активності. Увійдіть знову, щоб продовжити.',
 };
