@@ -34,6 +34,7 @@ import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
 import { createProvider, maxSignedTokenSeconds } from './provider/create-provider.js';
+import { postMethodSupport } from './provider/post-methods.js';
 import { logProviderEvents } from './provider/log-events.js';
 import { createRenderer } from './interactions/render.js';
 import { createCsrf } from './interactions/csrf.js';
@@ -189,7 +190,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
+  const post = postMethodSupport(config.issuer);
+  if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
   const app = createApp({
+    loopbackHttpIssuer: post.loopbackHttp,
     logger,
     db,
     renderer,

@@ -17,6 +17,8 @@ import type { Renderer } from '../interactions/render.js';
 import { requestContext } from './request-context.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';
+import { loopbackSecureContext } from './loopback-secure.js';
+import { tokenResponseFixes } from './token-response.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -28,6 +30,8 @@ export interface AppDeps {
   getProvider: () => Provider;
   /** Routers for our own pages (interactions, later the mocks); each is mounted in order. */
   pageRouters: Router[];
+  /** The issuer is plain http on loopback: requests count as a secure context (provider/post-methods.ts). */
+  loopbackHttpIssuer?: boolean;
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
 }
@@ -65,6 +69,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
+  if (deps.loopbackHttpIssuer) app.use(loopbackSecureContext());
   app.use(errorHandler(deps.renderer));
   app.use(system.routes());
   for (const router of deps.pageRouters) {
@@ -73,6 +78,7 @@ export function createApp(deps: AppDeps): Koa {
     app.use(router.allowedMethods());
   }
   for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
+  app.use(tokenResponseFixes());
   // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
   app.use(async (ctx, next) => {
     const provider = deps.getProvider();

@@ -22,6 +22,7 @@ import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
 import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import { postMethodSupport } from './post-methods.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 
@@ -68,6 +69,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
+  // POST /auth and POST /session/end need a SameSite=None (so Secure) session cookie; see post-methods.ts.
+  const post = postMethodSupport(config.issuer);
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clock),
@@ -77,7 +80,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     acrValues: SUPPORTED_ACR_VALUES,
     cookies: {
       keys: secrets.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     claims: {
@@ -96,6 +99,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     scopes: SUPPORTED_SCOPES,
     responseTypes: ['code'],
+    // OIDC Core 3.1.2.1: redirect_uri is REQUIRED, even when the client has registered only one.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    enableHttpPostMethods: post.enabled,
     subjectTypes: ['public', 'pairwise'],
     pairwiseIdentifier: async (_ctx, accountId, client) =>
       crypto.createHmac('sha256', secrets.pairwiseSalt).update(`${client.sectorIdentifier}\n${accountId}`).digest('base64url'),
