@@ -23,6 +23,7 @@ import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
 import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
+import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 
@@ -38,11 +39,7 @@ export interface ProviderDeps {
   jwks: { keys: JWK[] };
 }
 
-/** OIDC Sweden's scope and claim for the Swedish personnummer (BankID). */
-export const SWEDISH_PNR_SCOPE = 'https://id.oidc.se/scope/naturalPersonNumber';
-export const SWEDISH_PNR_CLAIM = 'https://id.oidc.se/claim/personalIdentityNumber';
-
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pid', SWEDISH_PNR_SCOPE];
+export { SWEDISH_PNR_SCOPE, SWEDISH_PNR_CLAIM, SUPPORTED_SCOPES } from '../policies/claims.js';
 
 const POLICY_METADATA = ['login_methods', 'min_acr', 'method_min_acr', 'acr_vocabulary', 'release_national_id'];
 
@@ -83,20 +80,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    claims: {
-      acr: null,
-      amr: null,
-      sid: null,
-      auth_time: null,
-      iss: null,
-      // acr and amr describe the login itself: every id_token carries them (OIDC Core 2).
-      openid: ['sub', 'acr', 'amr'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'given_name', 'family_name', 'birthdate'],
-      // The national identity number: only from an eID login, to a client allowed to receive it.
-      pid: ['pid'],
-      [SWEDISH_PNR_SCOPE]: [SWEDISH_PNR_CLAIM],
-    },
+    claims: CLAIMS_BY_SCOPE,
     scopes: SUPPORTED_SCOPES,
     responseTypes: ['code'],
     // OIDC Core 3.1.2.1: redirect_uri is REQUIRED, even when the client has registered only one.
