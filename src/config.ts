@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseOutboundAllowList } from './policies/outbound-hosts.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -67,6 +68,14 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  outbound: OutboundSettings;
+}
+
+/** Requests we make to relying parties: the SSRF allow-list and the back-channel logout outbox. */
+export interface OutboundSettings {
+  /** ALLOW_PRIVATE_OUTBOUND_HOSTS as written: host names, addresses and CIDR ranges of the operator's own RPs. */
+  allowPrivateHosts: string[];
+  backchannel: { timeoutMs: number; retryBaseSeconds: number; retryMaxSeconds: number; intervalSeconds: number };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -156,6 +165,18 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- outbound requests and back-channel logout ---
+  ALLOW_PRIVATE_OUTBOUND_HOSTS: z
+    .string()
+    .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+    .superRefine((entries, ctx) => {
+      for (const problem of parseOutboundAllowList(entries).problems) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  BACKCHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
+  BACKCHANNEL_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  BACKCHANNEL_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(600),
+  BACKCHANNEL_OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -218,6 +239,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
+    },
+    outbound: {
+      allowPrivateHosts: e.ALLOW_PRIVATE_OUTBOUND_HOSTS ?? [],
+      backchannel: {
+        timeoutMs: e.BACKCHANNEL_TIMEOUT_MS,
+        retryBaseSeconds: e.BACKCHANNEL_RETRY_BASE_SECONDS,
+        retryMaxSeconds: e.BACKCHANNEL_RETRY_MAX_SECONDS,
+        intervalSeconds: e.BACKCHANNEL_OUTBOX_INTERVAL_SECONDS,
+      },
     },
   };
   if (production) {

@@ -37,6 +37,8 @@ export interface ProviderDeps {
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   jwks: { keys: JWK[] };
+  /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
+  fetch?: Configuration['fetch'];
 }
 
 export { SWEDISH_PNR_SCOPE, SWEDISH_PNR_CLAIM, SUPPORTED_SCOPES } from '../policies/claims.js';
@@ -143,6 +145,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         client.clientAuthMethod === 'none' ? Math.min(config.ttl.refreshTokenSeconds, 24 * 3600) : config.ttl.refreshTokenSeconds,
     },
     renderError: pages.renderError,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
 
   const provider = new Provider(config.issuer, configuration);
