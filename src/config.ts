@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyList } from './http/client-address.js';
+import { parseOutboundAllowList } from './policies/outbound-hosts.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -78,6 +79,7 @@ export interface Config {
     databaseChosen: boolean;
   };
   sessions: SessionSettings;
+  outbound: OutboundSettings;
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -88,6 +90,13 @@ export interface SessionSettings {
   maxLifetimeSeconds: number;
   /** How often ended sessions are looked for and their relying parties sent a back-channel logout. */
   sweepIntervalSeconds: number;
+}
+
+/** Requests we make to relying parties: the SSRF allow-list and the back-channel logout outbox. */
+export interface OutboundSettings {
+  /** ALLOW_PRIVATE_OUTBOUND_HOSTS as written: host names, addresses and CIDR ranges of the operator's own RPs. */
+  allowPrivateHosts: string[];
+  backchannel: { timeoutMs: number; retryBaseSeconds: number; retryMaxSeconds: number; intervalSeconds: number };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -194,6 +203,18 @@ const envSchema = z.object({
   /** The former name of SESSION_MAX_LIFETIME_SECONDS, still honoured when the new name is unset. */
   SESSION_TTL_SECONDS: seconds.optional(),
   SESSION_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
+  // --- outbound requests and back-channel logout ---
+  ALLOW_PRIVATE_OUTBOUND_HOSTS: z
+    .string()
+    .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+    .superRefine((entries, ctx) => {
+      for (const problem of parseOutboundAllowList(entries).problems) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  BACKCHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
+  BACKCHANNEL_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  BACKCHANNEL_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(600),
+  BACKCHANNEL_OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -266,6 +287,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       idleTimeoutSeconds: e.SESSION_IDLE_TIMEOUT_SECONDS,
       maxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS ?? e.SESSION_TTL_SECONDS ?? 12 * 3600,
       sweepIntervalSeconds: e.SESSION_SWEEP_INTERVAL_SECONDS,
+    },
+    outbound: {
+      allowPrivateHosts: e.ALLOW_PRIVATE_OUTBOUND_HOSTS ?? [],
+      backchannel: {
+        timeoutMs: e.BACKCHANNEL_TIMEOUT_MS,
+        retryBaseSeconds: e.BACKCHANNEL_RETRY_BASE_SECONDS,
+        retryMaxSeconds: e.BACKCHANNEL_RETRY_MAX_SECONDS,
+        intervalSeconds: e.BACKCHANNEL_OUTBOX_INTERVAL_SECONDS,
+      },
     },
   };
   if (production) {

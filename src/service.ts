@@ -37,6 +37,11 @@ import { startSessionSweeper } from './store/session-sweep.js';
 import { sendBackchannelLogouts } from './provider/session-policy.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
 import { createProvider, maxSignedTokenSeconds } from './provider/create-provider.js';
+import { postMethodSupport } from './provider/post-methods.js';
+import { parseOutboundAllowList } from './policies/outbound-hosts.js';
+import { createBackchannelOutbox } from './store/backchannel-outbox.js';
+import { createBackchannelDelivery } from './outbound/backchannel-delivery.js';
+import { createProviderFetch } from './outbound/provider-fetch.js';
 import { logProviderEvents } from './provider/log-events.js';
 import { createRenderer } from './interactions/render.js';
 import { createCsrf } from './interactions/csrf.js';
@@ -59,6 +64,8 @@ export interface Service {
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   provider(): Provider;
+  /** Attempts every due back-channel logout in the outbox now (the timer does it every few seconds). */
+  deliverBackchannelLogouts(): Promise<number>;
   /** Re-reads the signing keys and swaps in a provider with the new key order when it changed. */
   reloadKeys(): Promise<boolean>;
   listen(): Promise<{ server: http.Server; url: string }>;
@@ -91,11 +98,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit });
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
+  // Outgoing requests to relying parties: SSRF-guarded, and back-channel logouts through a persistent outbox.
+  const allowList = parseOutboundAllowList(config.outbound.allowPrivateHosts).list;
+  if (allowList.entries.length) logger.info({ allowPrivateOutboundHosts: allowList.entries }, 'outgoing requests may reach these private hosts');
+  const backchannel = createBackchannelDelivery({ outbox: createBackchannelOutbox(db, clock), allowList, settings: config.outbound.backchannel, clock, logger });
+  const providerFetch = createProviderFetch({ backchannel, allowList, logger });
 
   const build = async () => {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, fetch: providerFetch as never });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
@@ -193,7 +205,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
+  const post = postMethodSupport(config.issuer);
+  if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
   const app = createApp({
+    loopbackHttpIssuer: post.loopbackHttp,
     logger,
     db,
     renderer,
@@ -222,6 +237,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     secrets,
     clients,
     provider: () => current.provider,
+    deliverBackchannelLogouts: () => backchannel.deliverDue(),
     reloadKeys,
     async listen() {
       server = http.createServer(app.callback());
@@ -236,7 +252,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         reloadKeys().catch((err: unknown) => logger.warn({ err }, 'key reload failed'));
       }, config.keys.refreshSeconds * 1000);
       keyTimer.unref();
-      timers.push(sweeper, { stop: () => clearInterval(keyTimer) });
+      timers.push(sweeper, { stop: () => clearInterval(keyTimer) }, backchannel.start());
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
       // Sessions that ended by timeout: each is claimed by one instance, and its RPs get a back-channel logout.
       timers.push(startSessionSweeper({

@@ -21,6 +21,8 @@ import { errorHandler } from './error-handler.js';
 import { createProxyTrust } from './client-address.js';
 import { trustedForwarding } from './trusted-forwarding.js';
 import { issuerHostOnly } from './host-check.js';
+import { loopbackSecureContext } from './loopback-secure.js';
+import { tokenResponseFixes } from './token-response.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -35,6 +37,8 @@ export interface AppDeps {
   getProvider: () => Provider;
   /** Routers for our own pages (interactions, later the mocks); each is mounted in order. */
   pageRouters: Router[];
+  /** The issuer is plain http on loopback: requests count as a secure context (provider/post-methods.ts). */
+  loopbackHttpIssuer?: boolean;
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
 }
@@ -76,6 +80,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders({ hsts: deps.issuer.startsWith('https://') }));
   app.use(errorHandler(deps.renderer));
   app.use(trustedForwarding(createProxyTrust(deps.trustedProxies)));
+  if (deps.loopbackHttpIssuer) app.use(loopbackSecureContext());
   app.use(system.routes());
   app.use(issuerHostOnly(deps.issuer));
   for (const router of deps.pageRouters) {
@@ -84,6 +89,7 @@ export function createApp(deps: AppDeps): Koa {
     app.use(router.allowedMethods());
   }
   for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
+  app.use(tokenResponseFixes());
   // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
   app.use(async (ctx, next) => {
     const provider = deps.getProvider();

@@ -5,6 +5,7 @@
  * - a first-party client (`skip_consent`) is granted without a page: the user has nothing to decide.
  */
 import type { InteractionContext } from './router.js';
+import { LOGIN_CLAIMS, consentLabelId } from '../policies/claims.js';
 
 interface ConsentDetails {
   missingOIDCScope?: string[];
@@ -12,7 +13,7 @@ interface ConsentDetails {
   missingResourceScopes?: Record<string, string[]>;
 }
 
-const HIDDEN_CLAIMS = new Set(['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss']);
+const HIDDEN_CLAIMS = new Set<string>(LOGIN_CLAIMS);
 
 export function createConsent() {
   async function grant(ic: InteractionContext): Promise<void> {
@@ -38,8 +39,8 @@ export function createConsent() {
       ic.render('consent.njk', {
         actionUrl: `/interaction/${ic.uid}/consent`,
         abortUrl: `/interaction/${ic.uid}/abort`,
-        scopes: d.missingOIDCScope ?? [],
-        claims: (d.missingOIDCClaims ?? []).filter((c) => !HIDDEN_CLAIMS.has(c)),
+        scopes: (d.missingOIDCScope ?? []).map((name) => ({ name, labelId: consentLabelId('scope', name) })),
+        claims: (d.missingOIDCClaims ?? []).filter((c) => !HIDDEN_CLAIMS.has(c)).map((name) => ({ name, labelId: consentLabelId('claim', name) })),
       });
     },
     submit: grant,

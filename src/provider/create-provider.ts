@@ -24,6 +24,8 @@ import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
 import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import { postMethodSupport } from './post-methods.js';
+import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 import { sessionEndedCheck, sessionTtl } from './session-policy.js';
@@ -39,13 +41,11 @@ export interface ProviderDeps {
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   jwks: { keys: JWK[] };
+  /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
+  fetch?: Configuration['fetch'];
 }
 
-/** OIDC Sweden's scope and claim for the Swedish personnummer (BankID). */
-export const SWEDISH_PNR_SCOPE = 'https://id.oidc.se/scope/naturalPersonNumber';
-export const SWEDISH_PNR_CLAIM = 'https://id.oidc.se/claim/personalIdentityNumber';
-
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'email', 'profile', 'pid', SWEDISH_PNR_SCOPE];
+export { SWEDISH_PNR_SCOPE, SWEDISH_PNR_CLAIM, SUPPORTED_SCOPES } from '../policies/claims.js';
 
 const POLICY_METADATA = ['login_methods', 'min_acr', 'method_min_acr', 'acr_vocabulary', 'release_national_id'];
 
@@ -73,6 +73,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
   const pages = createProviderPages(renderer);
   const sessionPolicy = config.sessions;
+  // POST /auth and POST /session/end need a SameSite=None (so Secure) session cookie; see post-methods.ts.
+  const post = postMethodSupport(config.issuer);
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clock),
@@ -82,25 +84,15 @@ export function createProvider(deps: ProviderDeps): Provider {
     acrValues: SUPPORTED_ACR_VALUES,
     cookies: {
       keys: secrets.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    claims: {
-      acr: null,
-      amr: null,
-      sid: null,
-      auth_time: null,
-      iss: null,
-      // acr and amr describe the login itself: every id_token carries them (OIDC Core 2).
-      openid: ['sub', 'acr', 'amr'],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'given_name', 'family_name', 'birthdate'],
-      // The national identity number: only from an eID login, to a client allowed to receive it.
-      pid: ['pid'],
-      [SWEDISH_PNR_SCOPE]: [SWEDISH_PNR_CLAIM],
-    },
+    claims: CLAIMS_BY_SCOPE,
     scopes: SUPPORTED_SCOPES,
     responseTypes: ['code'],
+    // OIDC Core 3.1.2.1: redirect_uri is REQUIRED, even when the client has registered only one.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    enableHttpPostMethods: post.enabled,
     subjectTypes: ['public', 'pairwise'],
     pairwiseIdentifier: async (_ctx, accountId, client) =>
       crypto.createHmac('sha256', secrets.pairwiseSalt).update(`${client.sectorIdentifier}\n${accountId}`).digest('base64url'),
@@ -162,6 +154,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         client.clientAuthMethod === 'none' ? Math.min(config.ttl.refreshTokenSeconds, 24 * 3600) : config.ttl.refreshTokenSeconds,
     },
     renderError: pages.renderError,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
 
   const provider = new Provider(config.issuer, configuration);

@@ -1,3 +1,4 @@
+import { consentLabelId } from '../../src/policies/claims.js';
 import { fileURLToPath } from 'node:url';
 import { defaultLocale, negotiateLocale, supportedLocales, type Locale } from '../../src/i18n/locales.js';
 import { en } from '../../src/i18n/messages/en.js';
@@ -92,8 +93,8 @@ const baseVars: Record<string, Record<string, unknown>> = {
     abortUrl: '/interaction/abc/abort',
     csrf: 'csrf-token-123',
     clientName: 'My page',
-    scopes: ['openid', 'email', 'profile', 'offline_access', 'phone', 'address', 'urn:example:cases'],
-    claims: ['email', 'given_name', 'custom_claim'],
+    scopes: ['openid', 'email', 'profile', 'offline_access', 'phone', 'address', 'urn:example:cases'].map((name) => ({ name, labelId: consentLabelId('scope', name) })),
+    claims: ['email', 'given_name', 'custom_claim'].map((name) => ({ name, labelId: consentLabelId('claim', name) })),
   },
   error: { titleId: 'error.title', messageId: 'error.oidc', detail: 'invalid_request', backUrl: '/', backLabelId: 'error.back' },
   expired: { restartUrl: '/auth?client_id=x' },

@@ -50,7 +50,8 @@ describe.each(dialects)('protocol features on %s', (dialect) => {
         skip_consent: true,
       },
     ]);
-    server = await startService({ db, clientsFile });
+    // The receiver is on loopback: the operator allows it, as for their own internal relying party.
+    server = await startService({ db, clientsFile, env: { ALLOW_PRIVATE_OUTBOUND_HOSTS: '127.0.0.1' } });
     await createLocalAccount(db, systemClock, TEST_USER);
   });
   afterAll(async () => {

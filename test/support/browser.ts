@@ -12,10 +12,13 @@ export interface Page {
 export class Browser {
   /** Cookies by name and path, as a browser keeps them (same name on different paths are different cookies). */
   private cookies = new Map<string, { name: string; value: string; path: string }>();
+  /** Every Set-Cookie header received, in order (tests check cookie attributes). */
+  readonly setCookieHeaders: string[] = [];
   constructor(private readonly origin: string, private readonly acceptLanguage = 'en') {}
 
   private remember(res: Response, url: URL): void {
     for (const header of res.headers.getSetCookie()) {
+      this.setCookieHeaders.push(header);
       const [pair, ...attributes] = header.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
