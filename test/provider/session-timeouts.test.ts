@@ -93,7 +93,8 @@ describe.each(dialects)('session timeouts on %s', (dialect) => {
       db,
       clock,
       clientsFile,
-      env: { SESSION_MAX_LIFETIME_SECONDS: String(MAX_SECONDS), SESSION_SWEEP_INTERVAL_SECONDS: '60' },
+      // The RP's back-channel receiver is on loopback: allowed, as an operator allows their own RP.
+      env: { SESSION_MAX_LIFETIME_SECONDS: String(MAX_SECONDS), SESSION_SWEEP_INTERVAL_SECONDS: '60', ALLOW_PRIVATE_OUTBOUND_HOSTS: '127.0.0.1' },
     });
     await createLocalAccount(db, clock, TEST_USER);
     config = await discover(server.url, 'bcl', oidc.ClientSecretBasic(CONFIDENTIAL_SECRET));
