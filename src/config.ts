@@ -67,6 +67,16 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  /** What the law and the trust frameworks ask of us: audit retention, the Sweden Connect level we may claim. */
+  compliance: {
+    /** Audit events older than this are purged by the sweep (AUDIT_RETENTION_DAYS). */
+    auditRetentionDays: number;
+    /**
+     * The operator declares this service a certified Sweden Connect identity provider; only then does a
+     * BankID login carry `http://id.elegnamnden.se/loa/1.0/loa3`, else the self-declared `uncertified-loa3`.
+     */
+    bankidSwedenConnectCertified: boolean;
+  };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -84,7 +94,7 @@ export interface LocalAccountSettings {
   /** Failed logins on one account before delays start (an IP address gets four times as many). */
   loginFreeFailures: number;
   loginMaxDelaySeconds: number;
-  /** Local accounts without a login for this long are deleted (a tombstone keeps the sub). */
+  /** Accounts of every kind without a login for this long are deleted (a tombstone keeps the sub). */
   retentionDays: number;
 }
 
@@ -156,6 +166,9 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- retention and the Sweden Connect level ---
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  BANKID_SWEDEN_CONNECT_CERTIFIED: bool.default(false),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -218,6 +231,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
+    },
+    compliance: {
+      auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+      bankidSwedenConnectCertified: e.BANKID_SWEDEN_CONNECT_CERTIFIED,
     },
   };
   if (production) {
