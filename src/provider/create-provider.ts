@@ -20,7 +20,7 @@ import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
-import { supportedAcrValues, type AcrOptions } from '../policies/loa.js';
+import { supportedAcrValues } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
@@ -68,14 +68,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
-  const acrOptions: AcrOptions = { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified };
 
   const configuration: Configuration = {
     adapter: createAdapterClass(db, clock),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
     findAccount: createFindAccount(accounts, federated),
-    acrValues: supportedAcrValues(acrOptions),
+    acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
     cookies: {
       keys: secrets.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -158,7 +157,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  installAcrVocabulary(provider, acrOptions);
+  installAcrVocabulary(provider, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
   return provider;
 }
 
