@@ -5,6 +5,8 @@
  *   one-time codes), so `{"code":"csrf_token_invalid"}` or an `err.code` such as `ECONNREFUSED` stays;
  * - field names that only ever hold secrets (passwords, tokens, client secrets and assertions, cookies,
  *   authorization headers, the CSRF token) are redacted at any of the first three levels;
+ * - a database error's `detail` repeats the row's values (PostgreSQL's unique violation says
+ *   `Key (broker, subject)=(idporten, <national id>)`): it is redacted on logged errors and their causes;
  * - a URL-shaped field (url, location, redirect, href, referer) keeps its path; its query string, which
  *   carries codes and state, is replaced;
  * - request logs carry the path without its query string (src/http/request-context.ts).
@@ -47,8 +49,12 @@ const PARAMETER_SECRETS = ['code', 'user_code', 'device_code'];
 const quoted = (key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`);
 const at = (prefix: string, key: string) => (prefix ? `${prefix}${quoted(key)}` : quoted(key).replace(/^\./, ''));
 
+/** Logged errors (pino's `err`, also one level down) and their causes: where a database puts row values. */
+const ERROR_DETAILS = ['err.detail', 'err.cause.detail', '*.err.detail', '*.err.cause.detail'];
+
 export const redactPaths = [
   ...SECRET_FIELDS.flatMap((k) => [at('', k), at('*', k), at('*.*', k)]),
+  ...ERROR_DETAILS,
   ...PARAMETER_HOLDERS.flatMap((holder) => PARAMETER_SECRETS.flatMap((k) => [at(holder, k), at(`*.${holder}`, k), at(`*.*.${holder}`, k)])),
 ];
 

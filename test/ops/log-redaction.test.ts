@@ -34,7 +34,7 @@ describe('redaction by where a secret lives', () => {
     logger.info(
       {
         code: 'csrf_token_invalid',
-        err: { code: 'ECONNREFUSED', message: 'connect failed' },
+        err: { code: 'ECONNREFUSED', message: 'connect failed', cause: { code: '23505', detail: 'Key (broker, subject)=(idporten, 14038541286) already exists.' } },
         query: { code: 'AUTHZ-IN-QUERY', state: 'st' },
         body: { code: 'OTP-IN-BODY', password: 'PW-IN-BODY', client_secret: 'CS-IN-BODY', refresh_token: 'RT-IN-BODY' },
         params: { code: 'CODE-IN-PARAMS' },
@@ -49,7 +49,7 @@ describe('redaction by where a secret lives', () => {
     const [line] = parsed();
     expect(line).toMatchObject({
       code: 'csrf_token_invalid',
-      err: { code: 'ECONNREFUSED' },
+      err: { code: 'ECONNREFUSED', cause: { code: '23505', detail: '[redacted]' } },
       query: { code: '[redacted]', state: 'st' },
       body: { code: '[redacted]', password: '[redacted]', client_secret: '[redacted]', refresh_token: '[redacted]' },
       params: { code: '[redacted]' },
@@ -59,9 +59,20 @@ describe('redaction by where a secret lives', () => {
       password: '[redacted]',
       tokens: { access_token: '[redacted]', id_token: '[redacted]' },
     });
-    for (const secret of ['AUTHZ-', 'OTP-', 'PW-', 'CS-', 'RT-', 'CODE-IN', 'COOKIE-HEADER', 'BASIC-CREDENTIALS', 'SET-COOKIE-VALUE', 'TOP-LEVEL-PASSWORD', 'AT-VALUE', 'IDT-VALUE']) {
+    for (const secret of ['AUTHZ-', 'OTP-', 'PW-', 'CS-', 'RT-', 'CODE-IN', 'COOKIE-HEADER', 'BASIC-CREDENTIALS', 'SET-COOKIE-VALUE', 'TOP-LEVEL-PASSWORD', 'AT-VALUE', 'IDT-VALUE', '14038541286']) {
       expect(lines.join('')).not.toContain(secret);
     }
+  });
+  test('a real database error keeps its code and loses the row values in its detail, also as a cause', () => {
+    const { logger, lines, parsed } = capture();
+    const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505', detail: 'Key (broker, subject)=(idporten, 14038541286) already exists.' });
+    logger.error({ err: unique }, 'direct');
+    logger.error({ err: new Error('login failed', { cause: unique }) }, 'wrapped');
+    expect(lines.join('')).not.toContain('14038541286');
+    const [direct, wrapped] = parsed() as Array<{ msg: string; err: { code?: string; detail?: string; message?: string } }>;
+    expect(direct!.err).toMatchObject({ code: '23505', detail: '[redacted]' });
+    // pino folds a cause into the message and stack; its properties (the detail) are not logged.
+    expect(wrapped).toMatchObject({ msg: 'wrapped', err: { message: expect.stringContaining('duplicate key') } });
   });
 });
 
