@@ -5,6 +5,7 @@
  * self-declared `http://id.swedenconnect.se/loa/1.0/uncertified-loa3`, and no certified
  * `http://id.elegnamnden.se/loa/1.0/…` value anywhere. Declared certified: `…/loa/1.0/loa3`.
  */
+import { loadConfig } from '../../src/config.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, writeClientsFile, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
@@ -84,5 +85,13 @@ describe.each(settings)('BankID level on $dialect, certified=$certified', ({ dia
 
   test('in eIDAS terms a BankID login is substantial whatever the certification', async () => {
     expect((await bankidLogin('se', { acr_values: 'substantial' })).acr).toBe('substantial');
+  });
+});
+
+describe('BANKID_SWEDEN_CONNECT_CERTIFIED', () => {
+  test('defaults to not certified; only true or false is accepted, and an error names the variable', () => {
+    expect(loadConfig({}).compliance.bankidSwedenConnectCertified).toBe(false);
+    expect(loadConfig({ BANKID_SWEDEN_CONNECT_CERTIFIED: 'true' }).compliance.bankidSwedenConnectCertified).toBe(true);
+    expect(() => loadConfig({ BANKID_SWEDEN_CONNECT_CERTIFIED: 'maybe' })).toThrow(/BANKID_SWEDEN_CONNECT_CERTIFIED: must be true or false/);
   });
 });

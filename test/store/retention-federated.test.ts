@@ -8,6 +8,7 @@
  * 10 000 rows per statement. On PostgreSQL, two instances sweeping at once delete and audit each account once.
  */
 import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { purgeAuditEvents, purgeInactiveAccounts } from '../../src/cli/local-accounts.js';
 import { deleteInactiveAccounts } from '../../src/store/account-retention.js';
 import { createAuditLog, PURGE_BATCH } from '../../src/store/audit.js';
@@ -179,5 +180,13 @@ describe.each(dialects)('retention of federated accounts on %s', (dialect) => {
       await twin.close();
       await db.close();
     }
+  });
+});
+
+describe('AUDIT_RETENTION_DAYS', () => {
+  test('defaults to 365 days; a bad value names the variable', () => {
+    expect(loadConfig({}).compliance.auditRetentionDays).toBe(365);
+    expect(loadConfig({ AUDIT_RETENTION_DAYS: '90' }).compliance.auditRetentionDays).toBe(90);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS/);
   });
 });
