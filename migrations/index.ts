@@ -4,6 +4,7 @@ import * as initial from './001_initial.js';
 import * as federated from './002_federated_identities.js';
 import * as localAccounts from './003_local_accounts.js';
 import * as backchannelOutbox from './005_backchannel_outbox.js';
+import * as federatedRetention from './004_federated_retention.js';
 
 export interface Migration {
   name: string;
@@ -15,5 +16,6 @@ export const migrations: Migration[] = [
   { name: '001_initial', ...initial },
   { name: '002_federated_identities', ...federated },
   { name: '003_local_accounts', ...localAccounts },
+  { name: '004_federated_retention', ...federatedRetention },
   { name: '005_backchannel_outbox', ...backchannelOutbox },
 ];

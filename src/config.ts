@@ -80,6 +80,16 @@ export interface Config {
   };
   sessions: SessionSettings;
   outbound: OutboundSettings;
+  /** What the law and the trust frameworks ask of us: audit retention, the Sweden Connect level we may claim. */
+  compliance: {
+    /** Audit events older than this are purged by the sweep (AUDIT_RETENTION_DAYS). */
+    auditRetentionDays: number;
+    /**
+     * The operator declares this service a certified Sweden Connect identity provider; only then does a
+     * BankID login carry `http://id.elegnamnden.se/loa/1.0/loa3`, else the self-declared `uncertified-loa3`.
+     */
+    bankidSwedenConnectCertified: boolean;
+  };
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -114,7 +124,7 @@ export interface LocalAccountSettings {
   /** Failed logins on one account before delays start (an IP address gets four times as many). */
   loginFreeFailures: number;
   loginMaxDelaySeconds: number;
-  /** Local accounts without a login for this long are deleted (a tombstone keeps the sub). */
+  /** Accounts of every kind without a login for this long are deleted (a tombstone keeps the sub). */
   retentionDays: number;
 }
 
@@ -215,6 +225,9 @@ const envSchema = z.object({
   BACKCHANNEL_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   BACKCHANNEL_RETRY_MAX_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(600),
   BACKCHANNEL_OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  // --- retention and the Sweden Connect level ---
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  BANKID_SWEDEN_CONNECT_CERTIFIED: bool.default(false),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -296,6 +309,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         retryMaxSeconds: e.BACKCHANNEL_RETRY_MAX_SECONDS,
         intervalSeconds: e.BACKCHANNEL_OUTBOX_INTERVAL_SECONDS,
       },
+    },
+    compliance: {
+      auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+      bankidSwedenConnectCertified: e.BANKID_SWEDEN_CONNECT_CERTIFIED,
     },
   };
   if (production) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create|set-legacy-username|
- * purge-inactive, clients list|add,
+ * purge-inactive, audit purge, clients list|add,
  * keys list|rotate|purge, sweep. Uses the same validated config as the server.
  */
 import { Command } from 'commander';
@@ -15,7 +15,7 @@ import { DuplicateEmailError } from '../store/accounts.js';
 import { createPasswordPolicy } from '../policies/password-rules.js';
 import { loadBlocklist } from '../passwords/blocklist.js';
 import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, rotateKeys, sweepExpired } from './commands.js';
-import { purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
+import { purgeAuditEvents, purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -44,7 +44,7 @@ export function buildCli(config: Config): Command {
     await withDb(config, async () => out('database is up to date'));
   });
 
-  const accounts = program.command('accounts').description('local e-mail accounts');
+  const accounts = program.command('accounts').description('accounts (e-mail, ID-porten, BankID)');
   accounts
     .command('create')
     .description('create an e-mail account; the password is read from standard input')
@@ -69,10 +69,20 @@ export function buildCli(config: Config): Command {
     });
   accounts
     .command('purge-inactive')
-    .description('delete local accounts without a login for ACCOUNT_RETENTION_DAYS (tombstones keep their ids)')
+    .description('delete accounts of every kind without a login for ACCOUNT_RETENTION_DAYS (tombstones keep their ids)')
     .action(async () => {
       const deleted = await withDb(config, (db) => purgeInactiveAccounts(db, systemClock, config.localAccounts.retentionDays));
       out(`deleted ${deleted.length} account(s) without a login for ${config.localAccounts.retentionDays} days`);
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail')
+    .command('purge')
+    .description('delete audit events older than AUDIT_RETENTION_DAYS')
+    .action(async () => {
+      const n = await withDb(config, (db) => purgeAuditEvents(db, systemClock, config.compliance.auditRetentionDays));
+      out(`deleted ${n} audit event(s) older than ${config.compliance.auditRetentionDays} days`);
     });
 
   const clients = program.command('clients').description(`clients in ${config.clientsFile}`);

@@ -1,8 +1,9 @@
 /**
- * Operator commands for local e-mail accounts, as plain functions over the store (the CLI parses and
- * prints). Rules: a legacy username is six letters or digits, stored upper-case, unique; deleting
- * inactive accounts leaves tombstones and writes each deletion to the audit trail, exactly as the
- * scheduled sweep does.
+ * Operator commands for accounts and the audit trail, as plain functions over the store (the CLI parses
+ * and prints). Rules: a legacy username is six letters or digits, stored upper-case, unique; deleting
+ * inactive accounts (every kind: e-mail, ID-porten, BankID) leaves tombstones and writes each deletion
+ * to the audit trail, and purging old audit events goes in bounded batches, exactly as the scheduled
+ * sweep does.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
@@ -20,7 +21,11 @@ export async function setLegacyUsername(db: Database, clock: Clock, email: strin
 }
 
 export async function purgeInactiveAccounts(db: Database, clock: Clock, retentionDays: number): Promise<string[]> {
-  return deleteInactiveAccounts({ store: createLocalAccountStore(db, clock), audit: createAuditLog(db, clock), retentionDays });
+  return deleteInactiveAccounts({ db, clock, audit: createAuditLog(db, clock), retentionDays });
+}
+
+export async function purgeAuditEvents(db: Database, clock: Clock, retentionDays: number): Promise<number> {
+  return createAuditLog(db, clock).purgeOlderThan(retentionDays);
 }
 
 export { sweepLocalRows };

@@ -22,7 +22,7 @@ import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
-import { SUPPORTED_ACR_VALUES } from '../policies/loa.js';
+import { supportedAcrValues } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
 import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
@@ -81,7 +81,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
     findAccount: createFindAccount(accounts, federated),
-    acrValues: SUPPORTED_ACR_VALUES,
+    acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
     cookies: {
       keys: secrets.cookieKeys,
       long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
@@ -161,7 +161,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
-  installAcrVocabulary(provider);
+  installAcrVocabulary(provider, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
   return provider;
 }
 

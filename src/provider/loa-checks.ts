@@ -7,7 +7,7 @@
  *   codes and tokens is that rank in the request's vocabulary, or the client's default.
  */
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import { formatAcr, isRank, type Rank } from '../policies/loa.js';
+import { formatAcr, isRank, type AcrOptions, type Rank } from '../policies/loa.js';
 import { clientPolicy, requestDemand, responseVocabulary, sessionSatisfies, type ClientPolicyMetadata, type LoginMethod } from '../policies/client-policy.js';
 
 /** Which login method made an account (its kind), or undefined for an unknown or deleted account. */
@@ -42,7 +42,7 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup, extra
 }
 
 /** Makes `ctx.oidc.acr` the session's rank written in the vocabulary this request speaks. */
-export function installAcrVocabulary(provider: Provider): void {
+export function installAcrVocabulary(provider: Provider, acrOptions: AcrOptions = {}): void {
   const prototype = provider.OIDCContext.prototype as object;
   Object.defineProperty(prototype, 'acr', {
     configurable: true,
@@ -50,7 +50,7 @@ export function installAcrVocabulary(provider: Provider): void {
       const rank = this.session?.acr;
       if (!isRank(rank)) return rank;
       const { policy, demand } = policyOf(this.ctx);
-      return formatAcr(rank as Rank, responseVocabulary(policy, demand));
+      return formatAcr(rank as Rank, responseVocabulary(policy, demand), acrOptions);
     },
   });
 }

@@ -1,9 +1,16 @@
 /**
- * The audit trail: one row per security-relevant event (login success and failure, ...).
- * Rule: details are plain facts for an operator; never a password, code or token.
+ * The audit trail: one row per security-relevant event (login success and failure, ...). Rules:
+ * - details are plain facts for an operator; never a password, code, token or national identity number;
+ * - an event may be written inside the caller's transaction, so it commits (or not) with what it records;
+ * - events older than the audit retention period are purged in batches of at most PURGE_BATCH rows per
+ *   statement, so a first purge of a large backlog never holds one huge delete (locks, WAL, replication).
  */
+import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+
+export const PURGE_BATCH = 10_000;
+const DAY_MS = 24 * 3600 * 1000;
 
 export interface AuditEvent {
   event: string;
@@ -16,8 +23,8 @@ export interface AuditEvent {
 }
 
 export function createAuditLog(db: Database, clock: Clock) {
-  async function record(e: AuditEvent): Promise<void> {
-    await db.knex('audit_events').insert({
+  async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
+    await (trx ?? db.knex)('audit_events').insert({
       at: clock.now(),
       event: e.event,
       outcome: e.outcome,
@@ -43,7 +50,20 @@ export function createAuditLog(db: Database, clock: Clock) {
     }));
   }
 
-  return { record, recent };
+  /** Deletes events older than `retentionDays`, PURGE_BATCH rows per statement; returns how many went. */
+  async function purgeOlderThan(retentionDays: number): Promise<number> {
+    const cutoff = clock.now() - retentionDays * DAY_MS;
+    let total = 0;
+    for (;;) {
+      // Each pass removes only rows older than the cutoff, which no new event can join: the loop ends.
+      const oldest = db.knex('audit_events').select('id').where('at', '<', cutoff).orderBy('id').limit(PURGE_BATCH);
+      const n = await db.knex('audit_events').whereIn('id', oldest).del();
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
+  }
+
+  return { record, recent, purgeOlderThan };
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

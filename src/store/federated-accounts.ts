@@ -4,7 +4,10 @@
  *   and never by name, e-mail or anything else — nothing links or merges accounts;
  * - the unique (broker, subject) constraint makes a second account for the same person impossible,
  *   also when two logins race (the loser reads the winner's account);
- * - the profile kept is what the upstream last said (name, birth date), refreshed at each login.
+ * - the profile kept is what the upstream last said (name, birth date), refreshed at each login;
+ * - a deleted account (a tombstone, see account-retention.ts) keeps no (broker, subject): the person
+ *   coming back gets a new account with a new `sub`. Should a stale pair still point at a tombstone
+ *   (data from before retention covered federated accounts), it is released and the login goes on.
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -49,17 +52,35 @@ export function createFederatedAccountRepository(db: Database, clock: Clock) {
       return { ...existing, profile };
     }
     const id = crypto.randomUUID();
-    try {
-      await knex.transaction(async (trx) => {
+    const create = () =>
+      knex.transaction(async (trx) => {
         await trx('accounts').insert({ id, kind: broker, status: 'active', name, created_at: now, updated_at: now, last_login_at: now });
         await trx('federated_identities').insert({ account_id: id, broker, subject, profile: JSON.stringify(profile) });
       });
+    try {
+      await create();
     } catch (err) {
       const raced = await find(broker, subject);
       if (raced) return raced;
-      throw err;
+      if (!(await releaseTombstoned(broker, subject))) throw err;
+      try {
+        await create();
+      } catch (again) {
+        const racedAgain = await find(broker, subject);
+        if (racedAgain) return racedAgain;
+        throw again;
+      }
     }
     return { accountId: id, broker, subject, profile, created: true };
+  }
+
+  /** Deletes a (broker, subject) row that still points at a deleted account; true when one went. */
+  async function releaseTombstoned(broker: string, subject: string): Promise<boolean> {
+    const released = await knex('federated_identities')
+      .where({ broker, subject })
+      .whereIn('account_id', knex('accounts').select('id').where({ status: 'deleted' }))
+      .del();
+    return released > 0;
   }
 
   async function findByAccountId(accountId: string): Promise<FederatedAccount | undefined> {

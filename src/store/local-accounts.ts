@@ -4,9 +4,9 @@
  *   update) and the account and its credentials are created; a taken address rolls both back;
  * - a reset completes in one transaction: flow completed, new hash stored, address marked verified, and
  *   every session and token of the account deleted (oidc_payloads rows whose payload names it);
- * - deleting an inactive account leaves a tombstone: the accounts row stays (status `deleted`, name
- *   cleared) so its id — the `sub` — is never issued again, while the credentials row goes, which frees
- *   the e-mail address (UNIQUE) and legacy username for a new, different account;
+ * - deleting an inactive account leaves a tombstone (account-retention.ts): the accounts row stays so its
+ *   id — the `sub` — is never issued again, while the credentials row goes, which frees the e-mail
+ *   address (UNIQUE) and legacy username for a new, different account;
  * - nothing here links or merges accounts.
  */
 import crypto from 'node:crypto';
@@ -14,11 +14,10 @@ import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { normaliseEmail, normaliseLegacyUsername } from './accounts.js';
+import { endAccountSessions } from './account-sessions.js';
+import { deleteInactiveAccounts } from './account-retention.js';
 
-/** oidc-provider models whose payload carries the accountId of a login. */
-const ACCOUNT_MODELS = ['Session', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Grant', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 const FLOWS = 'self_service_flows';
-const RETENTION_BATCH = 200;
 
 class Abort extends Error {
   constructor(readonly reason: string) {
@@ -38,10 +37,7 @@ export function createLocalAccountStore(db: Database, clock: Clock) {
   const { knex } = db;
 
   /** Deletes every session and token that names the account. */
-  async function endSessions(trx: Knex | Knex.Transaction, accountId: string): Promise<number> {
-    const names = db.dialect === 'postgres' ? `(payload::json->>'accountId') = ?` : `json_extract(payload, '$.accountId') = ?`;
-    return trx('oidc_payloads').whereIn('model', ACCOUNT_MODELS).andWhereRaw(names, [accountId]).del();
-  }
+  const endSessions = (trx: Knex | Knex.Transaction, accountId: string) => endAccountSessions(db, trx, accountId);
 
   async function completeFlow(trx: Knex.Transaction, flowId: string, now: number): Promise<void> {
     const done = await trx(FLOWS)
@@ -95,30 +91,9 @@ export function createLocalAccountStore(db: Database, clock: Clock) {
     return { ok: true, accountId };
   }
 
-  /**
-   * Tombstones local accounts nobody has logged in to (or, never logged in, that were created) before
-   * `now - retentionDays`. Returns the ids deleted.
-   */
+  /** Tombstones local accounts without a login for `retentionDays` (see account-retention.ts); returns their ids. */
   async function deleteInactive(retentionDays: number): Promise<string[]> {
-    const now = clock.now();
-    const cutoff = now - retentionDays * 24 * 3600 * 1000;
-    const stale = (q: Knex.QueryBuilder) =>
-      q.where({ kind: 'local', status: 'active' }).andWhereRaw('coalesce(last_login_at, created_at) < ?', [cutoff]);
-    const deleted: string[] = [];
-    for (;;) {
-      const batch = (await stale(knex('accounts').select('id')).limit(RETENTION_BATCH)) as Array<{ id: string }>;
-      for (const { id } of batch) {
-        await knex.transaction(async (trx) => {
-          // Re-checked inside the transaction: a login that just happened keeps the account.
-          const marked = await stale(trx('accounts').where({ id })).update({ status: 'deleted', deleted_at: now, updated_at: now, name: null });
-          if (marked !== 1) return;
-          await trx('local_credentials').where({ account_id: id }).del();
-          await endSessions(trx, id);
-          deleted.push(id);
-        });
-      }
-      if (batch.length < RETENTION_BATCH) return deleted;
-    }
+    return deleteInactiveAccounts(db, clock, { retentionDays, kinds: ['local'] });
   }
 
   /** Gives the account with this address a legacy six-character username (Migrationsverket, before 2018-12-04). */

@@ -1,38 +1,39 @@
 /**
- * The periodic upkeep of local accounts, run by the scheduled sweep and the CLI. Rules:
+ * The periodic upkeep of accounts and the audit trail, run by the scheduled sweep and the CLI. Rules:
  * - expired self-service flows go a day after they expired (until then a late click says "expired");
  * - rate-limit counters go after two quiet days, never while they block something;
- * - local accounts without a login for the retention period are deleted, leaving a tombstone (see
- *   local-accounts.ts), and each deletion is written to the audit trail;
+ * - accounts of every kind (e-mail, ID-porten, BankID, …) without a login for the retention period are
+ *   deleted, leaving a tombstone (account-retention.ts), each deletion written to the audit trail;
+ * - audit events older than the audit retention period are purged in bounded batches (audit.ts);
  * - the timer never keeps the process alive, never overlaps itself, and a failure only reaches onError.
  */
 import type { Clock } from '../clock.js';
 import type { AuditLog } from './audit.js';
 import type { Database } from './db.js';
+import { deleteInactiveAccounts as deleteInactive } from './account-retention.js';
 import { sweepExpiredFlows } from './flows.js';
-import type { LocalAccountStore } from './local-accounts.js';
 import { createRateLimits } from './rate-limits.js';
 
 export interface LocalSweepDeps {
   db: Database;
   clock: Clock;
-  store: LocalAccountStore;
   audit: AuditLog;
+  /** ACCOUNT_RETENTION_DAYS: accounts of every kind. */
   retentionDays: number;
+  /** AUDIT_RETENTION_DAYS. */
+  auditRetentionDays: number;
 }
 
 export interface LocalSweepResult {
   flows: number;
   rateLimits: number;
   deletedAccounts: string[];
+  auditEvents: number;
 }
 
-export async function deleteInactiveAccounts(deps: Pick<LocalSweepDeps, 'store' | 'audit' | 'retentionDays'>): Promise<string[]> {
-  const deleted = await deps.store.deleteInactive(deps.retentionDays);
-  for (const accountId of deleted) {
-    await deps.audit.record({ event: 'account.deleted', outcome: 'success', accountId, detail: { reason: 'inactive', retentionDays: deps.retentionDays } });
-  }
-  return deleted;
+/** Tombstones accounts of every kind without a login for `retentionDays`, auditing each; returns their ids. */
+export async function deleteInactiveAccounts(deps: Pick<LocalSweepDeps, 'db' | 'clock' | 'audit' | 'retentionDays'>): Promise<string[]> {
+  return deleteInactive(deps.db, deps.clock, { retentionDays: deps.retentionDays, audit: deps.audit });
 }
 
 /** Expired flows and quiet rate-limit counters (also run by `npm run cli -- sweep`). */
@@ -45,7 +46,8 @@ export async function sweepLocalRows(db: Database, clock: Clock): Promise<{ flow
 export async function sweepLocalAccounts(deps: LocalSweepDeps): Promise<LocalSweepResult> {
   const rows = await sweepLocalRows(deps.db, deps.clock);
   const deletedAccounts = await deleteInactiveAccounts(deps);
-  return { ...rows, deletedAccounts };
+  const auditEvents = await deps.audit.purgeOlderThan(deps.auditRetentionDays);
+  return { ...rows, deletedAccounts, auditEvents };
 }
 
 export function startLocalSweeper(

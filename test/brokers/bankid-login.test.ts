@@ -69,7 +69,8 @@ describe.each(dialects)('BankID login on %s', (dialect) => {
     const done = await status(flow, page);
     expect(done.status).toBe('done');
     const { claims, userinfo } = await redeem(flow, await flow.browser.go(done.redirect!));
-    expect(claims.acr).toBe('http://id.elegnamnden.se/loa/1.0/loa3');
+    // Not a certified Sweden Connect identity provider (the default): the honest Swedish value.
+    expect(claims.acr).toBe('http://id.swedenconnect.se/loa/1.0/uncertified-loa3');
     expect(claims.amr).toEqual(['BankID']);
     expect(userinfo).toMatchObject({ [PNR_CLAIM]: ASTRID, name: 'Astrid Lindqvist', given_name: 'Astrid', family_name: 'Lindqvist', birthdate: '1985-07-09' });
   });

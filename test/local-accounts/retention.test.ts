@@ -90,7 +90,7 @@ describe.each(dialects)('retention and tombstones on %s', (dialect) => {
     try {
       const swept = new Promise<LocalSweepResult>((resolve, reject) => {
         const sweeper = startLocalSweeper(
-          { db, clock, store: createLocalAccountStore(db, clock), audit: createAuditLog(db, clock), retentionDays: 730 },
+          { db, clock, audit: createAuditLog(db, clock), retentionDays: 730, auditRetentionDays: 365 },
           300,
           reject,
           (result) => {

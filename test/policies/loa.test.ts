@@ -15,9 +15,17 @@ describe('acr vocabularies', () => {
     ['idporten-loa-high', 'high', 'idporten'],
     ['http://id.elegnamnden.se/loa/1.0/loa3', 'substantial', 'swedish'],
     ['http://id.elegnamnden.se/loa/1.0/loa4', 'high', 'swedish'],
-  ])('%s means %s in the %s vocabulary, and writes back the same', (value, rank, vocabulary) => {
+  ])('%s means %s in the %s vocabulary, and (certified) writes back the same', (value, rank, vocabulary) => {
     expect(parseAcrValues(value)).toEqual({ minimum: rank, vocabulary });
-    expect(formatAcr(rank as Rank, vocabulary as never)).toBe(value);
+    expect(formatAcr(rank as Rank, vocabulary as never, { swedenConnectCertified: true })).toBe(value);
+  });
+
+  test('not certified by Sweden Connect: the Swedish vocabulary says uncertified, and eIDAS high stands in for loa4', () => {
+    expect(parseAcrValues('http://id.swedenconnect.se/loa/1.0/uncertified-loa3')).toEqual({ minimum: 'substantial', vocabulary: 'swedish' });
+    expect(formatAcr('substantial', 'swedish')).toBe('http://id.swedenconnect.se/loa/1.0/uncertified-loa3');
+    expect(formatAcr('low', 'swedish')).toBe('http://id.swedenconnect.se/loa/1.0/uncertified-loa2');
+    expect(formatAcr('high', 'swedish')).toBe('high');
+    expect(SUPPORTED_ACR_VALUES.filter((v) => v.includes('elegnamnden'))).toEqual([]);
   });
 
   test('unknown values are ignored; several values demand the lowest; the first known sets the vocabulary', () => {

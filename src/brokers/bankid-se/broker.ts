@@ -2,7 +2,9 @@
  * The Swedish BankID broker: a relying party of the RP API v6.0, of BankID's test or production
  * environment or of our mock (reference/BANKID-SE.md). Rules:
  * - BankID is LoA 3 / eIDAS substantial: a login that requires `high` is refused before calling BankID,
- *   and a completed order is still checked against the requirement;
+ *   and a completed order is still checked against the requirement. The broker reports the rank only:
+ *   whether the acr we issue may say Sweden Connect's certified `loa3` or must say `uncertified-loa3`
+ *   is the provider's to decide (policies/loa.ts, BANKID_SWEDEN_CONNECT_CERTIFIED);
  * - the order (orderRef, tokens, qrStartSecret, start time) is the broker state, stored by the caller:
  *   the browser gets only the autostart token and, every second, the current QR data;
  * - unknown hint codes are tolerated: pending stays pending, failed stays failed with the raw hint;

@@ -78,7 +78,7 @@ export async function createLocalAccounts(deps: {
     freeFailures: settings.loginFreeFailures,
     maxDelaySeconds: settings.loginMaxDelaySeconds,
   });
-  const sweepDeps: LocalSweepDeps = { db, clock, store, audit: deps.audit, retentionDays: settings.retentionDays };
+  const sweepDeps: LocalSweepDeps = { db, clock, audit: deps.audit, retentionDays: settings.retentionDays, auditRetentionDays: config.compliance.auditRetentionDays };
 
   return {
     routes: localAccountRoutes({ settings, clock, logger, audit: deps.audit, accounts: deps.accounts, flows, store, rateLimits, loginThrottle, mailer, policy, keyHash }),
@@ -87,7 +87,8 @@ export async function createLocalAccounts(deps: {
     sweep: () => sweepLocalAccounts(sweepDeps),
     startSweeper: (onError) =>
       startLocalSweeper(sweepDeps, config.sweepIntervalSeconds, onError, (swept) => {
-        if (swept.deletedAccounts.length) logger.info({ count: swept.deletedAccounts.length }, 'inactive local accounts deleted');
+        if (swept.deletedAccounts.length) logger.info({ count: swept.deletedAccounts.length }, 'inactive accounts deleted');
+        if (swept.auditEvents) logger.info({ count: swept.auditEvents }, 'old audit events purged');
       }),
     close: () => mailer.close(),
   };
