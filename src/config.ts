@@ -67,6 +67,18 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  guessing: GuessingSettings;
+}
+
+/** Limits on guessing codes and passwords, and on starting logins (DESIGN §5, §7). */
+export interface GuessingSettings {
+  /** Wrong codes one e-mail address may get in 24 hours, over every flow and resend. */
+  codeMaxFailuresPerAddress: number;
+  /** How long a browser's device cookie (its own login budget for an account) lasts. */
+  deviceCookieDays: number;
+  /** New interactions (logins started at /auth) per minute from one IP address, and for one client. */
+  authNewInteractionsPerIpMinute: number;
+  authNewInteractionsPerClientMinute: number;
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -156,6 +168,11 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- guessing and abuse limits ---
+  CODE_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1000).default(10),
+  DEVICE_COOKIE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(3000),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -218,6 +235,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
+    },
+    guessing: {
+      codeMaxFailuresPerAddress: e.CODE_MAX_FAILURES_PER_ADDRESS,
+      deviceCookieDays: e.DEVICE_COOKIE_DAYS,
+      authNewInteractionsPerIpMinute: e.AUTH_NEW_INTERACTIONS_PER_IP_MINUTE,
+      authNewInteractionsPerClientMinute: e.AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE,
     },
   };
   if (production) {

@@ -9,6 +9,7 @@
  */
 import { hashPassword } from '../../passwords/hasher.js';
 import { composeMail } from '../../mail/messages.js';
+import { MailError } from '../../mail/mailer.js';
 import { normalisePassword } from '../../policies/password-rules.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { Flow } from '../../store/flows.js';
@@ -28,7 +29,8 @@ export function createChoosePassword(deps: LocalAccountDeps) {
     try {
       await deps.mailer.send({ to: flow.email, locale, ...composeMail('password_changed', locale, { at: deps.clock.now() }) });
     } catch (err) {
-      deps.logger.warn({ err, accountId }, 'password-changed notice could not be sent');
+      // The reason, not the error: an SMTP reply often repeats the recipient's address.
+      deps.logger.warn({ accountId, ...(err instanceof MailError ? { reason: err.reason } : { err }) }, 'password-changed notice could not be sent');
       await deps.audit.record({ ...auditBase(ic), event: 'recovery.mail', outcome: 'failure', accountId, detail: { reason: 'send_failed' } });
     }
   }

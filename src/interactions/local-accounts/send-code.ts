@@ -59,7 +59,8 @@ export function createSendCode(deps: LocalAccountDeps) {
       return true;
     } catch (err) {
       if (!(err instanceof MailError)) throw err;
-      deps.logger.warn({ err, flow: kind }, 'mail could not be sent');
+      // The reason, not the error: an SMTP reply often repeats the recipient's address.
+      deps.logger.warn({ flow: kind, kind: p.mail, locale, reason: err.reason }, 'mail could not be sent');
       await deps.audit.record({ ...auditBase(ic), event: `${kind}.mail`, outcome: 'failure', detail: { reason: 'send_failed' } });
       return false;
     }
