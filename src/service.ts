@@ -185,6 +185,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     restart,
     bodyLimitBytes: config.bodyLimitBytes,
     loginThrottle: localAccounts.loginThrottle,
+    deviceCookies: localAccounts.deviceCookies,
     accounts,
     audit,
     logger,

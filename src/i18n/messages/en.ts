@@ -221,6 +221,11 @@ export const en = {
   'dev.outbox.empty': 'No mail yet.',
   'dev.outbox.to': 'To',
   'dev.outbox.sent': 'Sent',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Too many wrong codes have been entered for this e-mail address. You can try again from {time}.',
+  'auth.error.rate_limited':
+    'Too many logins have been started from your network or for this service in a short time. Wait a minute and try again.',
 } as const;
 
 export type MessageId = keyof typeof en;

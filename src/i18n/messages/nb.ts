@@ -219,4 +219,9 @@ export const nb: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ennå.',
   'dev.outbox.to': 'Til',
   'dev.outbox.sent': 'Sendt',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Det er skrevet inn feil kode for mange ganger for denne e-postadressen. Du kan prøve igjen fra {time}.',
+  'auth.error.rate_limited':
+    'Det er startet for mange innlogginger fra nettverket ditt eller til denne tjenesten på kort tid. Vent et minutt og prøv igjen.',
 };

@@ -219,4 +219,9 @@ export const sv: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ännu.',
   'dev.outbox.to': 'Till',
   'dev.outbox.sent': 'Skickat',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Fel kod har angetts för många gånger för den här e-postadressen. Du kan försöka igen från {time}.',
+  'auth.error.rate_limited':
+    'För många inloggningar har startats från ditt nätverk eller till den här tjänsten på kort tid. Vänta en minut och försök igen.',
 };

@@ -219,4 +219,9 @@ export const uk: Record<MessageId, string> = {
   'dev.outbox.empty': 'Листів ще немає.',
   'dev.outbox.to': 'Кому',
   'dev.outbox.sent': 'Надіслано',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Для цієї адреси електронної пошти забагато разів введено неправильний код. Ви зможете спробувати знову з {time}.',
+  'auth.error.rate_limited':
+    'За короткий час із вашої мережі або до цього сервісу розпочато забагато входів. Зачекайте хвилину і спробуйте знову.',
 };

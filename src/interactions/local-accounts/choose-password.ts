@@ -5,7 +5,8 @@
  * - registration creates the account and completes the flow in one transaction; a reset stores the new
  *   hash, ends every session and token of the account, clears its failed-login count and mails
  *   "your password was changed" (a failed notice is audited but does not undo the reset);
- * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party.
+ * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party,
+ *   and the browser gets a device cookie for the account as after any login.
  */
 import { hashPassword } from '../../passwords/hasher.js';
 import { composeMail } from '../../mail/messages.js';
@@ -20,6 +21,8 @@ const MAX_NAME_LENGTH = 200;
 
 export function createChoosePassword(deps: LocalAccountDeps) {
   async function finishLogin(ic: InteractionContext, accountId: string): Promise<void> {
+    // This browser has now logged in to the account: it gets its own login budget (device-cookie.ts).
+    deps.deviceCookies.issue(ic.ctx, accountId);
     // An e-mail + password login reaches rank `low` (DESIGN §3), like the password login itself.
     await ic.finish({ login: { accountId, acr: 'low', amr: ['pwd'] } });
   }
