@@ -41,6 +41,8 @@ import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
+import { createAuthAdmission } from './interactions/auth-admission.js';
+import { createRateLimits } from './store/rate-limits.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -88,11 +90,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit });
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
+  const admitInteraction = createAuthAdmission({
+    rateLimits: createRateLimits(db, clock),
+    perIpMinute: config.guessing.authNewInteractionsPerIpMinute,
+    perClientMinute: config.guessing.authNewInteractionsPerClientMinute,
+  });
 
   const build = async () => {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, admitInteraction });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };

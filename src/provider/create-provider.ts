@@ -35,6 +35,8 @@ export interface ProviderDeps {
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   jwks: { keys: JWK[] };
+  /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
+  admitInteraction?: (ctx: KoaContextWithOIDC, interaction: { destroy(): Promise<void> }) => Promise<void>;
 }
 
 /** OIDC Sweden's scope and claim for the Swedish personnummer (BankID). */
@@ -111,7 +113,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     loadExistingGrant: loadOrGrantFirstParty,
     interactions: {
-      url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: async (ctx, interaction) => {
+        await deps.admitInteraction?.(ctx, interaction);
+        return `/interaction/${interaction.uid}`;
+      },
       policy: loginInteractionPolicy(accountMethod),
     },
     features: {

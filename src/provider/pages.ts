@@ -7,6 +7,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { negotiateLocale, type Locale } from '../i18n/locales.js';
 import type { Renderer } from '../interactions/render.js';
+import { isMessageId } from '../i18n/translate.js';
 
 export function localeOf(ctx: KoaContextWithOIDC): Locale {
   const params = ctx.oidc?.params as Record<string, unknown> | undefined;
@@ -16,11 +17,13 @@ export function localeOf(ctx: KoaContextWithOIDC): Locale {
 
 export function createProviderPages(renderer: Renderer) {
   return {
-    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> {
+    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error?: unknown): Promise<void> {
+      // An error of ours may name its own message (e.g. too many logins started, src/interactions/auth-admission.ts).
+      const own = (error as { messageId?: unknown } | undefined)?.messageId;
       ctx.type = 'html';
       ctx.body = renderer.render('error.njk', localeOf(ctx), {
         titleId: 'error.title',
-        messageId: 'error.oidc',
+        messageId: isMessageId(own) ? own : 'error.oidc',
         detail: out.error_description ? `${out.error}: ${out.error_description}` : out.error,
       });
     },
