@@ -90,6 +90,7 @@ export interface Config {
      */
     bankidSwedenConnectCertified: boolean;
   };
+  guessing: GuessingSettings;
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -107,6 +108,18 @@ export interface OutboundSettings {
   /** ALLOW_PRIVATE_OUTBOUND_HOSTS as written: host names, addresses and CIDR ranges of the operator's own RPs. */
   allowPrivateHosts: string[];
   backchannel: { timeoutMs: number; retryBaseSeconds: number; retryMaxSeconds: number; intervalSeconds: number };
+}
+
+
+/** Limits on guessing codes and passwords, and on starting logins (DESIGN §5, §7). */
+export interface GuessingSettings {
+  /** Wrong codes one e-mail address may get in 24 hours, over every flow and resend. */
+  codeMaxFailuresPerAddress: number;
+  /** How long a browser's device cookie (its own login budget for an account) lasts. */
+  deviceCookieDays: number;
+  /** New interactions (logins started at /auth) per minute from one IP address, and for one client. */
+  authNewInteractionsPerIpMinute: number;
+  authNewInteractionsPerClientMinute: number;
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -228,6 +241,11 @@ const envSchema = z.object({
   // --- retention and the Sweden Connect level ---
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   BANKID_SWEDEN_CONNECT_CERTIFIED: bool.default(false),
+  // --- guessing and abuse limits ---
+  CODE_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1000).default(10),
+  DEVICE_COOKIE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(3000),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -313,6 +331,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     compliance: {
       auditRetentionDays: e.AUDIT_RETENTION_DAYS,
       bankidSwedenConnectCertified: e.BANKID_SWEDEN_CONNECT_CERTIFIED,
+    },
+    guessing: {
+      codeMaxFailuresPerAddress: e.CODE_MAX_FAILURES_PER_ADDRESS,
+      deviceCookieDays: e.DEVICE_COOKIE_DAYS,
+      authNewInteractionsPerIpMinute: e.AUTH_NEW_INTERACTIONS_PER_IP_MINUTE,
+      authNewInteractionsPerClientMinute: e.AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE,
     },
   };
   if (production) {

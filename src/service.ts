@@ -49,6 +49,8 @@ import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
+import { createAuthAdmission } from './interactions/auth-admission.js';
+import { createRateLimits } from './store/rate-limits.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -103,11 +105,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (allowList.entries.length) logger.info({ allowPrivateOutboundHosts: allowList.entries }, 'outgoing requests may reach these private hosts');
   const backchannel = createBackchannelDelivery({ outbox: createBackchannelOutbox(db, clock), allowList, settings: config.outbound.backchannel, clock, logger });
   const providerFetch = createProviderFetch({ backchannel, allowList, logger });
+  const admitInteraction = createAuthAdmission({
+    rateLimits: createRateLimits(db, clock),
+    perIpMinute: config.guessing.authNewInteractionsPerIpMinute,
+    perClientMinute: config.guessing.authNewInteractionsPerClientMinute,
+  });
 
   const build = async () => {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, fetch: providerFetch as never });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
@@ -201,6 +208,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     restart,
     bodyLimitBytes: config.bodyLimitBytes,
     loginThrottle: localAccounts.loginThrottle,
+    deviceCookies: localAccounts.deviceCookies,
     accounts,
     audit,
     logger,

@@ -8,7 +8,12 @@
  * - after `freeFailures` failures each further one doubles the wait, from 30 seconds up to
  *   `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
  *   address gets four times as many free failures (people share NATs); a password reset clears the
- *   account's count, so the owner of the mailbox always has a way in.
+ *   account's count, so the owner of the mailbox always has a way in;
+ * - a browser that presents a valid device cookie for the account (device-cookie.ts) draws on its own
+ *   budget, counted per device nonce with the account's policy: the account-wide and per-IP delays that
+ *   other people's failures build up do not hold it back, and its own failures count only against
+ *   itself, so a device cookie that keeps failing is delayed like an account (OWASP's device lockout).
+ *   Such a cookie cannot help anyone guess: it is bound to one account and comes from a login to it.
  */
 import type { BackoffPolicy } from '../policies/throttle.js';
 import { ipBucket } from '../policies/throttle.js';
@@ -18,7 +23,8 @@ import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername } from '../st
 export type LoginGate = { ok: true; settle(success: boolean): Promise<void> } | { ok: false; retryAfterSeconds: number };
 
 export interface LoginThrottle {
-  begin(attempt: { accountId: string | undefined; login: string; ip: string }): Promise<LoginGate>;
+  /** `device` is the nonce of a valid device cookie for `accountId`, when the browser sent one. */
+  begin(attempt: { accountId: string | undefined; login: string; ip: string; device?: string | undefined }): Promise<LoginGate>;
   /** Forgets an account's failures (after a password reset). */
   clearAccount(accountId: string): Promise<void>;
 }
@@ -40,8 +46,22 @@ export function createLoginThrottle(deps: {
   const ip: BackoffPolicy = { ...account, freeFailures: deps.freeFailures * 4 };
   const accountKey = (id: string) => `login:account:${id}`;
 
+  /** A known browser: its own counter, nothing else. */
+  async function beginDevice(nonce: string): Promise<LoginGate> {
+    const deviceKey = `login:device:${deps.keyHash(nonce)}`;
+    const byDevice = await deps.rateLimits.hit(deviceKey, account);
+    if (!byDevice.allowed) return { ok: false, retryAfterSeconds: byDevice.retryAfterSeconds };
+    return {
+      ok: true,
+      async settle(success) {
+        if (success) await deps.rateLimits.clear(deviceKey);
+      },
+    };
+  }
+
   return {
     async begin(attempt) {
+      if (attempt.accountId && attempt.device) return beginDevice(attempt.device);
       const name = isLegacyUsername(attempt.login) ? normaliseLegacyUsername(attempt.login) : normaliseEmail(attempt.login);
       const ownKey = attempt.accountId ? accountKey(attempt.accountId) : `login:name:${deps.keyHash(name)}`;
       const ipKey = `login:ip:${ipBucket(attempt.ip)}`;

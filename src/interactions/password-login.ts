@@ -8,7 +8,9 @@
  * - the login name is an e-mail address or a legacy six-character username; the password is
  *   NFKC-normalised as it was when it was set (src/policies/password-rules.ts);
  * - attempts are throttled per account and per IP address (src/interactions/login-throttle.ts): a
- *   throttled attempt gets 429 and says when to try again, before any password is checked.
+ *   throttled attempt gets 429 and says when to try again, before any password is checked;
+ * - a browser with a device cookie for the account (src/interactions/device-cookie.ts) is throttled on
+ *   its own budget instead, and every successful login gives the browser a fresh device cookie.
  */
 import type { Logger } from '../logger.js';
 import type { AccountRepository } from '../store/accounts.js';
@@ -16,6 +18,8 @@ import type { AuditLog } from '../store/audit.js';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../passwords/hasher.js';
 import type { InteractionContext } from './router.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { DeviceCookies } from './device-cookie.js';
+import { requestIp } from './request-ip.js';
 import { normalisePassword } from '../policies/password-rules.js';
 import { methodChoice, showLoginPage } from './login-methods.js';
 import { BadRequestError } from '../errors.js';
@@ -33,6 +37,7 @@ export interface PasswordLoginDeps {
   audit: AuditLog;
   logger: Logger;
   loginThrottle: LoginThrottle;
+  deviceCookies: DeviceCookies;
 }
 
 const MAX_EMAIL_LENGTH = 320;
@@ -53,7 +58,8 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const email = typeof body.email === 'string' ? body.email.trim().slice(0, MAX_EMAIL_LENGTH) : '';
       const password = typeof body.password === 'string' ? body.password : '';
       const clientId = String((ic.details.params as Record<string, unknown>).client_id);
-      const auditBase = { event: 'login.password', clientId, ip: ic.ctx.ip, requestId: String(ic.ctx.state.requestId ?? '') };
+      const ip = requestIp(ic.ctx);
+      const auditBase = { event: 'login.password', clientId, ip, requestId: String(ic.ctx.state.requestId ?? '') };
 
       // The e-mail form is refused when this client or request does not accept an e-mail login.
       if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail login is not offered for this request');
@@ -63,9 +69,11 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
         return;
       }
       const credentials = password.length <= MAX_PASSWORD_LENGTH ? await deps.accounts.findLocalCredentials(email) : undefined;
-      const gate = await deps.loginThrottle.begin({ accountId: credentials?.accountId, login: email, ip: ic.ctx.ip });
+      const device = credentials ? deps.deviceCookies.read(ic.ctx, credentials.accountId) : undefined;
+      const gate = await deps.loginThrottle.begin({ accountId: credentials?.accountId, login: email, ip, device });
+      const known: Record<string, boolean> = device ? { device: true } : {};
       if (!gate.ok) {
-        await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: 'throttled' } });
+        await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: 'throttled', ...known } });
         ic.ctx.status = 429;
         ic.ctx.set('Retry-After', String(gate.retryAfterSeconds));
         await page(ic, { email, errorId: 'local.login.throttled', errorParams: { minutes: Math.ceil(gate.retryAfterSeconds / 60) } });
@@ -74,14 +82,15 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const result = await verifyPassword(credentials?.passwordHash, normalisePassword(password));
       await gate.settle(Boolean(credentials && result.ok));
       if (!credentials || !result.ok) {
-        await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: credentials ? 'wrong_password' : 'unknown_account' } });
+        await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: credentials ? 'wrong_password' : 'unknown_account', ...known } });
         ic.ctx.status = 401;
         await page(ic, { email, errorId: 'login.error.invalid_credentials' });
         return;
       }
       if (result.rehash) await deps.accounts.updatePasswordHash(credentials.accountId, result.rehash);
       await deps.accounts.recordLogin(credentials.accountId);
-      await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId });
+      await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId, ...(device ? { detail: known } : {}) });
+      deps.deviceCookies.issue(ic.ctx, credentials.accountId);
       deps.logger.info({ accountId: credentials.accountId, clientId }, 'login succeeded');
       // An e-mail + password login reaches rank `low` (DESIGN §3); the provider writes it in the request's vocabulary.
       await ic.finish({ login: { accountId: credentials.accountId, acr: 'low', amr: ['pwd'] } });

@@ -3,7 +3,12 @@
  * - with SMTP_URL, nodemailer delivers over SMTP, with short timeouts: the user is waiting for the page;
  * - without it (development; production refuses to start that way) every message is written to the
  *   outbox folder as a real MIME message (.eml) plus a small JSON summary that the development outbox
- *   page reads, and logged as "mail to <address> (<subject>)" — never the body, which holds the code;
+ *   page reads;
+ * - either way the log says only "mail sent" with the kind, locale and message id: never the address
+ *   (it would tell a log reader who has an account), never the subject (it says which mail it was,
+ *   e.g. "there is no account"), never the body (it holds the code); a failure is logged by the
+ *   caller from MailError's `reason`, which keeps the transport's code and not its text (an SMTP
+ *   reply often repeats the recipient);
  * - every message is plain text plus HTML, marked Auto-Submitted, and carries no tracking: no remote
  *   images, no tracked links, no per-recipient identifiers;
  * - a failed send rejects with MailError; callers decide what the user sees.
@@ -15,6 +20,8 @@ import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.js';
 
 export interface OutgoingMail {
+  /** Which mail this is (src/mail/messages.ts); logged instead of the subject. */
+  kind: string;
   to: string;
   subject: string;
   text: string;
@@ -30,7 +37,23 @@ export interface Mailer {
   close(): void;
 }
 
-export class MailError extends Error {}
+/** What may be logged about a failed send: the transport's error code and SMTP status, no text. */
+export interface MailFailure {
+  code: string | undefined;
+  responseCode: number | undefined;
+}
+
+export class MailError extends Error {
+  readonly reason: MailFailure;
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    const cause = options.cause as { code?: unknown; responseCode?: unknown } | undefined;
+    this.reason = {
+      code: typeof cause?.code === 'string' ? cause.code : undefined,
+      responseCode: typeof cause?.responseCode === 'number' ? cause.responseCode : undefined,
+    };
+  }
+}
 
 export interface MailerOptions {
   smtpUrl: string | undefined;
@@ -68,7 +91,7 @@ export function createMailer(options: MailerOptions): Mailer {
       async send(mail) {
         try {
           const info = await transport.sendMail(message(mail));
-          options.logger.info({ messageId: info.messageId, subject: mail.subject }, 'mail sent');
+          options.logger.info({ kind: mail.kind, locale: mail.locale, messageId: info.messageId }, 'mail sent');
         } catch (err) {
           throw new MailError('the mail could not be sent', { cause: err });
         }
@@ -82,10 +105,13 @@ export function createMailer(options: MailerOptions): Mailer {
   return {
     kind: 'outbox',
     async send(mail) {
+      let id: string;
+      let messageId: string;
       try {
         const info = await transport.sendMail(message(mail));
+        messageId = info.messageId;
         const sentAt = new Date(now()).toISOString();
-        const id = `${sentAt.replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}`;
+        id = `${sentAt.replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}`;
         await fs.promises.mkdir(options.outboxDir, { recursive: true });
         await fs.promises.writeFile(path.join(options.outboxDir, `${id}.eml`), info.message as Buffer);
         const entry: OutboxEntry = { id, to: mail.to, subject: mail.subject, text: mail.text, sentAt };
@@ -93,7 +119,7 @@ export function createMailer(options: MailerOptions): Mailer {
       } catch (err) {
         throw new MailError('the mail could not be written to the outbox', { cause: err });
       }
-      options.logger.info(`mail to ${mail.to} (${mail.subject})`);
+      options.logger.info({ kind: mail.kind, locale: mail.locale, messageId, outboxId: id }, 'mail sent');
     },
     close: () => transport.close(),
   };

@@ -2,7 +2,8 @@
  * The mails of registration and password reset, composed in the flow's language (nb, en, sv, uk).
  * Rules: every string comes from the message catalogue; each mail is plain text plus an HTML twin with
  * the same words, every value escaped; no images, no links, nothing that could track the reader; the
- * code never appears in the subject (the subject is logged).
+ * code never appears in the subject. The kind goes with the mail, so the mailer logs it instead of the
+ * subject (which would say, for example, that an address has no account).
  */
 import type { Locale } from '../i18n/locales.js';
 import { translate, type MessageId, type MessageParams } from '../i18n/translate.js';
@@ -61,7 +62,7 @@ const escapeHtml = (s: string): string =>
 const P = 'margin:0 0 16px;line-height:1.5;';
 const CODE = "margin:0 0 16px;font-size:32px;letter-spacing:6px;font-weight:700;font-family:ui-monospace,Menlo,Consolas,monospace;";
 
-export function composeMail(kind: MailKind, locale: Locale, vars: MailVars): { subject: string; text: string; html: string } {
+export function composeMail(kind: MailKind, locale: Locale, vars: MailVars): { kind: MailKind; subject: string; text: string; html: string } {
   const t = (id: MessageId, params?: MessageParams) => translate(locale, id, params);
   const subject = t(SUBJECTS[kind]);
   const parts = blocks(kind, vars, locale);
@@ -82,5 +83,5 @@ ${body}
 </body>
 </html>
 `;
-  return { subject, text, html };
+  return { kind, subject, text, html };
 }

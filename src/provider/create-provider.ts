@@ -43,6 +43,8 @@ export interface ProviderDeps {
   jwks: { keys: JWK[] };
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
+  /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
+  admitInteraction?: (ctx: KoaContextWithOIDC, interaction: { destroy(): Promise<void> }) => Promise<void>;
 }
 
 export { SWEDISH_PNR_SCOPE, SWEDISH_PNR_CLAIM, SUPPORTED_SCOPES } from '../policies/claims.js';
@@ -111,7 +113,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     // with offline_access the token outlives the session (oidc-provider's default expiresWithSession).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     interactions: {
-      url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: async (ctx, interaction) => {
+        await deps.admitInteraction?.(ctx, interaction);
+        return `/interaction/${interaction.uid}`;
+      },
       policy: loginInteractionPolicy(accountMethod, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
     },
     features: {

@@ -30,11 +30,13 @@ export function oidcErrorMessageId(code: string): string {
 
 export function createProviderPages(renderer: Renderer) {
   return {
-    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> {
+    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error?: unknown): Promise<void> {
+      // An error of ours may name its own message (e.g. too many logins started, src/interactions/auth-admission.ts).
+      const own = (error as { messageId?: unknown } | undefined)?.messageId;
       ctx.type = 'html';
       ctx.body = renderer.render('error.njk', localeOf(ctx), {
         titleId: 'error.title',
-        messageId: oidcErrorMessageId(out.error),
+        messageId: isMessageId(own) ? own : oidcErrorMessageId(out.error),
         detail: out.error_description ? `${out.error}: ${out.error_description}` : out.error,
       });
     },

@@ -4,7 +4,9 @@
  * - counting is compare-and-set on (hits, window_started_at): two instances hitting one key at once
  *   cannot both read the same count and lose a hit; a lost race re-reads and tries again;
  * - the arithmetic is the pure policy's (src/policies/throttle.ts); rows that are quiet and unblocked
- *   for a long time are swept.
+ *   for a long time are swept;
+ * - `countInWindow` is the cheap counter for hot paths (new logins at /auth): one upsert that starts or
+ *   continues a fixed window and returns the count, so a check costs one statement and cannot race.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
@@ -93,7 +95,36 @@ export function createRateLimits(db: Database, clock: Clock) {
       .del();
   }
 
-  return { read, hit, refund, clear, sweep };
+  /**
+   * Counts one event on `key` in a fixed window of `windowSeconds` (a new window when the old one has
+   * ended) with a single INSERT … ON CONFLICT DO UPDATE … RETURNING; the caller compares the count with
+   * its limit. The SET expressions see the row as it was, on both dialects, so the two CASEs agree.
+   */
+  async function countInWindow(key: string, windowSeconds: number): Promise<WindowCount> {
+    const now = clock.now();
+    const windowEndedBefore = now - windowSeconds * 1000;
+    const result = (await knex.raw(
+      `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values (?, 1, ?, null, ?)
+       on conflict (key) do update set
+         hits = case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end,
+         window_started_at = case when ${TABLE}.window_started_at <= ? then excluded.window_started_at else ${TABLE}.window_started_at end,
+         updated_at = excluded.updated_at
+       returning hits, window_started_at`,
+      [key, now, now, windowEndedBefore, windowEndedBefore],
+    )) as { rows?: Row[] } | Row[];
+    const row = (Array.isArray(result) ? result[0] : result.rows?.[0])!;
+    const windowEndsAt = Number(row.window_started_at) + windowSeconds * 1000;
+    return { hits: Number(row.hits), retryAfterSeconds: Math.max(1, Math.ceil((windowEndsAt - now) / 1000)) };
+  }
+
+  return { read, hit, refund, clear, sweep, countInWindow };
+}
+
+export interface WindowCount {
+  /** Events in the current window, this one included. */
+  hits: number;
+  /** Seconds until the current window ends. */
+  retryAfterSeconds: number;
 }
 
 export type RateLimits = ReturnType<typeof createRateLimits>;

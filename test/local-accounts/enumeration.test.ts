@@ -32,7 +32,12 @@ describe.each(dialects)('no account enumeration on %s', (dialect) => {
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
     smtp = await startSmtp();
-    server = await startService({ db, clock, env: { SMTP_URL: smtp.url, CODE_SENDS_PER_IP_HOURLY: '1000', CODE_SENDS_PER_ADDRESS_HOURLY: '1000' } });
+    // Generous limits: both tests use known@example.no, and this file is about sameness, not about limits.
+    server = await startService({
+      db,
+      clock,
+      env: { SMTP_URL: smtp.url, CODE_SENDS_PER_IP_HOURLY: '1000', CODE_SENDS_PER_ADDRESS_HOURLY: '1000', CODE_MAX_FAILURES_PER_ADDRESS: '1000' },
+    });
     await createLocalAccount(db, clock, { email: 'known@example.no', name: 'Known', password: 'Known-Pass-1' });
   });
   afterAll(async () => {

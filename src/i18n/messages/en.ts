@@ -251,6 +251,11 @@ export const en = {
   'session.ended.idle_minutes': 'You were logged out because you were inactive for {minutes} minutes. Log in again to continue.',
   'session.ended.idle_seconds': 'You were logged out because you were inactive for {seconds} seconds. Log in again to continue.',
   'session.ended.max_lifetime': 'You were logged out because a login lasts only a limited time, however active you are. Log in again to continue.',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Too many wrong codes have been entered for this e-mail address. You can try again from {time}.',
+  'auth.error.rate_limited':
+    'Too many logins have been started from your network or for this service in a short time. Wait a minute and try again.',
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -249,4 +249,9 @@ export const nb: Record<MessageId, string> = {
   'session.ended.idle_minutes': 'Du ble logget ut fordi du var inaktiv i {minutes} minutter. Logg inn på nytt for å fortsette.',
   'session.ended.idle_seconds': 'Du ble logget ut fordi du var inaktiv i {seconds} sekunder. Logg inn på nytt for å fortsette.',
   'session.ended.max_lifetime': 'Du ble logget ut fordi en innlogging bare varer en begrenset tid, uansett hvor aktiv du er. Logg inn på nytt for å fortsette.',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Det er skrevet inn feil kode for mange ganger for denne e-postadressen. Du kan prøve igjen fra {time}.',
+  'auth.error.rate_limited':
+    'Det er startet for mange innlogginger fra nettverket ditt eller til denne tjenesten på kort tid. Vent et minutt og prøv igjen.',
 };

@@ -249,4 +249,9 @@ export const sv: Record<MessageId, string> = {
   'session.ended.idle_minutes': 'Du har loggats ut eftersom du varit inaktiv i {minutes} minuter. Logga in igen för att fortsätta.',
   'session.ended.idle_seconds': 'Du har loggats ut eftersom du varit inaktiv i {seconds} sekunder. Logga in igen för att fortsätta.',
   'session.ended.max_lifetime': 'Du har loggats ut eftersom en inloggning bara gäller en begränsad tid, hur aktiv du än är. Logga in igen för att fortsätta.',
+  // --- guessing and abuse limits ---
+  'local.code.error.address_blocked':
+    'Fel kod har angetts för många gånger för den här e-postadressen. Du kan försöka igen från {time}.',
+  'auth.error.rate_limited':
+    'För många inloggningar har startats från ditt nätverk eller till den här tjänsten på kort tid. Vänta en minut och försök igen.',
 };

@@ -5,10 +5,12 @@
  * - registration creates the account and completes the flow in one transaction; a reset stores the new
  *   hash, ends every session and token of the account, clears its failed-login count and mails
  *   "your password was changed" (a failed notice is audited but does not undo the reset);
- * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party.
+ * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party,
+ *   and the browser gets a device cookie for the account as after any login.
  */
 import { hashPassword } from '../../passwords/hasher.js';
 import { composeMail } from '../../mail/messages.js';
+import { MailError } from '../../mail/mailer.js';
 import { normalisePassword } from '../../policies/password-rules.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { Flow } from '../../store/flows.js';
@@ -19,6 +21,8 @@ const MAX_NAME_LENGTH = 200;
 
 export function createChoosePassword(deps: LocalAccountDeps) {
   async function finishLogin(ic: InteractionContext, accountId: string): Promise<void> {
+    // This browser has now logged in to the account: it gets its own login budget (device-cookie.ts).
+    deps.deviceCookies.issue(ic.ctx, accountId);
     // An e-mail + password login reaches rank `low` (DESIGN §3), like the password login itself.
     await ic.finish({ login: { accountId, acr: 'low', amr: ['pwd'] } });
   }
@@ -28,7 +32,8 @@ export function createChoosePassword(deps: LocalAccountDeps) {
     try {
       await deps.mailer.send({ to: flow.email, locale, ...composeMail('password_changed', locale, { at: deps.clock.now() }) });
     } catch (err) {
-      deps.logger.warn({ err, accountId }, 'password-changed notice could not be sent');
+      // The reason, not the error: an SMTP reply often repeats the recipient's address.
+      deps.logger.warn({ accountId, ...(err instanceof MailError ? { reason: err.reason } : { err }) }, 'password-changed notice could not be sent');
       await deps.audit.record({ ...auditBase(ic), event: 'recovery.mail', outcome: 'failure', accountId, detail: { reason: 'send_failed' } });
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Wires local e-mail accounts from the config: password policy and blocklist, the code key, mail,
- * flows, rate limits, the login throttle, the registration and reset routes, the development outbox
- * page and the periodic sweep. Rules: the code key is CODE_HMAC_SECRET (development generates one and
+ * flows, rate limits, the login throttle, device cookies, the per-address code budget, the registration
+ * and reset routes, the development outbox page and the periodic sweep. Rules: the code key is CODE_HMAC_SECRET (development generates one and
  * keeps it in the store, like the other secrets; production refuses to start without it); the outbox
  * page exists only outside production and only while mail goes to the outbox.
  */
@@ -26,11 +26,14 @@ import { loadBlocklist } from '../../passwords/blocklist.js';
 import { createMailer } from '../../mail/mailer.js';
 import { createDevOutboxRouter } from '../../http/dev-outbox.js';
 import { createLoginThrottle, type LoginThrottle } from '../login-throttle.js';
+import { createDeviceCookies, type DeviceCookies } from '../device-cookie.js';
+import { createCodeBudget } from './code-budget.js';
 import { localAccountRoutes } from './routes.js';
 
 export interface LocalAccounts {
   routes: InteractionRoutes;
   loginThrottle: LoginThrottle;
+  deviceCookies: DeviceCookies;
   /** Pages outside the interaction (the development outbox). */
   pageRouters: Router[];
   sweep(): Promise<LocalSweepResult>;
@@ -59,6 +62,7 @@ export async function createLocalAccounts(deps: {
   const derive = (purpose: string) => crypto.createHmac('sha256', secret).update(purpose).digest();
   const codeKey = derive('nordlys one-time codes');
   const rateKey = derive('nordlys rate-limit keys');
+  const deviceKey = derive('nordlys device cookies');
   const keyHash = (value: string) => crypto.createHmac('sha256', rateKey).update(value).digest('base64url').slice(0, 32);
 
   const policy = createPasswordPolicy(settings.passwordPolicy, loadBlocklist(settings.passwordBlocklistFile));
@@ -78,11 +82,29 @@ export async function createLocalAccounts(deps: {
     freeFailures: settings.loginFreeFailures,
     maxDelaySeconds: settings.loginMaxDelaySeconds,
   });
+  const deviceCookies = createDeviceCookies({ key: deviceKey, clock, lifetimeDays: config.guessing.deviceCookieDays });
+  const codeBudget = createCodeBudget({ rateLimits, clock, keyHash, maxFailures: config.guessing.codeMaxFailuresPerAddress });
   const sweepDeps: LocalSweepDeps = { db, clock, audit: deps.audit, retentionDays: settings.retentionDays, auditRetentionDays: config.compliance.auditRetentionDays };
 
   return {
-    routes: localAccountRoutes({ settings, clock, logger, audit: deps.audit, accounts: deps.accounts, flows, store, rateLimits, loginThrottle, mailer, policy, keyHash }),
+    routes: localAccountRoutes({
+      settings,
+      clock,
+      logger,
+      audit: deps.audit,
+      accounts: deps.accounts,
+      flows,
+      store,
+      rateLimits,
+      loginThrottle,
+      deviceCookies,
+      codeBudget,
+      mailer,
+      policy,
+      keyHash,
+    }),
     loginThrottle,
+    deviceCookies,
     pageRouters: config.nodeEnv !== 'production' && mailer.kind === 'outbox' ? [createDevOutboxRouter(deps.renderer, outboxDir)] : [],
     sweep: () => sweepLocalAccounts(sweepDeps),
     startSweeper: (onError) =>

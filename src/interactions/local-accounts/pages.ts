@@ -16,7 +16,11 @@ import type { Flow, FlowKind, FlowRepository } from '../../store/flows.js';
 import type { LocalAccountStore } from '../../store/local-accounts.js';
 import type { RateLimits } from '../../store/rate-limits.js';
 import type { LoginThrottle } from '../login-throttle.js';
+import type { DeviceCookies } from '../device-cookie.js';
 import type { InteractionContext } from '../router.js';
+import { requestIp } from '../request-ip.js';
+import { formatMoment } from '../../i18n/time.js';
+import type { CodeBudget } from './code-budget.js';
 
 export interface LocalAccountDeps {
   settings: LocalAccountSettings;
@@ -28,6 +32,9 @@ export interface LocalAccountDeps {
   store: LocalAccountStore;
   rateLimits: RateLimits;
   loginThrottle: LoginThrottle;
+  /** Registration and reset end in a login, which gives the browser its device cookie. */
+  deviceCookies: DeviceCookies;
+  codeBudget: CodeBudget;
   mailer: Mailer;
   policy: PasswordPolicy;
   /** A keyed hash for values that must not be stored in the clear (addresses in rate-limit keys). */
@@ -59,9 +66,19 @@ export interface PageMessage {
 
 export const auditBase = (ic: InteractionContext) => ({
   clientId: String((ic.details.params as Record<string, unknown>).client_id),
-  ip: ic.ctx.ip,
+  ip: requestIp(ic.ctx),
   requestId: String(ic.ctx.state.requestId ?? ''),
 });
+
+/**
+ * "Too many wrong codes for this address; try again at <time>": the time in the page's language,
+ * rounded up to the minute so it is never too early, and the same moment as Retry-After.
+ */
+export function addressBlocked(ic: InteractionContext, deps: Pick<LocalAccountDeps, 'clock'>, until: number): PageMessage {
+  const minute = Math.ceil(until / 60_000) * 60_000;
+  ic.ctx.set('Retry-After', String(Math.max(1, Math.ceil((minute - deps.clock.now()) / 1000))));
+  return { errorId: 'local.code.error.address_blocked', errorParams: { time: formatMoment(ic.locale, minute) } };
+}
 
 export function renderStart(ic: InteractionContext, kind: FlowKind, vars: PageMessage & { email?: string; fieldError?: boolean }, status = 200): void {
   const urls = flowUrls(ic.uid, kind);

@@ -6,6 +6,8 @@
  *   when no code was mailed the flow holds a code nobody knows, so the code page behaves the same too;
  * - sends are limited per address and per IP address (fixed hourly windows in the database), and a
  *   resend waits for the cooldown; both limits say when to try again;
+ * - an address that has used up its code-guessing budget (code-budget.ts) is sent nothing until the
+ *   budget returns: the page says when, for known and unknown addresses alike;
  * - the mail is sent before anything is stored: a failed send shows "could not send, try again", is
  *   audited, and leaves nothing half-created (a failed resend leaves the earlier code valid).
  */
@@ -16,7 +18,8 @@ import { normaliseEmail } from '../../store/accounts.js';
 import { generateCode, type Flow, type FlowKind } from '../../store/flows.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { InteractionContext } from '../router.js';
-import { auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
+import { requestIp } from '../request-ip.js';
+import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
 
 const MAX_EMAIL_LENGTH = 254;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -33,7 +36,7 @@ export function createSendCode(deps: LocalAccountDeps) {
 
   /** Counts a send against both limits; returns the minutes to wait when one refuses. */
   async function limit(ic: InteractionContext, email: string): Promise<number | undefined> {
-    const ipKey = `send:ip:${ipBucket(ic.ctx.ip)}`;
+    const ipKey = `send:ip:${ipBucket(requestIp(ic.ctx))}`;
     const byIp = await deps.rateLimits.hit(ipKey, perIp);
     if (!byIp.allowed) return Math.ceil(byIp.retryAfterSeconds / 60);
     const byAddress = await deps.rateLimits.hit(`send:email:${deps.keyHash(email)}`, perAddress);
@@ -59,7 +62,8 @@ export function createSendCode(deps: LocalAccountDeps) {
       return true;
     } catch (err) {
       if (!(err instanceof MailError)) throw err;
-      deps.logger.warn({ err, flow: kind }, 'mail could not be sent');
+      // The reason, not the error: an SMTP reply often repeats the recipient's address.
+      deps.logger.warn({ flow: kind, kind: p.mail, locale, reason: err.reason }, 'mail could not be sent');
       await deps.audit.record({ ...auditBase(ic), event: `${kind}.mail`, outcome: 'failure', detail: { reason: 'send_failed' } });
       return false;
     }
@@ -78,6 +82,11 @@ export function createSendCode(deps: LocalAccountDeps) {
       const email = normaliseEmail(typed);
       if (!EMAIL.test(email) || email.length > MAX_EMAIL_LENGTH) {
         return renderStart(ic, kind, { email: typed.slice(0, MAX_EMAIL_LENGTH), errorId: 'local.error.email_invalid', fieldError: true }, 400);
+      }
+      const blocked = await deps.codeBudget.blockedUntil(email);
+      if (blocked !== undefined) {
+        await deps.audit.record({ ...auditBase(ic), event: `${kind}.code_sent`, outcome: 'failure', detail: { reason: 'address_blocked' } });
+        return renderStart(ic, kind, { email, ...addressBlocked(ic, deps, blocked) }, 429);
       }
       const wait = await limit(ic, email);
       if (wait !== undefined) {
@@ -99,6 +108,8 @@ export function createSendCode(deps: LocalAccountDeps) {
       if (waitSeconds > 0) {
         return renderCode(ic, deps, flow, { errorId: 'local.code.error.cooldown', errorParams: { seconds: waitSeconds } }, 429);
       }
+      const blocked = await deps.codeBudget.blockedUntil(flow.email);
+      if (blocked !== undefined) return renderCode(ic, deps, flow, addressBlocked(ic, deps, blocked), 429);
       const wait = await limit(ic, flow.email);
       if (wait !== undefined) {
         return renderCode(ic, deps, flow, { errorId: 'local.error.too_many_codes', errorParams: { minutes: wait } }, 429);

@@ -5,12 +5,15 @@
  * - the check itself is the store's: attempt counted first, constant-time comparison, consumption by a
  *   conditional update, so of many concurrent right answers exactly one goes on (303 to the next step)
  *   and the others are told the code was used;
- * - every outcome names what to do next: try again (with the tries left), send a new code, or start
- *   again when the flow itself has expired.
+ * - before that, the guess is counted against the address's budget (src/interactions/local-accounts/
+ *   code-budget.ts): once it is used up, no code is compared until the page's stated time, however many
+ *   codes are sent; the tries left are the fewer of the code's and the address's;
+ * - every outcome names what to do next: try again (with the tries left), send a new code, come back at
+ *   a stated time, or start again when the flow itself has expired.
  */
 import type { Flow } from '../../store/flows.js';
 import type { InteractionContext } from '../router.js';
-import { auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
+import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
 
 export function createVerifyCode(deps: LocalAccountDeps) {
   /** The code was consumed already (maybe by this user's other tab): say so, and link on when it was verified. */
@@ -32,19 +35,30 @@ export function createVerifyCode(deps: LocalAccountDeps) {
       const code = typeof body.code === 'string' ? body.code.replace(/[\s-]/g, '') : '';
       if (!/^[0-9]{6}$/.test(code)) return renderCode(ic, deps, flow, { errorId: 'local.code.error.format', fieldError: true }, 400);
 
-      const check = await deps.flows.checkCode(flow.id, code);
       const audit = (outcome: 'success' | 'failure', reason?: string) =>
         deps.audit.record({ ...auditBase(ic), event: `${flow.kind}.code_checked`, outcome, ...(reason ? { detail: { reason } } : {}) });
+      const guess = await deps.codeBudget.begin(flow.email);
+      if (!guess.ok) {
+        await audit('failure', 'address_blocked');
+        return renderCode(ic, deps, flow, addressBlocked(ic, deps, guess.blockedUntil), 429);
+      }
+      const check = await deps.flows.checkCode(flow.id, code);
+      const budget = await guess.settle(check.result === 'wrong');
       switch (check.result) {
         case 'verified':
           await audit('success');
           ic.ctx.status = 303;
           return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
-        case 'wrong':
+        case 'wrong': {
           await audit('failure', 'wrong_code');
-          return check.attemptsLeft > 0
-            ? renderCode(ic, deps, flow, { errorId: 'local.code.error.wrong', errorParams: { left: check.attemptsLeft }, fieldError: true }, 400)
+          if (budget.blockedUntil !== undefined) {
+            return renderCode(ic, deps, flow, { ...addressBlocked(ic, deps, budget.blockedUntil), fieldError: true }, 429);
+          }
+          const left = Math.min(check.attemptsLeft, budget.left);
+          return left > 0
+            ? renderCode(ic, deps, flow, { errorId: 'local.code.error.wrong', errorParams: { left }, fieldError: true }, 400)
             : renderCode(ic, deps, flow, { errorId: 'local.code.error.too_many' }, 429);
+        }
         case 'too_many_attempts':
           await audit('failure', 'too_many_attempts');
           return renderCode(ic, deps, flow, { errorId: 'local.code.error.too_many' }, 429);
