@@ -67,6 +67,21 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  availability: AvailabilitySettings;
+}
+
+/** How long anything may wait on the database, and what a client is told while it is away. */
+export interface AvailabilitySettings {
+  /** Longest wait for a database connection (connecting included). */
+  dbAcquireTimeoutMs: number;
+  /** PostgreSQL statement_timeout (SQLite: the busy timeout). */
+  dbStatementTimeoutMs: number;
+  /** Every request is answered by then: after it, a 503 with Retry-After. */
+  requestDeadlineMs: number;
+  /** How long /readyz waits for the database before it answers 503. */
+  readyTimeoutMs: number;
+  /** The Retry-After of every 503. */
+  retryAfterSeconds: number;
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -156,6 +171,12 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- availability: database timeouts and the request deadline ---
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(2000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(600000).default(5000),
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600000).default(15000),
+  READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -218,6 +239,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
+    },
+    availability: {
+      dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+      dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      readyTimeoutMs: e.READY_TIMEOUT_MS,
+      retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },
   };
   if (production) {

@@ -72,7 +72,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const ownsDb = !options.db;
-  const db = options.db ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: path.join(config.dataDir, 'nordlys.sqlite') });
+  const db =
+    options.db ??
+    openDatabase({
+      databaseUrl: config.databaseUrl,
+      sqliteFile: path.join(config.dataDir, 'nordlys.sqlite'),
+      acquireTimeoutMs: config.availability.dbAcquireTimeoutMs,
+      statementTimeoutMs: config.availability.dbStatementTimeoutMs,
+      logger,
+    });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
@@ -199,6 +207,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     getProvider: () => current.provider,
     pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters],
     upstreamMiddleware,
+    availability: config.availability,
   });
 
   const reloadKeys = async () => {

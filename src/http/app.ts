@@ -1,13 +1,14 @@
 /**
  * The koa application: our middleware and pages in front, oidc-provider behind them.
- * Order: request id + access log → security headers → error handler → health, static files and our
- * interaction pages → everything else to the current oidc-provider instance (swapped on key rotation)
- * → a localised 404 for what nobody answered.
+ * Order: request id + access log → security headers → error handler → response deadline → health,
+ * static files and our interaction pages → everything else to the current oidc-provider instance
+ * (swapped on key rotation) → a localised 404 for what nobody answered.
+ * While the database is away every answer is a 503 with Retry-After, and /readyz says so within its
+ * own short timeout.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Koa, { type Middleware } from 'koa';
-import compose from 'koa-compose';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
@@ -17,6 +18,8 @@ import type { Renderer } from '../interactions/render.js';
 import { requestContext } from './request-context.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';
+import { deadline } from './deadline.js';
+import { providerMount } from './provider-mount.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -30,9 +33,8 @@ export interface AppDeps {
   pageRouters: Router[];
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
+  availability: { requestDeadlineMs: number; readyTimeoutMs: number; retryAfterSeconds: number };
 }
-
-const composed = new WeakMap<Provider, Middleware>();
 
 export function createApp(deps: AppDeps): Koa {
   // oidc-provider runs as middleware of this app (as koa-mount would run it), so its ctx.cookies use
@@ -45,8 +47,10 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: 'ok' };
   });
   system.get('/readyz', async (ctx) => {
-    const ready = await isReachable(deps.db);
+    const ready = await isReachable(deps.db, deps.availability.readyTimeoutMs);
     ctx.status = ready ? 200 : 503;
+    if (!ready) ctx.set('Retry-After', String(deps.availability.retryAfterSeconds));
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: ready ? 'ready' : 'database unreachable' };
   });
   // The few static files our pages use, read once (a fixed list: no path from the request touches the disk).
@@ -65,7 +69,8 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
-  app.use(errorHandler(deps.renderer));
+  app.use(errorHandler(deps.renderer, { retryAfterSeconds: deps.availability.retryAfterSeconds }));
+  app.use(deadline(deps.availability.requestDeadlineMs));
   app.use(system.routes());
   for (const router of deps.pageRouters) {
     app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).route ? pageCsp()(ctx, next) : next()));
@@ -74,14 +79,6 @@ export function createApp(deps: AppDeps): Koa {
   }
   for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
   // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
-  app.use(async (ctx, next) => {
-    const provider = deps.getProvider();
-    let middleware = composed.get(provider);
-    if (!middleware) {
-      middleware = compose(provider.middleware) as Middleware;
-      composed.set(provider, middleware);
-    }
-    await middleware(ctx, next);
-  });
+  app.use(providerMount(deps.getProvider, deps.availability.retryAfterSeconds));
   return app;
 }

@@ -221,6 +221,11 @@ export const en = {
   'dev.outbox.empty': 'No mail yet.',
   'dev.outbox.to': 'To',
   'dev.outbox.sent': 'Sent',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'The service is temporarily unavailable',
+  'unavailable.message': 'We have a temporary problem and could not finish what you asked for. Please try again in a few seconds.',
+  'unavailable.retry': 'Try again',
+  'unavailable.resubmit': 'Go back and send the form again in a few seconds.',
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -219,4 +219,9 @@ export const nb: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ennå.',
   'dev.outbox.to': 'Til',
   'dev.outbox.sent': 'Sendt',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'Tjenesten er midlertidig utilgjengelig',
+  'unavailable.message': 'Vi har et midlertidig problem og fikk ikke fullført det du ba om. Prøv igjen om noen sekunder.',
+  'unavailable.retry': 'Prøv igjen',
+  'unavailable.resubmit': 'Gå tilbake og send skjemaet på nytt om noen sekunder.',
 };

@@ -219,4 +219,9 @@ export const sv: Record<MessageId, string> = {
   'dev.outbox.empty': 'Ingen e-post ännu.',
   'dev.outbox.to': 'Till',
   'dev.outbox.sent': 'Skickat',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'Tjänsten är tillfälligt otillgänglig',
+  'unavailable.message': 'Vi har ett tillfälligt problem och kunde inte slutföra det du bad om. Försök igen om några sekunder.',
+  'unavailable.retry': 'Försök igen',
+  'unavailable.resubmit': 'Gå tillbaka och skicka formuläret igen om några sekunder.',
 };

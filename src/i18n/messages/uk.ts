@@ -219,4 +219,9 @@ export const uk: Record<MessageId, string> = {
   'dev.outbox.empty': 'Листів ще немає.',
   'dev.outbox.to': 'Кому',
   'dev.outbox.sent': 'Надіслано',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'Сервіс тимчасово недоступний',
+  'unavailable.message': 'У нас тимчасова проблема, і ми не змогли виконати ваш запит. Спробуйте ще раз за кілька секунд.',
+  'unavailable.retry': 'Спробувати ще раз',
+  'unavailable.resubmit': 'Поверніться назад і надішліть форму ще раз за кілька секунд.',
 };
