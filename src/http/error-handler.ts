@@ -34,7 +34,7 @@ export function errorHandler(renderer: Renderer, options: ErrorHandlerOptions): 
       const appError = classify(err);
       const status = appError?.status ?? 500;
       if (appError instanceof ServiceUnavailableError) {
-        ctx.state.log?.warn({ code: appError.code, reason: appError.message, cause: describeDatabaseError(appError.cause) }, 'request answered 503');
+        ctx.state.log?.warn({ error: appError.code, reason: appError.message, cause: describeDatabaseError(appError.cause) }, 'request answered 503');
       } else if (status >= 500) ctx.state.log?.error({ err }, 'request failed');
       else ctx.state.log?.info({ code: appError?.code, cause: appError?.cause ? String(appError.cause) : undefined }, 'request refused');
       ctx.status = status;

@@ -92,13 +92,17 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** A log-safe summary of a database error: no SQL parameters, no stack. */
-export function describeDatabaseError(err: unknown): { name?: string; code?: string; message?: string } {
+/**
+ * A log-safe summary of a database error: name, SQLSTATE or errno code (as `errorCode`: the logger
+ * redacts anything called `code`, which is an OAuth code elsewhere) and the first line of the message,
+ * which names the SQL with placeholders only — no parameters, no stack.
+ */
+export function describeDatabaseError(err: unknown): { name?: string; errorCode?: string; message?: string } {
   const e = (err ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message.split('\n')[0] : undefined;
   return {
     ...(typeof e.name === 'string' ? { name: e.name } : {}),
-    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.code === 'string' ? { errorCode: e.code } : {}),
     ...(message ? { message: message.slice(0, 300) } : {}),
   };
 }
