@@ -248,6 +248,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },
   };
+  // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
+  const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
+  if (config.availability.requestDeadlineMs <= upstreamMs) {
+    throw new ConfigError([`REQUEST_DEADLINE_MS: must be longer than IDPORTEN_TIMEOUT_MS and BANKID_TIMEOUT_MS (${upstreamMs} ms)`]);
+  }
   if (production) {
     const defaults = developmentDefaults(config);
     if (defaults.length > 0) {

@@ -36,6 +36,9 @@ const ENV = {
   READY_TIMEOUT_MS: '500',
   RETRY_AFTER_SECONDS: RETRY_AFTER,
   CODE_SENDS_PER_IP_HOURLY: '100000',
+  // The deadline must outlast the upstreams' timeouts (a config rule); no upstream is called here.
+  IDPORTEN_TIMEOUT_MS: '1000',
+  BANKID_TIMEOUT_MS: '1000',
 };
 const AUTH_PATH = `/auth?client_id=pub&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(RP)}&code_challenge=${'x'.repeat(43)}&code_challenge_method=S256`;
 const machineAuth = `Basic ${Buffer.from(`machine:${CONFIDENTIAL_SECRET}`).toString('base64')}`;
