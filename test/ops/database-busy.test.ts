@@ -36,7 +36,7 @@ describe.each(dialects)('a locked database on %s', (dialect) => {
     let holdLock: (trx: Knex.Transaction) => Promise<unknown>;
     if (dialect === 'sqlite') {
       sqliteFile = path.join(os.tmpdir(), `nordlys-busy-${crypto.randomBytes(6).toString('hex')}.sqlite`);
-      db = openDatabase({ sqliteFile, statementTimeoutMs: 200, acquireTimeoutMs: 1000 });
+      db = openDatabase({ sqliteFile, statementTimeoutMs: 200, acquireTimeoutMs: 3000 });
       await migrateLatest(db);
       // Another connection (as the CLI would be) that has begun writing holds SQLite's one write lock.
       holder = openDatabase({ sqliteFile });
@@ -44,7 +44,7 @@ describe.each(dialects)('a locked database on %s', (dialect) => {
     } else {
       // Our own schema on the shared server; a second pool of our own with a short statement timeout.
       schemaDb = await createTestDatabase('postgres');
-      db = openDatabase({ databaseUrl: postgresUrl, schema: schemaDb.schema!, statementTimeoutMs: 300, acquireTimeoutMs: 1000, poolMax: 5 });
+      db = openDatabase({ databaseUrl: postgresUrl, schema: schemaDb.schema!, statementTimeoutMs: 300, acquireTimeoutMs: 3000, poolMax: 5 });
       holder = schemaDb.openTwin();
       holdLock = (trx) => trx.raw('lock table oidc_payloads in access exclusive mode');
     }

@@ -29,10 +29,11 @@ if (!bin) {
 const withPostgres = bin ? describe : describe.skip;
 
 const RETRY_AFTER = '7';
+// Short enough to keep the stalled phase brief, long enough to connect on a busy CI machine.
 const ENV = {
-  DB_ACQUIRE_TIMEOUT_MS: '1000',
-  DB_STATEMENT_TIMEOUT_MS: '1000',
-  REQUEST_DEADLINE_MS: '4000',
+  DB_ACQUIRE_TIMEOUT_MS: '3000',
+  DB_STATEMENT_TIMEOUT_MS: '1500',
+  REQUEST_DEADLINE_MS: '6000',
   READY_TIMEOUT_MS: '500',
   RETRY_AFTER_SECONDS: RETRY_AFTER,
   CODE_SENDS_PER_IP_HOURLY: '100000',
@@ -79,55 +80,36 @@ withPostgres('database faults on a PostgreSQL server of our own', () => {
     await pg?.destroy();
   }, 60_000);
 
-  /** The answers every kind of endpoint must give while the database is away; returns how many were 503. */
+  /** The answers every kind of endpoint must give while the database is away (asked all at once); returns how many were 503. */
   async function probeWhileAway(tokenBefore: string, interactionUrl: string): Promise<number> {
-    let unavailable = 0;
-    const expect503 = (res: Response, what: string) => {
+    const form = (body: Record<string, string>) => ({
+      method: 'POST',
+      headers: { authorization: machineAuth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
+    const html = (locale: string) => ({ headers: { accept: 'text/html', 'accept-language': locale }, redirect: 'manual' as const });
+    const probes: Array<[string, Promise<Response>, (body: string) => void]> = [
+      ['/readyz', fetch(`${server.url}/readyz`), (b) => expect(JSON.parse(b)).toEqual({ status: 'database unreachable' })],
+      ['/token', fetch(`${server.url}/token`, form({ grant_type: 'client_credentials', scope: 'openid' })), (b) =>
+        expect(JSON.parse(b)).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) })],
+      ['/me', fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokenBefore}` } }), (b) => expect(JSON.parse(b)).toMatchObject({ error: 'temporarily_unavailable' })],
+      ['/token/introspection', fetch(`${server.url}/token/introspection`, form({ token: tokenBefore })), (b) =>
+        expect(JSON.parse(b)).toMatchObject({ error: 'temporarily_unavailable' })],
+      ...Object.entries(titles).flatMap(([locale, title]): Array<[string, Promise<Response>, (body: string) => void]> => [
+        [`/auth ${locale}`, fetch(`${server.url}${AUTH_PATH}`, html(locale)), (b) => expect([locale, b.includes(title), b.includes('temporarily_unavailable')]).toEqual([locale, true, true])],
+        [`interaction page ${locale}`, fetch(interactionUrl, html(locale)), (b) =>
+          expect([locale, b.includes(title), b.includes(`href="${new URL(interactionUrl).pathname}"`)]).toEqual([locale, true, true])],
+      ]),
+    ];
+    for (const [what, response, check] of probes) {
+      const res = await response;
       expect([what, res.status, res.headers.get('retry-after')]).toEqual([what, 503, RETRY_AFTER]);
-      unavailable += 1;
-    };
-    const ready = await fetch(`${server.url}/readyz`);
-    expect503(ready, '/readyz');
-    expect(await ready.json()).toEqual({ status: 'database unreachable' });
-
-    const token = await fetch(`${server.url}/token`, {
-      method: 'POST',
-      headers: { authorization: machineAuth, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid' }),
-    });
-    expect503(token, '/token');
-    expect(await token.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
-
-    const me = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokenBefore}` } });
-    expect503(me, '/me');
-    expect(await me.json()).toMatchObject({ error: 'temporarily_unavailable' });
-
-    const introspection = await fetch(`${server.url}/token/introspection`, {
-      method: 'POST',
-      headers: { authorization: machineAuth, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: tokenBefore }),
-    });
-    expect503(introspection, '/token/introspection');
-    expect(await introspection.json()).toMatchObject({ error: 'temporarily_unavailable' });
-
-    for (const [locale, title] of Object.entries(titles)) {
-      const auth = await fetch(
-        `${server.url}${AUTH_PATH}`,
-        { headers: { accept: 'text/html', 'accept-language': locale }, redirect: 'manual' },
-      );
-      expect503(auth, `/auth ${locale}`);
-      const authHtml = await auth.text();
-      expect([locale, authHtml.includes(title), authHtml.includes('temporarily_unavailable')]).toEqual([locale, true, true]);
-
-      const page = await fetch(interactionUrl, { headers: { accept: 'text/html', 'accept-language': locale }, redirect: 'manual' });
-      expect503(page, `interaction page ${locale}`);
-      const html = await page.text();
-      expect([locale, html.includes(title), html.includes(`href="${new URL(interactionUrl).pathname}"`)]).toEqual([locale, true, true]);
+      check(await res.text());
     }
     // What needs no database stays up: discovery and the keys are in memory.
     expect((await fetch(`${server.url}/.well-known/openid-configuration`)).status).toBe(200);
     expect((await fetch(`${server.url}/jwks`)).status).toBe(200);
-    return unavailable;
+    return probes.length;
   }
 
   const tokenRequest = () =>
@@ -172,6 +154,7 @@ withPostgres('database faults on a PostgreSQL server of our own', () => {
 
   /** Runs the load, strikes once `strikeAfter` registrations are done, probes, heals, and checks the result. */
   async function faultUnderLoad(tag: string, strike: () => Promise<void>, heal: () => Promise<void>): Promise<Tally> {
+    const logStart = server.logs.length;
     const tokenBefore = await machineToken();
     const interactionUrl = await interactionPage();
     let openGate!: () => void;
@@ -183,7 +166,8 @@ withPostgres('database faults on a PostgreSQL server of our own', () => {
       { server, smtp, workers: 4, perWorker: 4, maxAttemptsPerWorker: 12, gate: () => back, tag, onCompleted: (t) => t.completed >= 4 && struck() },
       tally,
     );
-    // Beside the registrations, token requests that never pause: they show what every client sees.
+    // Beside the registrations, token requests that never pause: what every client sees, counted by the phase in
+    // which each was sent (figures only: how many land in which phase depends on timing; the probes assert the 503s).
     type Phase = 'before' | 'striking' | 'away' | 'healing' | 'after';
     let phase: Phase = 'before';
     let loadDone = false;
@@ -222,8 +206,15 @@ withPostgres('database faults on a PostgreSQL server of our own', () => {
     loadDone = true;
     await hammer;
     figures[`${tag}: token requests`] = { ...tokens, other: tokenOther.length };
+    const answered503 = server.logs
+      .slice(logStart)
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string; status?: number; ms?: number })
+      .filter((l) => l.msg === 'request' && l.status === 503);
+    figures[`${tag}: slowest 503 (ms)`] = Math.max(...answered503.map((l) => l.ms ?? 0));
     expect(tokenOther).toEqual([]);
-    expect(tokens.away.unavailable).toBeGreaterThan(0);
     // Recovered by itself: the same instance, no restart, serves the protocol and our pages again.
     expect(await machineToken()).toEqual(expect.any(String));
     figures[`${tag}: outcomes`] = { success: tally.success, unavailable: tally.unavailable + probes, other: tally.other.length, completed: tally.completed, created: tally.created.length };
@@ -235,7 +226,7 @@ withPostgres('database faults on a PostgreSQL server of our own', () => {
   }
 
   test('real errors of a database in trouble are recognised; a wrong query is not', async () => {
-    const db = openDatabase({ databaseUrl: pg.url, acquireTimeoutMs: 300, statementTimeoutMs: 200, poolMax: 1 });
+    const db = openDatabase({ databaseUrl: pg.url, acquireTimeoutMs: 3000, statementTimeoutMs: 200, poolMax: 1 });
     try {
       const slow = await rejection(db.knex.raw('select pg_sleep(2)'));
       expect([(slow as { code?: string }).code, isDatabaseUnavailable(slow)]).toEqual(['57014', true]);

@@ -102,7 +102,12 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await pg('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop'], 90_000);
     },
     start,
-    freeze: async () => signalAll('SIGSTOP'),
+    freeze: async () => {
+      // The postmaster first, so it forks no backend we would miss; then its children, listed after it stopped.
+      const main = postmasterPid();
+      if (main) process.kill(main, 'SIGSTOP');
+      signalAll('SIGSTOP');
+    },
     thaw: async () => signalAll('SIGCONT'),
     destroy: async () => {
       signalAll('SIGCONT');
