@@ -24,7 +24,6 @@ export function deadline(ms: number): Middleware {
       await Promise.race([work, expired]);
     } catch (err) {
       if (err instanceof DeadlineExceededError) {
-        ctx.state.deadlineExceeded = true;
         work.then(
           () => ctx.state.log?.info({ path: ctx.path }, 'request finished after its deadline'),
           // Name and code only: a late error's message is not ours to vouch for.

@@ -91,7 +91,7 @@ export function openDatabase(options: DatabaseOptions): Database {
         // (knex already drops connections that reported an error or ended).
         validate: (conn: PgConnection) => conn.readyForQuery !== false,
       },
-    } as Knex.Config);
+    });
     return { knex, dialect: 'postgres', close: () => knex.destroy() };
   }
   const file = options.sqliteFile ?? ':memory:';
