@@ -29,7 +29,7 @@ export function deadline(ms: number): Middleware {
           // Name and code only: a late error's message is not ours to vouch for.
           (late: unknown) => {
             const { name, code } = (late ?? {}) as { name?: unknown; code?: unknown };
-            ctx.state.log?.info({ path: ctx.path, name, code }, 'request failed after its deadline');
+            ctx.state.log?.info({ path: ctx.path, name, errorCode: code }, 'request failed after its deadline');
           },
         );
       }
