@@ -91,6 +91,7 @@ export interface Config {
     bankidSwedenConnectCertified: boolean;
   };
   guessing: GuessingSettings;
+  availability: AvailabilitySettings;
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -110,7 +111,6 @@ export interface OutboundSettings {
   backchannel: { timeoutMs: number; retryBaseSeconds: number; retryMaxSeconds: number; intervalSeconds: number };
 }
 
-
 /** Limits on guessing codes and passwords, and on starting logins (DESIGN §5, §7). */
 export interface GuessingSettings {
   /** Wrong codes one e-mail address may get in 24 hours, over every flow and resend. */
@@ -120,6 +120,20 @@ export interface GuessingSettings {
   /** New interactions (logins started at /auth) per minute from one IP address, and for one client. */
   authNewInteractionsPerIpMinute: number;
   authNewInteractionsPerClientMinute: number;
+}
+
+/** How long anything may wait on the database, and what a client is told while it is away. */
+export interface AvailabilitySettings {
+  /** Longest wait for a database connection (connecting included). */
+  dbAcquireTimeoutMs: number;
+  /** PostgreSQL statement_timeout (SQLite: the busy timeout). */
+  dbStatementTimeoutMs: number;
+  /** Every request is answered by then: after it, a 503 with Retry-After. */
+  requestDeadlineMs: number;
+  /** How long /readyz waits for the database before it answers 503. */
+  readyTimeoutMs: number;
+  /** The Retry-After of every 503. */
+  retryAfterSeconds: number;
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -246,6 +260,12 @@ const envSchema = z.object({
   DEVICE_COOKIE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(3000),
+  // --- availability: database timeouts and the request deadline ---
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(2000),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).max(600000).default(5000),
+  REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600000).default(15000),
+  READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -338,7 +358,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       authNewInteractionsPerIpMinute: e.AUTH_NEW_INTERACTIONS_PER_IP_MINUTE,
       authNewInteractionsPerClientMinute: e.AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE,
     },
+    availability: {
+      dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+      dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      requestDeadlineMs: e.REQUEST_DEADLINE_MS,
+      readyTimeoutMs: e.READY_TIMEOUT_MS,
+      retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+    },
   };
+  // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
+  const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
+  if (config.availability.requestDeadlineMs <= upstreamMs) {
+    throw new ConfigError([`REQUEST_DEADLINE_MS: must be longer than IDPORTEN_TIMEOUT_MS and BANKID_TIMEOUT_MS (${upstreamMs} ms)`]);
+  }
   if (production) {
     const refused = productionRefusals(config);
     if (refused.length > 0) throw new ConfigError(refused, 'NODE_ENV=production refuses to start');

@@ -43,3 +43,10 @@ export class PayloadTooLargeError extends AppError {
     super('payload_too_large', 413, 'error.body_too_large', { cause });
   }
 }
+
+/** The database (or the request's time budget) ran out: 503 with Retry-After, "try again shortly". */
+export class ServiceUnavailableError extends AppError {
+  constructor(cause?: unknown, message = 'temporarily unavailable') {
+    super('temporarily_unavailable', 503, 'unavailable.message', { cause, message });
+  }
+}

@@ -84,7 +84,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const ownsDb = !options.db;
-  const db = options.db ?? openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.deployment.sqliteFile });
+  const db =
+    options.db ??
+    openDatabase({
+      databaseUrl: config.databaseUrl,
+      sqliteFile: config.deployment.sqliteFile,
+      acquireTimeoutMs: config.availability.dbAcquireTimeoutMs,
+      statementTimeoutMs: config.availability.dbStatementTimeoutMs,
+      logger,
+    });
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
@@ -227,6 +235,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     getProvider: () => current.provider,
     pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters],
     upstreamMiddleware,
+    availability: config.availability,
   });
 
   const reloadKeys = async () => {

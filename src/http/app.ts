@@ -1,14 +1,15 @@
 /**
  * The koa application: our middleware and pages in front, oidc-provider behind them.
- * Order: request id + access log → security headers → error handler → client address from trusted
- * proxies → health and static files → only requests for the issuer's host → our interaction pages →
- * everything else to the current oidc-provider instance (swapped on key rotation) → a localised 404
- * for what nobody answered.
+ * Order: request id + access log → security headers → error handler → response deadline → client
+ * address from trusted proxies → health and static files → only requests for the issuer's host → our
+ * interaction pages → everything else to the current oidc-provider instance (swapped on key rotation)
+ * → a localised 404 for what nobody answered.
+ * While the database is away every answer is a 503 with Retry-After, and /readyz says so within its
+ * own short timeout.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Koa, { type Middleware } from 'koa';
-import compose from 'koa-compose';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
@@ -23,6 +24,8 @@ import { trustedForwarding } from './trusted-forwarding.js';
 import { issuerHostOnly } from './host-check.js';
 import { loopbackSecureContext } from './loopback-secure.js';
 import { tokenResponseFixes } from './token-response.js';
+import { deadline } from './deadline.js';
+import { providerMount } from './provider-mount.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -41,9 +44,8 @@ export interface AppDeps {
   loopbackHttpIssuer?: boolean;
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
+  availability: { requestDeadlineMs: number; readyTimeoutMs: number; retryAfterSeconds: number };
 }
-
-const composed = new WeakMap<Provider, Middleware>();
 
 export function createApp(deps: AppDeps): Koa {
   // oidc-provider runs as middleware of this app (as koa-mount would run it), so its ctx.cookies use
@@ -58,8 +60,10 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: 'ok' };
   });
   system.get('/readyz', async (ctx) => {
-    const ready = await isReachable(deps.db);
+    const ready = await isReachable(deps.db, deps.availability.readyTimeoutMs);
     ctx.status = ready ? 200 : 503;
+    if (!ready) ctx.set('Retry-After', String(deps.availability.retryAfterSeconds));
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: ready ? 'ready' : 'database unreachable' };
   });
   // The few static files our pages use, read once (a fixed list: no path from the request touches the disk).
@@ -78,7 +82,8 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders({ hsts: deps.issuer.startsWith('https://') }));
-  app.use(errorHandler(deps.renderer));
+  app.use(errorHandler(deps.renderer, { retryAfterSeconds: deps.availability.retryAfterSeconds }));
+  app.use(deadline(deps.availability.requestDeadlineMs));
   app.use(trustedForwarding(createProxyTrust(deps.trustedProxies)));
   if (deps.loopbackHttpIssuer) app.use(loopbackSecureContext());
   app.use(system.routes());
@@ -91,14 +96,6 @@ export function createApp(deps: AppDeps): Koa {
   for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
   app.use(tokenResponseFixes());
   // Whatever oidc-provider does not answer falls back to the error handler's localised 404.
-  app.use(async (ctx, next) => {
-    const provider = deps.getProvider();
-    let middleware = composed.get(provider);
-    if (!middleware) {
-      middleware = compose(provider.middleware) as Middleware;
-      composed.set(provider, middleware);
-    }
-    await middleware(ctx, next);
-  });
+  app.use(providerMount(deps.getProvider, deps.availability.retryAfterSeconds));
   return app;
 }

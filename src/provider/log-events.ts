@@ -5,6 +5,7 @@
  */
 import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
+import { describeDatabaseError, isDatabaseUnavailable } from '../store/db-errors.js';
 
 const REFUSAL_EVENTS = [
   'authorization.error',
@@ -42,5 +43,10 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
       logger.info({ event, clientId: ctx?.oidc?.client?.clientId, reqId: ctx?.state?.requestId, ...describe(err) }, 'oidc request refused');
     });
   }
-  provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'oidc server error'));
+  // A database that is away is answered 503 (src/http/provider-mount.ts): a warning, not a stack per request.
+  provider.on('server_error', (_ctx: unknown, err: Error) =>
+    isDatabaseUnavailable(err)
+      ? logger.warn({ cause: describeDatabaseError(err) }, 'oidc request answered 503: database unavailable')
+      : logger.error({ err }, 'oidc server error'),
+  );
 }

@@ -6,12 +6,16 @@
  *   (English, user-safe) description only as a detail; never a stack trace or internal message;
  * - the language chosen for the logout confirmation (`ui_locales`, RP-Initiated Logout §2) carries over to
  *   the logged-out page: oidc-provider's confirm step keeps no parameters, so the locale rides in a short,
- *   harmless cookie scoped to /session/end.
+ *   harmless cookie scoped to /session/end;
+ * - an error that means the database is away gets the localised "try again shortly" page instead
+ *   (src/http/provider-mount.ts makes that answer a 503 with Retry-After).
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isLocale, negotiateLocale, type Locale } from '../i18n/locales.js';
 import { isMessageId } from '../i18n/translate.js';
 import type { Renderer } from '../interactions/render.js';
+import { isDatabaseUnavailable } from '../store/db-errors.js';
+import { renderUnavailablePage } from '../views/unavailable-page.js';
 
 const LOGOUT_LOCALE_COOKIE = 'nordlys_logout_locale';
 const LOGOUT_LOCALE_SECONDS = 600;
@@ -30,10 +34,14 @@ export function oidcErrorMessageId(code: string): string {
 
 export function createProviderPages(renderer: Renderer) {
   return {
-    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error?: unknown): Promise<void> {
+    async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err?: unknown): Promise<void> {
       // An error of ours may name its own message (e.g. too many logins started, src/interactions/auth-admission.ts).
-      const own = (error as { messageId?: unknown } | undefined)?.messageId;
+      const own = (err as { messageId?: unknown } | undefined)?.messageId;
       ctx.type = 'html';
+      if (isDatabaseUnavailable(err)) {
+        ctx.body = renderUnavailablePage(renderer, localeOf(ctx), ctx);
+        return;
+      }
       ctx.body = renderer.render('error.njk', localeOf(ctx), {
         titleId: 'error.title',
         messageId: isMessageId(own) ? own : oidcErrorMessageId(out.error),

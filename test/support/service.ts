@@ -79,9 +79,12 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Starts an instance on 127.0.0.1. `issuerPort` lets a second instance share the first one's issuer. */
+/**
+ * Starts an instance on 127.0.0.1. `issuerPort` lets a second instance share the first one's issuer.
+ * Without `db` the instance opens its own database from the config (DATABASE_URL or DATA_DIR), as main.ts does.
+ */
 export async function startService(opts: {
-  db: Database;
+  db?: Database;
   clock?: Clock;
   env?: Record<string, string>;
   clientsFile?: string;

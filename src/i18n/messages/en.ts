@@ -256,6 +256,11 @@ export const en = {
     'Too many wrong codes have been entered for this e-mail address. You can try again from {time}.',
   'auth.error.rate_limited':
     'Too many logins have been started from your network or for this service in a short time. Wait a minute and try again.',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'The service is temporarily unavailable',
+  'unavailable.message': 'We have a temporary problem and could not finish what you asked for. Please try again in a few seconds.',
+  'unavailable.retry': 'Try again',
+  'unavailable.resubmit': 'Go back and send the form again in a few seconds.',
 } as const;
 
 export type MessageId = keyof typeof en;

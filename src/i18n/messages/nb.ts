@@ -254,4 +254,9 @@ export const nb: Record<MessageId, string> = {
     'Det er skrevet inn feil kode for mange ganger for denne e-postadressen. Du kan prøve igjen fra {time}.',
   'auth.error.rate_limited':
     'Det er startet for mange innlogginger fra nettverket ditt eller til denne tjenesten på kort tid. Vent et minutt og prøv igjen.',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'Tjenesten er midlertidig utilgjengelig',
+  'unavailable.message': 'Vi har et midlertidig problem og fikk ikke fullført det du ba om. Prøv igjen om noen sekunder.',
+  'unavailable.retry': 'Prøv igjen',
+  'unavailable.resubmit': 'Gå tilbake og send skjemaet på nytt om noen sekunder.',
 };

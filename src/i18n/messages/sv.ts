@@ -254,4 +254,9 @@ export const sv: Record<MessageId, string> = {
     'Fel kod har angetts för många gånger för den här e-postadressen. Du kan försöka igen från {time}.',
   'auth.error.rate_limited':
     'För många inloggningar har startats från ditt nätverk eller till den här tjänsten på kort tid. Vänta en minut och försök igen.',
+  // --- availability: the "try again shortly" page ---
+  'unavailable.title': 'Tjänsten är tillfälligt otillgänglig',
+  'unavailable.message': 'Vi har ett tillfälligt problem och kunde inte slutföra det du bad om. Försök igen om några sekunder.',
+  'unavailable.retry': 'Försök igen',
+  'unavailable.resubmit': 'Gå tillbaka och skicka formuläret igen om några sekunder.',
 };
