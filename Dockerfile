@@ -5,7 +5,7 @@
 #   docker run --init -p 3000:3000 --env-file .env nordlys-id:latest
 # Configuration is by environment variables only (see .env.example); with NODE_ENV=production the
 # service refuses to start without COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET,
-# SMTP_URL and an https ISSUER. Operator CLI inside the container:
+# KEY_ENCRYPTION_KEY, SMTP_URL and an https ISSUER. Operator CLI inside the container:
 #   docker run --rm --env-file .env nordlys-id:latest node dist/src/cli/index.js migrate
 #
 # Debian bookworm (glibc): argon2 and better-sqlite3 load the linux-x64 / linux-arm64 glibc

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
 import * as federated from './002_federated_identities.js';
 import * as localAccounts from './003_local_accounts.js';
+import * as signingKeyProtection from './004_signing_key_protection.js';
 
 export interface Migration {
   name: string;
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   { name: '001_initial', ...initial },
   { name: '002_federated_identities', ...federated },
   { name: '003_local_accounts', ...localAccounts },
+  { name: '004_signing_key_protection', ...signingKeyProtection },
 ];

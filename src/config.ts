@@ -67,6 +67,15 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  /** Graceful shutdown and the protection of signing keys at rest. */
+  operations: {
+    /** 64 hexadecimal characters: AES-256-GCM key that private signing keys are encrypted under. */
+    keyEncryptionKey: string | undefined;
+    /** After SIGTERM, /readyz answers 503 and the service keeps serving this long (load balancers notice). */
+    shutdownDrainSeconds: number;
+    /** Then in-flight requests get this long to finish before their connections are destroyed. */
+    shutdownGraceSeconds: number;
+  };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -156,6 +165,10 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- shutdown and signing-key protection ---
+  KEY_ENCRYPTION_KEY: hex32.optional(),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -219,6 +232,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
     },
+    operations: {
+      keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
+      shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
+      shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    },
   };
   if (production) {
     const defaults = developmentDefaults(config);
@@ -241,6 +259,7 @@ export function developmentDefaults(config: Config): string[] {
   if (!config.secrets.dpopNonceSecret) found.push('DPOP_NONCE_SECRET is not set (it would be generated)');
   if (!config.secrets.pairwiseSalt) found.push('PAIRWISE_SALT is not set (it would be generated)');
   if (!config.secrets.codeHmacSecret) found.push('CODE_HMAC_SECRET is not set (it would be generated)');
+  if (!config.operations.keyEncryptionKey) found.push('KEY_ENCRYPTION_KEY is not set (it would be generated and stored beside the keys it protects)');
   if (!config.mail.smtpUrl) found.push('SMTP_URL is not set (mail would go to the development outbox)');
   if (!config.issuer.startsWith('https://')) found.push(`ISSUER is ${config.issuer} (production needs an https issuer)`);
   if (config.bankid.baseUrl && (!config.bankid.baseUrl.startsWith('https://') || !config.bankid.pfxFile)) {

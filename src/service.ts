@@ -2,13 +2,13 @@
  * Wires the service from a Config: database and migrations, secrets, signing keys, clients, the
  * provider, our pages and the koa app. Used by main.ts and by the black-box tests, so both run the
  * same wiring. Rules: start-up fails with a clear message on a bad clients file or config; a running
- * instance re-reads the signing keys periodically so rotation needs no restart.
+ * instance re-reads the signing keys periodically so rotation needs no restart; a graceful shutdown
+ * drains, lets in-flight requests finish, and only then stops the sweepers and closes the pool.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import { appRoot } from './app-root.js';
 import { openDatabase, type Database } from './store/db.js';
 import { migrateLatest } from './store/migrate.js';
-import { resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
+import { resolveKeyEncryptionKey, resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
 import { ensureSigningKeys, listKeys, providerJwks } from './store/signing-keys.js';
 import { createAccountRepository } from './store/accounts.js';
 import { createAuditLog } from './store/audit.js';
@@ -40,6 +40,7 @@ import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
+import { createGracefulServer, type GracefulServer } from './http/graceful-server.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
 
 export interface ServiceOptions {
@@ -59,6 +60,9 @@ export interface Service {
   /** Re-reads the signing keys and swaps in a provider with the new key order when it changed. */
   reloadKeys(): Promise<boolean>;
   listen(): Promise<{ server: http.Server; url: string }>;
+  /** SIGTERM: /readyz 503 and drain, stop accepting, in-flight requests finish, then sweepers and pool stop. */
+  shutdown(): Promise<void>;
+  /** Stops at once (tests, failed start-up): open connections are cut. */
   close(): Promise<void>;
 }
 
@@ -77,7 +81,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const secrets = await resolveSecrets(db, clock, config.secrets);
-  const createdKeys = await ensureSigningKeys(db, clock);
+  const { kek } = await resolveKeyEncryptionKey(db, clock, config.operations.keyEncryptionKey);
+  const createdKeys = await ensureSigningKeys(db, clock, kek);
+  if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   const clients = readClientsFile(config.clientsFile);
 
@@ -90,7 +96,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const verifySeconds = maxSignedTokenSeconds(config);
 
   const build = async () => {
-    const keys = await listKeys(db);
+    const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks });
     logProviderEvents(provider, logger);
@@ -189,7 +195,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
+  const readiness = { draining: false };
   const app = createApp({
+    readiness,
     logger,
     db,
     renderer,
@@ -210,7 +218,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   };
 
   const timers: Array<{ stop(): void }> = [];
-  let server: http.Server | undefined;
+  let web: GracefulServer | undefined;
+  const stopBackground = async () => {
+    for (const t of timers) t.stop();
+    localAccounts.close();
+    if (ownsDb) {
+      await db.close();
+      logger.info('database pool closed');
+    }
+  };
   return {
     app,
     db,
@@ -219,13 +235,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     provider: () => current.provider,
     reloadKeys,
     async listen() {
-      server = http.createServer(app.callback());
-      server.headersTimeout = 20_000;
-      server.requestTimeout = 30_000;
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(config.port, config.host, () => resolve());
-      });
+      web = createGracefulServer(app.callback(), logger, readiness);
+      const { port } = await web.listen(config.port, config.host);
       const sweeper = startSweeper(db, clock, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'sweep failed'));
       const keyTimer = setInterval(() => {
         reloadKeys().catch((err: unknown) => logger.warn({ err }, 'key reload failed'));
@@ -233,17 +244,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) });
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
-      const { port } = server.address() as AddressInfo;
-      return { server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+      return { server: web.server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+    },
+    async shutdown() {
+      if (web) await web.drainAndClose(config.operations.shutdownDrainSeconds, config.operations.shutdownGraceSeconds);
+      await stopBackground();
     },
     async close() {
-      for (const t of timers) t.stop();
-      if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
-      }
-      localAccounts.close();
-      if (ownsDb) await db.close();
+      if (web) await web.closeNow();
+      await stopBackground();
     },
   };
 }

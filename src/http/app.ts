@@ -19,6 +19,8 @@ import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';
 
 export interface AppDeps {
+  /** Set when shutdown begins: /readyz answers 503 so load balancers stop sending traffic. */
+  readiness?: { draining: boolean };
   logger: Logger;
   db: Database;
   renderer: Renderer;
@@ -45,6 +47,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: 'ok' };
   });
   system.get('/readyz', async (ctx) => {
+    if (deps.readiness?.draining) {
+      ctx.status = 503;
+      ctx.body = { status: 'shutting down' };
+      return;
+    }
     const ready = await isReachable(deps.db);
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'database unreachable' };

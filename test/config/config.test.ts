@@ -8,6 +8,7 @@ const productionEnv = {
   DPOP_NONCE_SECRET: 'ab'.repeat(32),
   PAIRWISE_SALT: 'c'.repeat(32),
   CODE_HMAC_SECRET: 'd'.repeat(32),
+  KEY_ENCRYPTION_KEY: 'ef'.repeat(32),
   SMTP_URL: 'smtp://mail.example.test:25',
 };
 
@@ -51,6 +52,7 @@ describe('config', () => {
     ['DPOP_NONCE_SECRET', /DPOP_NONCE_SECRET is not set/],
     ['PAIRWISE_SALT', /PAIRWISE_SALT is not set/],
     ['CODE_HMAC_SECRET', /CODE_HMAC_SECRET is not set/],
+    ['KEY_ENCRYPTION_KEY', /KEY_ENCRYPTION_KEY is not set/],
     ['SMTP_URL', /SMTP_URL is not set/],
   ])('production refuses to start without %s and says so', (name, message) => {
     const env: Record<string, string> = { ...productionEnv };

@@ -88,7 +88,7 @@ describe('start command and operator CLI', () => {
     const result = await run([main], baseEnv({ NODE_ENV: 'production', DATA_DIR: dataDir }));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cannot start');
-    for (const name of ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'SMTP_URL', 'ISSUER']) expect(result.stderr).toContain(name);
+    for (const name of ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'KEY_ENCRYPTION_KEY', 'SMTP_URL', 'ISSUER']) expect(result.stderr).toContain(name);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
