@@ -189,7 +189,11 @@ export async function rewrapSigningKeys(db: Database, from: Kek, to: Kek, alsoIn
 export function keyStates(keys: SigningKey[], now: number, verifySeconds: number): Map<string, KeyState> {
   const states = new Map<string, KeyState>();
   for (const alg of SIGNING_ALGS) {
-    const ofAlg = keys.filter((k) => k.alg === alg).sort((a, b) => b.activatesAt - a.activatesAt);
+    // Newest activation first; on a tie an unrevoked key before a revoked one (a replacement made in the
+    // same millisecond must sign), then the newer key.
+    const ofAlg = keys
+      .filter((k) => k.alg === alg)
+      .sort((a, b) => b.activatesAt - a.activatesAt || Number(a.revokedAt !== undefined) - Number(b.revokedAt !== undefined) || b.createdAt - a.createdAt);
     let successorActivatedAt: number | undefined;
     let signerFound = false;
     for (const key of ofAlg) {
