@@ -237,6 +237,13 @@ describe.each(dialects)('graceful shutdown of the built server on %s', (dialect)
     const discovery = await fetch(`${origin}/.well-known/openid-configuration`);
     expect(discovery.status).toBe(200);
     expect(((await discovery.json()) as { issuer: string }).issuer).toBe(origin);
+    // A keep-alive client is told to reconnect (elsewhere): the answer closes its connection.
+    const keepAlive = heldRequest(port, 'GET', '/healthz', {}, '');
+    await keepAlive.connected;
+    keepAlive.finish();
+    const healthz = await keepAlive.response;
+    expect(healthz.status).toBe(200);
+    expect(healthz.headers).toMatch(/\r\nconnection: close/i);
 
     await server.waitFor((l) => String(l.msg).startsWith('stopped accepting connections'));
     const refused = await new Promise<string>((resolve) => {

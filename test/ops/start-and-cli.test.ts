@@ -119,6 +119,14 @@ describe('start command and operator CLI', () => {
     const keys = await run([cli, 'keys', 'list'], env);
     expect(keys.stdout.match(/\tsigning\t/g)).toHaveLength(2);
     expect(keys.stdout.match(/\tpublished\t/g)).toHaveLength(2);
+    const pendingKid = /^(\S+)\tES256\tpublished\t/m.exec(keys.stdout)![1]!;
+    const revoked = await run([cli, 'keys', 'revoke', pendingKid], env);
+    expect(revoked.stdout).toContain(`revoked ${pendingKid}`);
+    expect((await run([cli, 'keys', 'list'], env)).stdout).toMatch(new RegExp(`^${pendingKid}\tES256\trevoked\t`, 'm'));
+    // Development keeps its key-encryption key in the database: rewrap replaces it there too.
+    const rewrapped = await run([cli, 'keys', 'rewrap'], env);
+    expect(rewrapped.stdout).toMatch(/re-encrypted 4 signing key\(s\)/);
+    expect(rewrapped.stdout).toContain('nothing to set');
 
     const port = await freePort();
     const { child } = await startServer({ ...env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}` });
