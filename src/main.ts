@@ -27,11 +27,13 @@ async function main(): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    // Flushed before exiting: pino writes asynchronously, and the last lines (the pool closed) matter.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     service.shutdown().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -57,8 +57,9 @@ class ServerProcess {
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    // 'close', not 'exit': only then has every line the child wrote been read.
     this.exited = new Promise((resolve) =>
-      child.on('exit', (code) => {
+      child.on('close', (code) => {
         for (const w of this.waiters) w.resolve({ msg: `exited with ${code}: ${stderr}` });
         resolve(code);
       }),

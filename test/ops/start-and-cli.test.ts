@@ -139,5 +139,5 @@ describe('start command and operator CLI', () => {
     } finally {
       await stop(child);
     }
-  });
+  }, 180_000); // a dozen CLI processes and a server start: slow on a shared 2-core machine
 });
