@@ -6,7 +6,7 @@
 # Configuration is by environment variables (see .env.example) and a clients file you mount: the
 # image ships no clients (the repository's example clients are left out by .dockerignore, and
 # production refuses them). With NODE_ENV=production the service refuses to start without
-# COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET, SMTP_URL, DATABASE_URL, an https
+# COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET, KEY_ENCRYPTION_KEY, SMTP_URL, DATABASE_URL, an https
 # ISSUER and TRUSTED_PROXIES (the TLS-terminating proxy in front of it). Operator CLI inside the container:
 #   docker run --rm --env-file .env nordlys-id:latest node dist/src/cli/index.js migrate
 #

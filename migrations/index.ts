@@ -3,8 +3,9 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
 import * as federated from './002_federated_identities.js';
 import * as localAccounts from './003_local_accounts.js';
-import * as backchannelOutbox from './005_backchannel_outbox.js';
+import * as signingKeyProtection from './004_signing_key_protection.js';
 import * as federatedRetention from './004_federated_retention.js';
+import * as backchannelOutbox from './005_backchannel_outbox.js';
 
 export interface Migration {
   name: string;
@@ -17,5 +18,6 @@ export const migrations: Migration[] = [
   { name: '002_federated_identities', ...federated },
   { name: '003_local_accounts', ...localAccounts },
   { name: '004_federated_retention', ...federatedRetention },
+  { name: '004_signing_key_protection', ...signingKeyProtection },
   { name: '005_backchannel_outbox', ...backchannelOutbox },
 ];

@@ -92,6 +92,15 @@ export interface Config {
   };
   guessing: GuessingSettings;
   availability: AvailabilitySettings;
+  /** Graceful shutdown and the protection of signing keys at rest. */
+  operations: {
+    /** 64 hexadecimal characters: AES-256-GCM key that private signing keys are encrypted under. */
+    keyEncryptionKey: string | undefined;
+    /** After SIGTERM, /readyz answers 503 and the service keeps serving this long (load balancers notice). */
+    shutdownDrainSeconds: number;
+    /** Then in-flight requests get this long to finish before their connections are destroyed. */
+    shutdownGraceSeconds: number;
+  };
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -266,6 +275,10 @@ const envSchema = z.object({
   REQUEST_DEADLINE_MS: z.coerce.number().int().min(100).max(600000).default(15000),
   READY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60000).default(1000),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  // --- shutdown and signing-key protection ---
+  KEY_ENCRYPTION_KEY: hex32.optional(),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -365,6 +378,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       readyTimeoutMs: e.READY_TIMEOUT_MS,
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },
+    operations: {
+      keyEncryptionKey: e.KEY_ENCRYPTION_KEY,
+      shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
+      shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    },
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
   const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
@@ -395,6 +413,9 @@ export function productionRefusals(config: Config): string[] {
   if (!config.secrets.dpopNonceSecret) secret('DPOP_NONCE_SECRET', 'the DPoP nonce key', '64 hexadecimal characters');
   if (!config.secrets.pairwiseSalt) secret('PAIRWISE_SALT', 'the pairwise subject salt', 'at least 32 characters, kept for good');
   if (!config.secrets.codeHmacSecret) secret('CODE_HMAC_SECRET', 'the one-time code key', 'at least 32 characters');
+  if (!config.operations.keyEncryptionKey) {
+    secret('KEY_ENCRYPTION_KEY', 'the key that encrypts the private signing keys (it would be stored beside the keys it protects)', '64 hexadecimal characters');
+  }
   if (!config.mail.smtpUrl) {
     found.push('SMTP_URL is not set: production sends no mail to the development outbox or the console log; set SMTP_URL=smtp://… or smtps://… (your mail relay)');
   }

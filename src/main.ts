@@ -1,6 +1,8 @@
 /**
  * Starts the service: validated config → wiring → listen. Tells the operator where discovery is, which
- * clients are configured and whether development defaults are in use; stops cleanly on SIGTERM/SIGINT.
+ * clients are configured and whether development defaults are in use. SIGTERM/SIGINT stop it gracefully
+ * (service.shutdown: drain, finish in-flight requests, close the pool) and it exits 0; a second signal
+ * during that wait ends the process at once (the listeners are `once`).
  */
 import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config.js';
 import { createLogger } from './logger.js';
@@ -26,11 +28,13 @@ async function main(): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    service.close().then(
-      () => process.exit(0),
+    // Flushed before exiting: pino writes asynchronously, and the last lines (the pool closed) matter.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
+    service.shutdown().then(
+      () => exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

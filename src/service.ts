@@ -2,13 +2,13 @@
  * Wires the service from a Config: database and migrations, secrets, signing keys, clients, the
  * provider, our pages and the koa app. Used by main.ts and by the black-box tests, so both run the
  * same wiring. Rules: start-up fails with a clear message on a bad clients file or config; a running
- * instance re-reads the signing keys periodically so rotation needs no restart.
+ * instance re-reads the signing keys periodically so rotation needs no restart; a graceful shutdown
+ * drains, lets in-flight requests finish, and only then stops the sweepers and closes the pool.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from './config.js';
@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import { appRoot } from './app-root.js';
 import { openDatabase, type Database } from './store/db.js';
 import { migrateLatest } from './store/migrate.js';
-import { resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
+import { resolveKeyEncryptionKey, resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
 import { ensureSigningKeys, listKeys, providerJwks } from './store/signing-keys.js';
 import { createAccountRepository } from './store/accounts.js';
 import { createAuditLog } from './store/audit.js';
@@ -48,6 +48,7 @@ import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
+import { createGracefulServer, type GracefulServer } from './http/graceful-server.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
 import { createAuthAdmission } from './interactions/auth-admission.js';
 import { createRateLimits } from './store/rate-limits.js';
@@ -71,6 +72,9 @@ export interface Service {
   /** Re-reads the signing keys and swaps in a provider with the new key order when it changed. */
   reloadKeys(): Promise<boolean>;
   listen(): Promise<{ server: http.Server; url: string }>;
+  /** SIGTERM: /readyz 503 and drain, stop accepting, in-flight requests finish, then sweepers and pool stop. */
+  shutdown(): Promise<void>;
+  /** Stops at once (tests, failed start-up): open connections are cut. */
   close(): Promise<void>;
 }
 
@@ -97,7 +101,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const secrets = await resolveSecrets(db, clock, config.secrets);
-  const createdKeys = await ensureSigningKeys(db, clock);
+  const { kek } = await resolveKeyEncryptionKey(db, clock, config.operations.keyEncryptionKey);
+  const createdKeys = await ensureSigningKeys(db, clock, kek);
+  if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
 
@@ -120,7 +126,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   });
 
   const build = async () => {
-    const keys = await listKeys(db);
+    const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
@@ -223,8 +229,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
   const post = postMethodSupport(config.issuer);
   if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
+  const readiness = { draining: false };
   const app = createApp({
     loopbackHttpIssuer: post.loopbackHttp,
+    readiness,
     logger,
     db,
     renderer,
@@ -247,7 +255,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   };
 
   const timers: Array<{ stop(): void }> = [];
-  let server: http.Server | undefined;
+  let web: GracefulServer | undefined;
+  const stopBackground = async () => {
+    for (const t of timers) t.stop();
+    localAccounts.close();
+    if (ownsDb) {
+      await db.close();
+      logger.info('database pool closed');
+    }
+  };
   return {
     app,
     db,
@@ -257,13 +273,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     deliverBackchannelLogouts: () => backchannel.deliverDue(),
     reloadKeys,
     async listen() {
-      server = http.createServer(app.callback());
-      server.headersTimeout = 20_000;
-      server.requestTimeout = 30_000;
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(config.port, config.host, () => resolve());
-      });
+      web = createGracefulServer(app.callback(), logger, readiness);
+      const { port } = await web.listen(config.port, config.host);
       const sweeper = startSweeper(db, clock, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'sweep failed'));
       const keyTimer = setInterval(() => {
         reloadKeys().catch((err: unknown) => logger.warn({ err }, 'key reload failed'));
@@ -280,17 +291,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         },
         onError: (err) => logger.warn({ err }, 'session sweep failed'),
       }, config.sessions.sweepIntervalSeconds));
-      const { port } = server.address() as AddressInfo;
-      return { server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+      return { server: web.server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+    },
+    async shutdown() {
+      if (web) await web.drainAndClose(config.operations.shutdownDrainSeconds, config.operations.shutdownGraceSeconds);
+      await stopBackground();
     },
     async close() {
-      for (const t of timers) t.stop();
-      if (server) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server!.close(() => resolve()));
-      }
-      localAccounts.close();
-      if (ownsDb) await db.close();
+      if (web) await web.closeNow();
+      await stopBackground();
     },
   };
 }

@@ -10,7 +10,6 @@ import type { Database } from '../store/db.js';
 import { createAccountRepository, isLegacyUsername, type Account } from '../store/accounts.js';
 import { normalisePassword, type PasswordPolicy } from '../policies/password-rules.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords/hasher.js';
-import { listKeys, rotateSigningKeys, keyStates, purgeExpiredKeys, type KeyState } from '../store/signing-keys.js';
 import { readClientsFile, writeClientsFile, type ClientMetadata } from '../provider/clients-file.js';
 import { sweepExpired } from '../store/sweeper.js';
 
@@ -76,20 +75,5 @@ export function addClient(file: string, input: NewClient): { client: ClientMetad
   return { client, ...(secret ? { secret } : {}) };
 }
 
-export async function describeKeys(db: Database, clock: Clock, verifySeconds: number) {
-  const keys = await listKeys(db);
-  const states = keyStates(keys, clock.now(), verifySeconds);
-  return keys.map((k) => ({
-    kid: k.kid,
-    alg: k.alg,
-    state: states.get(k.kid) as KeyState,
-    created: new Date(k.createdAt).toISOString(),
-    signsFrom: new Date(k.activatesAt).toISOString(),
-  }));
-}
-
-export async function rotateKeys(db: Database, clock: Clock, publishSeconds: number) {
-  return rotateSigningKeys(db, clock, publishSeconds);
-}
-
-export { purgeExpiredKeys, sweepExpired };
+export { describeKeys, rotateKeys, purgeExpiredKeys, revokeKey, rewrapKeys } from './keys.js';
+export { sweepExpired };

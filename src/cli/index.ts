@@ -2,7 +2,7 @@
 /**
  * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create|set-legacy-username|
  * purge-inactive, audit purge, clients list|add,
- * keys list|rotate|purge, sweep. Uses the same validated config as the server.
+ * keys list|rotate|revoke|purge|rewrap, sweep. Uses the same validated config as the server.
  */
 import { Command } from 'commander';
 import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
@@ -14,7 +14,9 @@ import { maxSignedTokenSeconds } from '../provider/create-provider.js';
 import { DuplicateEmailError } from '../store/accounts.js';
 import { createPasswordPolicy } from '../policies/password-rules.js';
 import { loadBlocklist } from '../passwords/blocklist.js';
-import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, rotateKeys, sweepExpired } from './commands.js';
+import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, revokeKey, rewrapKeys, rotateKeys, sweepExpired } from './commands.js';
+import { UnknownKeyError } from '../store/signing-keys.js';
+import { KeyEncryptionError } from '../store/key-encryption.js';
 import { purgeAuditEvents, purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -113,18 +115,46 @@ export function buildCli(config: Config): Command {
     });
 
   const keys = program.command('keys').description('signing keys');
+  const kek = config.operations.keyEncryptionKey;
+  const verifySeconds = maxSignedTokenSeconds(config);
   keys.command('list').action(async () => {
-    const rows = await withDb(config, (db) => describeKeys(db, systemClock, maxSignedTokenSeconds(config)));
+    const rows = await withDb(config, (db) => describeKeys(db, systemClock, verifySeconds, kek));
     for (const k of rows) out(`${k.kid}\t${k.alg}\t${k.state}\tcreated ${k.created}\tsigns from ${k.signsFrom}`);
   });
   keys.command('rotate').description('publish new keys now; they sign after KEY_PUBLISH_SECONDS').action(async () => {
-    const created = await withDb(config, (db) => rotateKeys(db, systemClock, config.keys.publishSeconds));
+    const created = await withDb(config, (db) => rotateKeys(db, systemClock, config.keys.publishSeconds, kek));
     for (const k of created) out(`new ${k.alg} key ${k.kid}: published now, signs from ${new Date(k.activatesAt).toISOString()}`);
   });
-  keys.command('purge').description('delete keys no unexpired token can need').action(async () => {
-    const purged = await withDb(config, (db) => purgeExpiredKeys(db, systemClock, maxSignedTokenSeconds(config)));
+  keys
+    .command('revoke <kid>')
+    .description('withdraw a (compromised) key at once: no longer published, no longer signing')
+    .action(async (kid: string) => {
+      const { replacement } = await withDb(config, (db) => revokeKey(db, systemClock, kid, verifySeconds, kek));
+      out(`revoked ${kid}: running instances stop publishing and using it within KEY_REFRESH_SECONDS (${config.keys.refreshSeconds} s)`);
+      if (replacement) out(`it was signing: new ${replacement.alg} key ${replacement.kid} signs from now`);
+      out('id_tokens it signed no longer verify; relying parties holding them must log their users in again');
+    });
+  keys.command('purge').description('delete keys no unexpired token can need, and revoked keys').action(async () => {
+    const purged = await withDb(config, (db) => purgeExpiredKeys(db, systemClock, verifySeconds, kek));
     out(purged.length ? `purged ${purged.join(', ')}` : 'no key to purge');
   });
+  keys
+    .command('rewrap')
+    .description('re-encrypt every private key under a new key-encryption key (one transaction)')
+    .option('--new-key-from-stdin', 'read the new KEY_ENCRYPTION_KEY (64 hexadecimal characters) from standard input; default: generate one')
+    .action(async (opts: { newKeyFromStdin?: boolean }) => {
+      if (opts.newKeyFromStdin && process.stdin.isTTY) process.stderr.write('New key-encryption key (then Enter and Ctrl-D): ');
+      const newKek = opts.newKeyFromStdin ? await readStdin() : undefined;
+      const result = await withDb(config, (db) => rewrapKeys(db, systemClock, newKek, kek));
+      out(`re-encrypted ${result.kids.length} signing key(s): key-encryption key ${result.from} -> ${result.to}`);
+      if (result.storedInDatabase) {
+        out('the development key-encryption key in the database was replaced; nothing to set');
+      } else {
+        if (result.generatedKek) out(`new KEY_ENCRYPTION_KEY (shown once): ${result.generatedKek}`);
+        out(`next: set KEY_ENCRYPTION_KEY to the new key (fingerprint ${result.to}) on every instance and restart them;`);
+        out('until then running instances keep signing with the keys they loaded but cannot load new ones');
+      }
+    });
 
   program.command('sweep').description('delete expired sessions, codes and tokens').action(async () => {
     const n = await withDb(config, (db) => sweepExpired(db, systemClock));
@@ -143,7 +173,7 @@ async function run(): Promise<void> {
 run().catch((err: unknown) => {
   const e = err as { code?: string; exitCode?: number };
   if (e.code?.startsWith('commander.')) process.exit(e.exitCode ?? 1);
-  if (err instanceof CliError || err instanceof ConfigError || err instanceof ClientsFileError || err instanceof DuplicateEmailError) {
+  if (err instanceof CliError || err instanceof UnknownKeyError || err instanceof KeyEncryptionError || err instanceof ConfigError || err instanceof ClientsFileError || err instanceof DuplicateEmailError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

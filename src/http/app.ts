@@ -28,6 +28,8 @@ import { deadline } from './deadline.js';
 import { providerMount } from './provider-mount.js';
 
 export interface AppDeps {
+  /** Set when shutdown begins: /readyz answers 503 so load balancers stop sending traffic. */
+  readiness?: { draining: boolean };
   logger: Logger;
   db: Database;
   renderer: Renderer;
@@ -60,6 +62,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { status: 'ok' };
   });
   system.get('/readyz', async (ctx) => {
+    if (deps.readiness?.draining) {
+      ctx.status = 503;
+      ctx.body = { status: 'shutting down' };
+      return;
+    }
     const ready = await isReachable(deps.db, deps.availability.readyTimeoutMs);
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.set('Retry-After', String(deps.availability.retryAfterSeconds));

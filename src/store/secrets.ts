@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import { kekFromHex, type Kek } from './key-encryption.js';
 
 export async function getOrCreateSecret(db: Database, clock: Clock, name: string, generate: () => string): Promise<string> {
   await db.knex('instance_secrets')
@@ -43,4 +44,22 @@ export async function resolveSecrets(
   const dpopNonceSecret = await pick('DPOP_NONCE_SECRET', configured.dpopNonceSecret, random(32));
   const pairwiseSalt = await pick('PAIRWISE_SALT', configured.pairwiseSalt, random(32));
   return { cookieKeys, dpopNonceSecret, pairwiseSalt, generated };
+}
+
+/** The instance-secret name under which development keeps its generated key-encryption key. */
+export const DEV_KEK_SECRET = 'KEY_ENCRYPTION_KEY';
+
+/**
+ * The key-encryption key of the signing keys: KEY_ENCRYPTION_KEY when configured (production refuses
+ * to start without it), else one generated once and kept in the store for development. A KEK stored
+ * beside the keys protects nothing against a database dump; it only keeps one code path for both.
+ */
+export async function resolveKeyEncryptionKey(
+  db: Database,
+  clock: Clock,
+  configured: string | undefined,
+): Promise<{ kek: Kek; generated: boolean }> {
+  if (configured) return { kek: kekFromHex(configured), generated: false };
+  const hex = await getOrCreateSecret(db, clock, DEV_KEK_SECRET, () => crypto.randomBytes(32).toString('hex'));
+  return { kek: kekFromHex(hex), generated: true };
 }

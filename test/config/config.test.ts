@@ -14,6 +14,7 @@ const productionEnv = {
   DPOP_NONCE_SECRET: 'ab'.repeat(32),
   PAIRWISE_SALT: 'c'.repeat(32),
   CODE_HMAC_SECRET: 'd'.repeat(32),
+  KEY_ENCRYPTION_KEY: 'ef'.repeat(32),
   SMTP_URL: 'smtp://mail.example.test:25',
 };
 
@@ -85,6 +86,7 @@ describe('config', () => {
     ['DPOP_NONCE_SECRET', /^DPOP_NONCE_SECRET is not set: .*; set DPOP_NONCE_SECRET to 64 hexadecimal/],
     ['PAIRWISE_SALT', /^PAIRWISE_SALT is not set: .*; set PAIRWISE_SALT to /],
     ['CODE_HMAC_SECRET', /^CODE_HMAC_SECRET is not set: .*; set CODE_HMAC_SECRET to /],
+    ['KEY_ENCRYPTION_KEY', /^KEY_ENCRYPTION_KEY is not set: .*; set KEY_ENCRYPTION_KEY to 64 hexadecimal/],
     ['SMTP_URL', /^SMTP_URL is not set: production sends no mail to the development outbox or the console log; set SMTP_URL=smtp:/],
     ['DATABASE_URL', /^DATABASE_URL is not set: production does not fall back to the embedded SQLite; set DATABASE_URL=postgres:\/\/… or, .*DATABASE_URL=sqlite:\/\/\/path\/to\/file\.sqlite$/],
     ['TRUSTED_PROXIES', /^TRUSTED_PROXIES is not set: .*https .*; set TRUSTED_PROXIES to /],
@@ -117,7 +119,7 @@ describe('config', () => {
       expect(lines[0]).toBe('NODE_ENV=production refuses to start:');
       expect(lines.slice(1).every((l) => l.startsWith(' - '))).toBe(true);
       expect(lines.slice(1).map((l) => l.slice(3).split(/[ =:]/, 1)[0])).toEqual([
-        'COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'SMTP_URL', 'MOCKS_ENABLED', 'DATABASE_URL', 'ISSUER',
+        'COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'KEY_ENCRYPTION_KEY', 'SMTP_URL', 'MOCKS_ENABLED', 'DATABASE_URL', 'ISSUER',
       ]);
     }
   });

@@ -26,11 +26,12 @@ const KNOWN_ENV = [
   'DPOP_NONCE_SECRET',
   'PAIRWISE_SALT',
   'CODE_HMAC_SECRET',
+  'KEY_ENCRYPTION_KEY',
   'SMTP_URL',
   'MAIL_FROM',
   'LOG_LEVEL',
 ];
-const REQUIRED_SECRETS = ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET'];
+const REQUIRED_SECRETS = ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'KEY_ENCRYPTION_KEY'];
 /** Paths the runtime image needs from the repository besides the compiled dist/. */
 const RUNTIME_DIRS = ['views', 'public', 'config'];
 
@@ -158,6 +159,7 @@ describe('docker-compose.yml', () => {
       DPOP_NONCE_SECRET: 'b'.repeat(64),
       PAIRWISE_SALT: 'c'.repeat(64),
       CODE_HMAC_SECRET: 'd'.repeat(64),
+      KEY_ENCRYPTION_KEY: 'e'.repeat(64),
     };
     const interpolated = Object.fromEntries(
       Object.entries(nordlysEnv).map(([k, v]) => [

@@ -164,6 +164,7 @@ describe('production has no outbox page', () => {
         DPOP_NONCE_SECRET: 'ab'.repeat(32),
         PAIRWISE_SALT: 's'.repeat(40),
         CODE_HMAC_SECRET: 'c'.repeat(40),
+        KEY_ENCRYPTION_KEY: 'e'.repeat(64),
         SMTP_URL: smtp.url,
       },
     });

@@ -117,6 +117,14 @@ describe('start command and operator CLI', () => {
     const keys = await run([cli, 'keys', 'list'], env);
     expect(keys.stdout.match(/\tsigning\t/g)).toHaveLength(2);
     expect(keys.stdout.match(/\tpublished\t/g)).toHaveLength(2);
+    const pendingKid = /^(\S+)\tES256\tpublished\t/m.exec(keys.stdout)![1]!;
+    const revoked = await run([cli, 'keys', 'revoke', pendingKid], env);
+    expect(revoked.stdout).toContain(`revoked ${pendingKid}`);
+    expect((await run([cli, 'keys', 'list'], env)).stdout).toMatch(new RegExp(`^${pendingKid}\tES256\trevoked\t`, 'm'));
+    // Development keeps its key-encryption key in the database: rewrap replaces it there too.
+    const rewrapped = await run([cli, 'keys', 'rewrap'], env);
+    expect(rewrapped.stdout).toMatch(/re-encrypted 4 signing key\(s\)/);
+    expect(rewrapped.stdout).toContain('nothing to set');
 
     const port = await freePort();
     const { child } = await startServer({ ...env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}` });
@@ -129,7 +137,7 @@ describe('start command and operator CLI', () => {
     } finally {
       await stop(child);
     }
-  });
+  }, 180_000); // a dozen CLI processes and a server start: slow on a shared 2-core machine
 });
 
 /** A raw GET, so the test can send the Host header a proxy would (fetch would not). */
@@ -161,6 +169,7 @@ describe('production start-up refuses development-only settings, one line per pr
     DPOP_NONCE_SECRET: 'ab'.repeat(32),
     PAIRWISE_SALT: 's'.repeat(40),
     CODE_HMAC_SECRET: 'c'.repeat(40),
+    KEY_ENCRYPTION_KEY: 'e'.repeat(64),
     SMTP_URL: 'smtp://127.0.0.1:1',
     CLIENTS_FILE: ownClients,
   };
@@ -185,6 +194,7 @@ describe('production start-up refuses development-only settings, one line per pr
       expect.stringMatching(/^ - DPOP_NONCE_SECRET is not set: .*; set DPOP_NONCE_SECRET to /),
       expect.stringMatching(/^ - PAIRWISE_SALT is not set: .*; set PAIRWISE_SALT to /),
       expect.stringMatching(/^ - CODE_HMAC_SECRET is not set: .*; set CODE_HMAC_SECRET to /),
+      expect.stringMatching(/^ - KEY_ENCRYPTION_KEY is not set: .*; set KEY_ENCRYPTION_KEY to 64 hexadecimal characters/),
       expect.stringMatching(/^ - SMTP_URL is not set: production sends no mail to the development outbox or the console log; set SMTP_URL=/),
       expect.stringMatching(/^ - MOCKS_ENABLED=true: production serves no mock upstreams .*; remove MOCKS_ENABLED and set IDPORTEN_ISSUER and BANKID_BASE_URL/),
       expect.stringMatching(/^ - DATABASE_URL is not set: .*; set DATABASE_URL=postgres:\/\/… or, .*DATABASE_URL=sqlite:\/\/\/path\/to\/file\.sqlite$/),
