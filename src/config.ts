@@ -67,6 +67,8 @@ export interface Config {
   sweepIntervalSeconds: number;
   bodyLimitBytes: number;
   localAccounts: LocalAccountSettings;
+  /** The integrator playground at /playground (src/playground/): on in development, opt-in in production. */
+  playground: { enabled: boolean };
 }
 
 /** Self-service registration, password reset, password rules, abuse limits and retention (DESIGN §5). */
@@ -156,6 +158,8 @@ const envSchema = z.object({
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   ACCOUNT_RETENTION_DAYS: z.coerce.number().int().min(1).default(730),
+  // --- playground ---
+  PLAYGROUND_ENABLED: bool.optional(),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -219,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginMaxDelaySeconds: e.LOGIN_MAX_DELAY_SECONDS,
       retentionDays: e.ACCOUNT_RETENTION_DAYS,
     },
+    playground: { enabled: e.PLAYGROUND_ENABLED ?? !production },
   };
   if (production) {
     const defaults = developmentDefaults(config);

@@ -41,6 +41,8 @@ import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
+import { newRequestKey, playgroundClients } from './playground/clients.js';
+import { createPlaygroundRouter } from './playground/router.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -80,6 +82,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const createdKeys = await ensureSigningKeys(db, clock);
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   const clients = readClientsFile(config.clientsFile);
+  // The playground's built-in clients join the configured ones (its secret and key stay server-side).
+  const playgroundKeys = config.playground.enabled
+    ? {
+        clientSecret: await getOrCreateSecret(db, clock, 'PLAYGROUND_CLIENT_SECRET', () => crypto.randomBytes(32).toString('base64url')),
+        requestKey: JSON.parse(await getOrCreateSecret(db, clock, 'PLAYGROUND_REQUEST_KEY', newRequestKey)) as Record<string, string>,
+      }
+    : undefined;
+  const builtInClients = playgroundKeys ? playgroundClients(config.issuer, playgroundKeys) : [];
+  const providerClients: ClientMetadata[] = [...clients, ...builtInClients];
+  if (playgroundKeys && config.nodeEnv === 'production') logger.warn('the integrator playground is enabled in production (PLAYGROUND_ENABLED=true)');
 
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
@@ -92,12 +104,12 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: providerClients, jwks });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
-  for (const client of clients) {
+  for (const client of providerClients) {
     try {
       await current.provider.Client.validate(client);
     } catch (err) {
@@ -197,7 +209,27 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
-    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters],
+    pageRouters: [
+      interactions,
+      brokerCallbackRouter(brokerDeps),
+      ...localAccounts.pageRouters,
+      ...(playgroundKeys
+        ? [
+            createPlaygroundRouter({
+              issuer: config.issuer,
+              production: config.nodeEnv === 'production',
+              renderer,
+              csrf,
+              storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
+              keys: playgroundKeys,
+              builtInClients,
+              configuredClients: clients,
+              bodyLimitBytes: config.bodyLimitBytes,
+              logger,
+            }),
+          ]
+        : []),
+    ],
     upstreamMiddleware,
   });
 
