@@ -154,7 +154,8 @@ export function curlFor(request: CapturedRequest | undefined): string | undefine
   const lines = [`curl -s ${JSON.stringify(request.url)}`];
   for (const [name, value] of Object.entries(request.headers)) {
     if (['content-type', 'accept', 'user-agent', 'content-length'].includes(name)) continue;
-    lines.push(`  -H ${JSON.stringify(`${name}: ${name === 'authorization' || name === 'dpop' ? `${value.split(' ')[0]} …` : value}`)}`);
+    const shown = name === 'authorization' ? `${value.split(' ')[0]} …` : name === 'dpop' ? '…' : value;
+    lines.push(`  -H ${JSON.stringify(`${name}: ${shown}`)}`);
   }
   for (const [name, value] of new URLSearchParams(request.body)) {
     lines.push(`  -d ${JSON.stringify(`${name}=${secretParams.has(name) ? '…' : value}`)}`);
