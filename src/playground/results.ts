@@ -14,6 +14,8 @@ export interface ActionLog {
   kind: 'refresh' | 'introspect' | 'revoke' | 'userinfo';
   ok: boolean;
   body?: string;
+  /** A line for the person, from the catalogue. */
+  note?: MessageId;
   problem?: OAuthProblem;
   curl?: string;
 }
@@ -66,7 +68,7 @@ const time = (v: unknown) => (typeof v === 'number' ? new Date(v * 1000).toISOSt
 const rankOf = (acr: string) => lookupAcr(acr)?.rank ?? '?';
 
 export function explainClaims(claims: Record<string, unknown>, spec: RequestSpec, subjectType: string): ClaimLine[] {
-  const asked = [...spec.acrValues, ...(spec.essentialAcr ? [`${spec.essentialAcr} (essential claim)`] : [])].join(', ') || '–';
+  const asked = [...spec.acrValues, ...(spec.essentialAcr ? [`${spec.essentialAcr} (claims: essential)`] : [])].join(', ') || '–';
   const simple: Record<string, MessageId> = {
     iss: 'playground.claim.iss',
     aud: 'playground.claim.aud',

@@ -59,11 +59,8 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
     try {
       await next();
     } catch (err) {
-      if (err instanceof AppError) {
-        if (err.status === 503) ctx.set('Retry-After', '5');
-        throw err;
-      }
-      // openid-client could not reach the provider (or discovery failed): tell the person, log the cause.
+      if (!unreachable(err)) throw err;
+      // openid-client could not reach the provider: tell the person, log the cause.
       deps.logger.warn({ err }, 'playground could not reach the provider');
       ctx.set('Retry-After', '5');
       throw new PlaygroundUnavailable(err);
@@ -207,6 +204,15 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
   });
 
   return router;
+}
+
+/** A network failure or timeout talking to the provider (anywhere in the cause chain), not a bug of ours. */
+function unreachable(err: unknown): boolean {
+  for (let e = err as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth += 1) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.message === 'fetch failed') return true;
+    if (typeof e.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|UND_ERR_|OAUTH_TIMEOUT|OAUTH_RESPONSE_IS_NOT_CONFORM)/.test(e.code)) return true;
+  }
+  return false;
 }
 
 function redirect(ctx: Context, to: string): void {

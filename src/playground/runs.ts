@@ -12,7 +12,6 @@ import { curlFor, problemOf, type RelyingParty } from './relying-party.js';
 import { authorizationParams, openidClientSnippet, type RequestSpec } from './request-spec.js';
 import { observe, type RunResult } from './results.js';
 import type { PendingRequest, SessionHandle } from './session.js';
-import { scenarioById } from './scenarios.js';
 
 export interface PreparedRequest {
   authUrl: string;
@@ -134,13 +133,13 @@ export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (cli
     if (!token) return void result.actions.push({ kind: 'revoke', ok: false, problem: { error: 'playground.problem.no_access_token' } });
     try {
       await rp.revoke(result.spec.clientId, token);
-      result.actions.push({ kind: 'revoke', ok: true, body: result.tokens?.refreshToken ? 'refresh_token revoked (and the grant with it)' : 'access_token revoked' });
+      result.actions.push({ kind: 'revoke', ok: true, note: result.tokens?.refreshToken ? 'playground.revoked.refresh_token' : 'playground.revoked.access_token' });
     } catch (err) {
       result.actions.push({ kind: 'revoke', ok: false, problem: problemOf(err) });
     }
   }
 
-  return { prepare, complete, refresh, introspect, revoke, scenarioById };
+  return { prepare, complete, refresh, introspect, revoke };
 }
 
 export type Runs = ReturnType<typeof createRuns>;

@@ -12,7 +12,7 @@ import { resultView, builderView, scenarioView } from '../../src/playground/view
 import { SCENARIOS } from '../../src/playground/scenarios.js';
 import { SUPPORTED_ACR_VALUES } from '../../src/policies/loa.js';
 import { createTestDatabase } from '../support/databases.js';
-import { startService } from '../support/service.js';
+import { freePort, startService } from '../support/service.js';
 import type { RunResult } from '../../src/playground/results.js';
 
 const productionEnv = {
@@ -57,6 +57,21 @@ describe('PLAYGROUND_ENABLED', () => {
       await db.close();
     }
   });
+});
+
+test('a provider that does not answer gives a 503 page with Retry-After, not a hang or a 500', async () => {
+  const db = await createTestDatabase('sqlite');
+  // The issuer URL names a loopback port nobody listens on: the playground's HTTP calls are refused.
+  const server = await startService({ db, issuerPort: await freePort(), env: { PLAYGROUND_ENABLED: 'true' } });
+  try {
+    const res = await fetch(`${server.url}/playground`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(await res.text()).toContain('The playground cannot reach the provider right now.');
+  } finally {
+    await server.close();
+    await db.close();
+  }
 });
 
 describe('the request form', () => {

@@ -365,6 +365,8 @@ export const en = {
   'playground.error.temporarily_unavailable': 'The provider is overloaded or under maintenance; try again later.',
   'playground.error.playground_request_failed': 'The playground’s own call to the provider failed (see the description).',
   'playground.error.other': 'See error_description, and RFC 6749 and OpenID Connect Core for the code.',
+  'playground.revoked.refresh_token': 'The refresh token is revoked, and the grant with it: its access tokens no longer work.',
+  'playground.revoked.access_token': 'The access token is revoked.',
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -363,4 +363,6 @@ export const nb: Record<MessageId, string> = {
   'playground.error.temporarily_unavailable': 'Leverandøren er overbelastet eller under vedlikehold; prøv igjen senere.',
   'playground.error.playground_request_failed': 'Lekeplassens eget kall til leverandøren feilet (se beskrivelsen).',
   'playground.error.other': 'Se error_description, og RFC 6749 og OpenID Connect Core for koden.',
+  'playground.revoked.refresh_token': 'Fornyelsestokenet er trukket tilbake, og tillatelsen med det: tilgangstokenene virker ikke lenger.',
+  'playground.revoked.access_token': 'Tilgangstokenet er trukket tilbake.',
 };

@@ -363,4 +363,6 @@ export const sv: Record<MessageId, string> = {
   'playground.error.temporarily_unavailable': 'Leverantören är överbelastad eller under underhåll; försök igen senare.',
   'playground.error.playground_request_failed': 'Lekplatsens eget anrop till leverantören misslyckades (se beskrivningen).',
   'playground.error.other': 'Se error_description, och RFC 6749 och OpenID Connect Core för koden.',
+  'playground.revoked.refresh_token': 'Förnyelsetoken är återkallad, och medgivandet med den: dess åtkomsttoken fungerar inte längre.',
+  'playground.revoked.access_token': 'Åtkomsttoken är återkallad.',
 };

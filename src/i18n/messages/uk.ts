@@ -363,4 +363,6 @@ export const uk: Record<MessageId, string> = {
   'playground.error.temporarily_unavailable': 'Провайдер перевантажений або на обслуговуванні; спробуйте пізніше.',
   'playground.error.playground_request_failed': 'Власний виклик пісочниці до провайдера не вдався (див. опис).',
   'playground.error.other': 'Див. error_description, а також RFC 6749 і OpenID Connect Core щодо коду.',
+  'playground.revoked.refresh_token': 'Токен оновлення відкликано разом із дозволом: його токени доступу більше не діють.',
+  'playground.revoked.access_token': 'Токен доступу відкликано.',
 };
