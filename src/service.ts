@@ -201,6 +201,23 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
+  // The playground is a relying party beside the provider: it reaches it over HTTP at the issuer URL.
+  const playgroundRouters = playgroundKeys
+    ? [
+        createPlaygroundRouter({
+          issuer: config.issuer,
+          production: config.nodeEnv === 'production',
+          renderer,
+          csrf,
+          storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
+          keys: playgroundKeys,
+          builtInClients,
+          configuredClients: clients,
+          bodyLimitBytes: config.bodyLimitBytes,
+          logger,
+        }),
+      ]
+    : [];
   const app = createApp({
     logger,
     db,
@@ -209,27 +226,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
-    pageRouters: [
-      interactions,
-      brokerCallbackRouter(brokerDeps),
-      ...localAccounts.pageRouters,
-      ...(playgroundKeys
-        ? [
-            createPlaygroundRouter({
-              issuer: config.issuer,
-              production: config.nodeEnv === 'production',
-              renderer,
-              csrf,
-              storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
-              keys: playgroundKeys,
-              builtInClients,
-              configuredClients: clients,
-              bodyLimitBytes: config.bodyLimitBytes,
-              logger,
-            }),
-          ]
-        : []),
-    ],
+    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
     upstreamMiddleware,
   });
 

@@ -93,7 +93,7 @@ export function resultView(result: RunResult, clients: ClientRef[]) {
   };
 }
 
-function describe(o: Observation): string {
+function summarise(o: Observation): string {
   if (o.error) return `error=${o.error}`;
   return [`acr=${o.acr ?? '–'}`, `amr=${(o.amr ?? []).join(' ') || '–'}`, `sub=${o.sub ?? '–'}`, `pid=${o.pidReleased ? '✓' : '–'}`].join(', ');
 }
@@ -104,7 +104,7 @@ export function scenarioView(scenario: Scenario, observations: Observation[] | u
   return {
     scenario,
     started: observations !== undefined,
-    steps: scenario.steps.map((s, i) => ({ n: i + 1, instructionId: s.instructionId, actual: done[i] ? describe(done[i]) : undefined, current: observations !== undefined && i === done.length })),
+    steps: scenario.steps.map((s, i) => ({ n: i + 1, instructionId: s.instructionId, actual: done[i] ? summarise(done[i]) : undefined, current: observations !== undefined && i === done.length })),
     finished,
     matches: finished ? scenario.matches(done) : undefined,
     hasResult: Boolean(last?.scenario?.id === scenario.id),
