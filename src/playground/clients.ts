@@ -6,6 +6,7 @@
  * - `playground-udi` carries the UDI My page policy (e-mail accounts, ID-porten only at level 4) that
  *   the UDI scenarios need;
  * - `playground-confidential` gets pairwise subjects, to show how they differ from public ones;
+ * - all get auth_time and sid in every id_token, and a back-channel logout to the playground;
  * - all may sign request objects with the playground's own key (its public half is registered here).
  */
 import crypto from 'node:crypto';
@@ -39,10 +40,14 @@ export interface BuiltInClient {
   acr_vocabulary?: string;
   release_national_id: boolean;
   subject_type?: 'public' | 'pairwise';
+  require_auth_time: boolean;
+  backchannel_logout_uri: string;
+  backchannel_logout_session_required: boolean;
 }
 
 export const playgroundCallback = (issuer: string) => `${issuer}/playground/callback`;
 export const playgroundLoggedOut = (issuer: string) => `${issuer}/playground/logged-out`;
+export const playgroundBackchannel = (issuer: string) => `${issuer}/playground/backchannel-logout`;
 
 function publicHalf(jwk: JWK): Record<string, unknown> {
   const { d: _d, ...rest } = jwk;
@@ -58,6 +63,10 @@ export function playgroundClients(issuer: string, keys: PlaygroundKeys): BuiltIn
     jwks: { keys: [publicHalf(keys.requestKey)] },
     skip_consent: true,
     release_national_id: true,
+    // So that every id_token shows auth_time and sid, and logout shows the back-channel logout token.
+    require_auth_time: true,
+    backchannel_logout_uri: playgroundBackchannel(issuer),
+    backchannel_logout_session_required: true,
   };
   return [
     { ...common, client_id: PLAYGROUND_PUBLIC, client_name: 'Playground (public, PKCE)', token_endpoint_auth_method: 'none', login_methods: ['local', 'idporten', 'bankid-se', 'foreign-eid'] },

@@ -7,6 +7,7 @@
  * - the token request actually sent is captured so the page can show it as curl, secrets elided;
  * - id_token signatures are checked against the provider's JWKS (openid-client relies on TLS instead),
  *   and the page says which key signed;
+ * - a back-channel logout token is accepted only when signed by the provider for one of our clients;
  * - every call has a timeout; a provider that does not answer is an error the page shows.
  */
 import * as oidc from 'openid-client';
@@ -69,6 +70,12 @@ export function createRelyingParty(issuer: string, keys: PlaygroundKeys) {
     return (await configFor('playground')).serverMetadata();
   }
 
+  /** The provider's published keys, fetched each time: rotation shows at once. */
+  async function jwks(): Promise<jose.JSONWebKeySet> {
+    const res = await fetch((await serverMetadata()).jwks_uri!, { signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000) });
+    return (await res.json()) as jose.JSONWebKeySet;
+  }
+
   return {
     serverMetadata,
 
@@ -119,6 +126,18 @@ export function createRelyingParty(issuer: string, keys: PlaygroundKeys) {
       return oidc.buildEndSessionUrl(await configFor(clientId), params);
     },
 
+    /** A back-channel logout token (OIDC Back-Channel Logout 2.4): signed by us, for one of ours, with a sid. */
+    async verifyLogoutToken(token: string, audiences: string[]): Promise<{ sid: string; iat: number } | undefined> {
+      try {
+        const { payload } = await jose.jwtVerify(token, jose.createLocalJWKSet(await jwks()), { issuer, audience: audiences, typ: 'logout+jwt' });
+        const events = payload.events as Record<string, unknown> | undefined;
+        if (!events || typeof events['http://schemas.openid.net/event/backchannel-logout'] !== 'object' || 'nonce' in payload) return undefined;
+        return typeof payload.sid === 'string' && typeof payload.iat === 'number' ? { sid: payload.sid, iat: payload.iat } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+
     /** Decodes a JWT and checks its signature against the provider's JWKS. */
     async decode(token: string): Promise<DecodedJwt | undefined> {
       let header: Record<string, unknown>;
@@ -131,12 +150,10 @@ export function createRelyingParty(issuer: string, keys: PlaygroundKeys) {
       }
       const signature: SignatureCheck = { valid: false, ...(typeof header.kid === 'string' ? { kid: header.kid } : {}), ...(typeof header.alg === 'string' ? { alg: header.alg } : {}) };
       try {
-        const jwksUri = (await serverMetadata()).jwks_uri;
-        const res = await fetch(jwksUri!, { signal: AbortSignal.timeout(TIMEOUT_SECONDS * 1000) });
-        const jwks = (await res.json()) as jose.JSONWebKeySet;
-        const result = await jose.compactVerify(token, jose.createLocalJWKSet(jwks));
+        const keys = await jwks();
+        const result = await jose.compactVerify(token, jose.createLocalJWKSet(keys));
         signature.valid = true;
-        signature.kty = jwks.keys.find((k) => k.kid === result.protectedHeader.kid)?.kty;
+        signature.kty = keys.keys.find((k) => k.kid === result.protectedHeader.kid)?.kty;
       } catch (err) {
         signature.problem = err instanceof Error ? err.message : String(err);
       }

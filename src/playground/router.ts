@@ -140,7 +140,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
     const page = await open(ctx);
     const result = page.session.state.result;
     if (!result) return redirect(ctx, '/playground');
-    page.render('result.njk', resultView(result, allClients));
+    page.render('result.njk', { ...resultView(result, allClients), backchannel: await backchannelFor(page.session) });
   });
 
   router.post('/action/:kind', async (ctx) => {
@@ -167,9 +167,33 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
     redirect(ctx, prepared.authUrl);
   });
 
+  // Server to server: no session and no CSRF token; the logout token's signature is what counts.
+  router.post('/backchannel-logout', async (ctx) => {
+    if (!ctx.is('application/x-www-form-urlencoded')) throw new BadRequestError('expected a form post');
+    await parseForm(ctx, async () => undefined);
+    const token = (ctx.request.body as Record<string, unknown> | undefined)?.logout_token;
+    const verified = typeof token === 'string' ? await rp.verifyLogoutToken(token, deps.builtInClients.map((c) => c.client_id)) : undefined;
+    if (!verified) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'not a valid logout token' };
+      return;
+    }
+    await deps.storage.upsert(backchannelKey(verified.sid), { iat: verified.iat } as never, 3600);
+    ctx.status = 200;
+    ctx.body = '';
+  });
+
+  /** The back-channel logout the provider sent for the session of the last result, if any. */
+  async function backchannelFor(session: SessionHandle): Promise<{ sid: string; time: string } | undefined> {
+    const sid = session.state.result?.idToken?.claims.sid;
+    if (typeof sid !== 'string') return undefined;
+    const found = (await deps.storage.find(backchannelKey(sid))) as { iat: number } | undefined;
+    return found ? { sid, time: new Date(found.iat * 1000).toISOString() } : undefined;
+  }
+
   router.get('/logged-out', async (ctx) => {
     const page = await open(ctx);
-    page.render('logged-out.njk', { hasRequest: Boolean(page.session.state.result) });
+    page.render('logged-out.njk', { hasRequest: Boolean(page.session.state.result), backchannel: await backchannelFor(page.session) });
   });
 
   router.post('/scenario/:id', async (ctx) => {
@@ -214,6 +238,8 @@ function unreachable(err: unknown): boolean {
   }
   return false;
 }
+
+const backchannelKey = (sid: string) => `backchannel-logout:${sid}`;
 
 function redirect(ctx: Context, to: string): void {
   ctx.status = 303;

@@ -77,6 +77,9 @@ describe.each(dialects)('the playground on %s', (dialect) => {
     expect(result.html).toMatch(/data-param="iss"/);
     expect(claimValue(result, 'acr')).toBe('low');
     expect(claimValue(result, 'amr')).toBe('["pwd"]');
+    expect(claimValue(result, 'sid')).toMatch(/^[\w-]{20,}$/);
+    expect(claimValue(result, 'auth_time')).toMatch(/^\d+$/);
+    expect(result.html).toContain('max_age is measured from this');
     expect(result.html).toContain('data-signature="valid"');
     expect(result.html).toMatch(/signed with key [\w-]+ \((RSA|EC), (RS256|ES256)\)/);
     expect(result.html).toContain('pairwise subject');
@@ -122,6 +125,8 @@ describe.each(dialects)('the playground on %s', (dialect) => {
     expect(confirm.html).toContain('op.logoutForm');
     const loggedOut = await browser.submit(confirm, /\/session\/end\/confirm$/, { logout: 'yes' });
     expect(loggedOut.url).toMatch(/\/playground\/logged-out/);
+    // The provider's back-channel logout reached the playground, for this very session.
+    expect(loggedOut.html).toContain(`back-channel logout token for this session (sid ${claimValue(result, 'sid')},`);
     const none = await post(browser, loggedOut, '/playground/action/prompt-none');
     expect(errorCode(none)).toBe('login_required');
     expect(none.html).toContain('there is no session that satisfies the request');
@@ -147,6 +152,13 @@ describe.each(dialects)('the playground on %s', (dialect) => {
     expect(claimValue(result, 'sub')).toBeTruthy();
     expect((await mine.go(callbackUrl)).status).toBe(400);
     expect((await other.go('/playground/result')).html).not.toContain('data-claim="sub"');
+  });
+
+  test('the back-channel logout endpoint accepts only a logout token signed by the provider', async () => {
+    const send = (body: string) => fetch(`${server.url}/playground/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect((await send('logout_token=')).status).toBe(400);
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"logout+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: server.url, aud: 'playground', sid: 'x', iat: 1, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })).toString('base64url')}.`;
+    expect((await send(`logout_token=${unsigned}`)).status).toBe(400);
   });
 
   test('every playground form needs its CSRF token', async () => {

@@ -367,6 +367,7 @@ export const en = {
   'playground.error.other': 'See error_description, and RFC 6749 and OpenID Connect Core for the code.',
   'playground.revoked.refresh_token': 'The refresh token is revoked, and the grant with it: its access tokens no longer work.',
   'playground.revoked.access_token': 'The access token is revoked.',
+  'playground.backchannel.received': 'The provider also sent the playground a back-channel logout token for this session (sid {sid}, issued {time}); its signature checked.',
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -365,4 +365,5 @@ export const nb: Record<MessageId, string> = {
   'playground.error.other': 'Se error_description, og RFC 6749 og OpenID Connect Core for koden.',
   'playground.revoked.refresh_token': 'Fornyelsestokenet er trukket tilbake, og tillatelsen med det: tilgangstokenene virker ikke lenger.',
   'playground.revoked.access_token': 'Tilgangstokenet er trukket tilbake.',
+  'playground.backchannel.received': 'Leverandøren sendte også lekeplassen et back-channel-utloggingstoken for denne økten (sid {sid}, utstedt {time}); signaturen er kontrollert.',
 };

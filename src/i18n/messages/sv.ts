@@ -365,4 +365,5 @@ export const sv: Record<MessageId, string> = {
   'playground.error.other': 'Se error_description, och RFC 6749 och OpenID Connect Core för koden.',
   'playground.revoked.refresh_token': 'Förnyelsetoken är återkallad, och medgivandet med den: dess åtkomsttoken fungerar inte längre.',
   'playground.revoked.access_token': 'Åtkomsttoken är återkallad.',
+  'playground.backchannel.received': 'Leverantören skickade också lekplatsen en back-channel-utloggningstoken för den här sessionen (sid {sid}, utfärdad {time}); signaturen är kontrollerad.',
 };

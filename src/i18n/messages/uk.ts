@@ -365,4 +365,5 @@ export const uk: Record<MessageId, string> = {
   'playground.error.other': 'Див. error_description, а також RFC 6749 і OpenID Connect Core щодо коду.',
   'playground.revoked.refresh_token': 'Токен оновлення відкликано разом із дозволом: його токени доступу більше не діють.',
   'playground.revoked.access_token': 'Токен доступу відкликано.',
+  'playground.backchannel.received': 'Провайдер також надіслав пісочниці токен back-channel виходу для цього сеансу (sid {sid}, видано {time}); підпис перевірено.',
 };
