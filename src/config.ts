@@ -101,6 +101,8 @@ export interface Config {
     /** Then in-flight requests get this long to finish before their connections are destroyed. */
     shutdownGraceSeconds: number;
   };
+  /** The integrator playground at /playground (src/playground/): on in development, opt-in in production. */
+  playground: { enabled: boolean };
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -279,6 +281,8 @@ const envSchema = z.object({
   KEY_ENCRYPTION_KEY: hex32.optional(),
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
+  // --- playground ---
+  PLAYGROUND_ENABLED: bool.optional(),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -383,6 +387,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownDrainSeconds: e.SHUTDOWN_DRAIN_SECONDS,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     },
+    playground: { enabled: e.PLAYGROUND_ENABLED ?? !production },
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
   const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const service = await createService({ config, logger });
   const { url } = await service.listen();
 
-  logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration` }, 'Nordlys ID is running');
+  logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}) }, 'Nordlys ID is running');
   logger.info(
     { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
     `${service.clients.length} client(s) configured from ${config.clientsFile}`,

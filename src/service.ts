@@ -52,6 +52,8 @@ import { createGracefulServer, type GracefulServer } from './http/graceful-serve
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
 import { createAuthAdmission } from './interactions/auth-admission.js';
 import { createRateLimits } from './store/rate-limits.js';
+import { newRequestKey, playgroundClients } from './playground/clients.js';
+import { createPlaygroundRouter } from './playground/router.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -106,6 +108,16 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
+  // The playground's built-in clients join the configured ones (its secret and key stay server-side).
+  const playgroundKeys = config.playground.enabled
+    ? {
+        clientSecret: await getOrCreateSecret(db, clock, 'PLAYGROUND_CLIENT_SECRET', () => crypto.randomBytes(32).toString('base64url')),
+        requestKey: JSON.parse(await getOrCreateSecret(db, clock, 'PLAYGROUND_REQUEST_KEY', newRequestKey)) as Record<string, string>,
+      }
+    : undefined;
+  const builtInClients = playgroundKeys ? playgroundClients(config.issuer, playgroundKeys) : [];
+  const providerClients: ClientMetadata[] = [...clients, ...builtInClients];
+  if (playgroundKeys && config.nodeEnv === 'production') logger.warn('the integrator playground is enabled in production (PLAYGROUND_ENABLED=true)');
 
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
@@ -128,12 +140,12 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: providerClients, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
-  for (const client of clients) {
+  for (const client of providerClients) {
     try {
       await current.provider.Client.validate(client);
     } catch (err) {
@@ -230,6 +242,23 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const post = postMethodSupport(config.issuer);
   if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
   const readiness = { draining: false };
+  // The playground is a relying party beside the provider: it reaches it over HTTP at the issuer URL.
+  const playgroundRouters = playgroundKeys
+    ? [
+        createPlaygroundRouter({
+          issuer: config.issuer,
+          production: config.nodeEnv === 'production',
+          renderer,
+          csrf,
+          storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
+          keys: playgroundKeys,
+          builtInClients,
+          configuredClients: clients,
+          bodyLimitBytes: config.bodyLimitBytes,
+          logger,
+        }),
+      ]
+    : [];
   const app = createApp({
     loopbackHttpIssuer: post.loopbackHttp,
     readiness,
@@ -241,7 +270,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
-    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters],
+    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
     upstreamMiddleware,
     availability: config.availability,
   });

@@ -77,6 +77,7 @@ export function createApp(deps: AppDeps): Koa {
   const staticFiles: Array<[string, string]> = [
     ['style.css', 'text/css'],
     ['bankid.js', 'application/javascript'],
+    ['playground.css', 'text/css'],
   ];
   for (const [name, type] of staticFiles) {
     const content = fs.readFileSync(path.join(deps.publicDir, name));
