@@ -127,7 +127,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
   // Outgoing requests to relying parties: SSRF-guarded, and back-channel logouts through a persistent outbox.
-  const allowList = parseOutboundAllowList(config.outbound.allowPrivateHosts).list;
+  // Our own issuer's origin is always allowed: the built-in playground is a relying party there.
+  const allowList = parseOutboundAllowList(config.outbound.allowPrivateHosts, [new URL(config.issuer).origin]).list;
   if (allowList.entries.length) logger.info({ allowPrivateOutboundHosts: allowList.entries }, 'outgoing requests may reach these private hosts');
   const backchannel = createBackchannelDelivery({ outbox: createBackchannelOutbox(db, clock), allowList, settings: config.outbound.backchannel, clock, logger });
   const providerFetch = createProviderFetch({ backchannel, allowList, logger });

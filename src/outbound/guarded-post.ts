@@ -10,7 +10,7 @@ import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { outboundDecision, type OutboundAllowList } from '../policies/outbound-hosts.js';
+import { isOwnOrigin, outboundDecision, type OutboundAllowList } from '../policies/outbound-hosts.js';
 
 export class OutboundRefused extends Error {
   override name = 'OutboundRefused';
@@ -41,7 +41,8 @@ export interface PostResult {
 export function guardedPostForm(list: OutboundAllowList, url: string, form: URLSearchParams, timeoutMs: number): Promise<PostResult> {
   const target = new URL(url);
   const literal = target.hostname.replace(/^\[|\]$/g, '');
-  if (net.isIP(literal)) {
+  const own = isOwnOrigin(list, target);
+  if (!own && net.isIP(literal)) {
     // Node connects to a literal address without a lookup: check it here instead.
     const decision = outboundDecision(list, literal, literal);
     if (!decision.allowed) return Promise.reject(new OutboundRefused(decision.reason));
@@ -54,7 +55,7 @@ export function guardedPostForm(list: OutboundAllowList, url: string, form: URLS
       {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), 'user-agent': 'Nordlys ID' },
-        lookup: guardedLookup(list) as unknown as typeof dns.lookup,
+        ...(own ? {} : { lookup: guardedLookup(list) as unknown as typeof dns.lookup }),
         signal: AbortSignal.timeout(timeoutMs),
       },
       (res) => {

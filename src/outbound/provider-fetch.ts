@@ -12,7 +12,7 @@ import { isIP } from 'node:net';
 import { decodeJwt } from 'jose';
 import type { Logger } from '../logger.js';
 import type { BackchannelDelivery } from './backchannel-delivery.js';
-import type { OutboundAllowList } from '../policies/outbound-hosts.js';
+import { isOwnOrigin, type OutboundAllowList } from '../policies/outbound-hosts.js';
 
 type FetchOptions = RequestInit & { dispatcher?: unknown };
 
@@ -30,7 +30,7 @@ export function createProviderFetch(deps: { backchannel: BackchannelDelivery; al
       return new Response(null, { status: 204 });
     }
     const literal = target.hostname.replace(/^\[|\]$/g, '');
-    const allowed = allowList.hosts.has(literal.toLowerCase()) || (isIP(literal) !== 0 && allowList.addresses.check(literal, isIP(literal) === 4 ? 'ipv4' : 'ipv6'));
+    const allowed = isOwnOrigin(allowList, target) || allowList.hosts.has(literal.toLowerCase()) || (isIP(literal) !== 0 && allowList.addresses.check(literal, isIP(literal) === 4 ? 'ipv4' : 'ipv6'));
     if (allowed) delete options.dispatcher;
     try {
       return await globalThis.fetch(target, options as RequestInit);

@@ -17,6 +17,8 @@ export interface OutboundAllowList {
   addresses: net.BlockList;
   /** The list as written, for logs. */
   entries: readonly string[];
+  /** Exact origins (scheme, host, port) that are always allowed: our own issuer, whose built-in playground is a relying party. */
+  origins: ReadonlySet<string>;
 }
 
 const SPECIAL_USE_V4 = [
@@ -46,7 +48,7 @@ export function isSpecialUseAddress(address: string): boolean {
 }
 
 /** Parses ALLOW_PRIVATE_OUTBOUND_HOSTS entries; returns the problems instead of throwing. */
-export function parseOutboundAllowList(entries: readonly string[]): { list: OutboundAllowList; problems: string[] } {
+export function parseOutboundAllowList(entries: readonly string[], ownOrigins: readonly string[] = []): { list: OutboundAllowList; problems: string[] } {
   const hosts = new Set<string>();
   const addresses = new net.BlockList();
   const problems: string[] = [];
@@ -65,7 +67,12 @@ export function parseOutboundAllowList(entries: readonly string[]): { list: Outb
       problems.push(`"${entry}" is neither a host name, an IP address nor a CIDR range`);
     }
   }
-  return { list: { hosts, addresses, entries: entries.map((e) => e.trim()).filter(Boolean) }, problems };
+  return { list: { hosts, addresses, entries: entries.map((e) => e.trim()).filter(Boolean), origins: new Set(ownOrigins) }, problems };
+}
+
+/** Is this URL on one of the always-allowed origins (our own issuer)? Only the exact origin: not other ports of the host. */
+export function isOwnOrigin(list: OutboundAllowList, url: URL): boolean {
+  return list.origins.has(url.origin);
 }
 
 export type OutboundDecision = { allowed: true } | { allowed: false; reason: string };

@@ -171,10 +171,11 @@ describe.each(dialects)('the playground on %s', (dialect) => {
     }
   });
 
+  // Secure too: the issuer is loopback http, which browsers treat as a secure context (provider/post-methods.ts).
   test('the session cookie is opaque, signed, httpOnly and SameSite', async () => {
     const res = await fetch(`${server.url}/playground`);
     const cookies = res.headers.getSetCookie().filter((c) => c.startsWith('nordlys_playground'));
-    expect(cookies.find((c) => c.startsWith('nordlys_playground='))).toMatch(/^nordlys_playground=[A-Za-z0-9_-]{43}; path=\/playground; samesite=lax; httponly$/);
+    expect(cookies.find((c) => c.startsWith('nordlys_playground='))).toMatch(/^nordlys_playground=[A-Za-z0-9_-]{43}; path=\/playground; samesite=lax; secure; httponly$/);
     expect(cookies.some((c) => c.startsWith('nordlys_playground.sig='))).toBe(true);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
   });

@@ -22,6 +22,9 @@ const productionEnv = {
   DPOP_NONCE_SECRET: 'ab'.repeat(32),
   PAIRWISE_SALT: 'c'.repeat(32),
   CODE_HMAC_SECRET: 'd'.repeat(32),
+  KEY_ENCRYPTION_KEY: 'ef'.repeat(32),
+  DATABASE_URL: 'postgres://nordlys@db.example.test/nordlys',
+  TRUSTED_PROXIES: '10.0.0.0/8',
   SMTP_URL: 'smtp://mail.example.test:25',
 };
 
@@ -36,7 +39,7 @@ describe('PLAYGROUND_ENABLED', () => {
   });
 
   test('off: no pages and no built-in clients; on in production: a warning in the log', async () => {
-    const db = await createTestDatabase('sqlite');
+    let db = await createTestDatabase('sqlite');
     try {
       const off = await startService({ db, env: { PLAYGROUND_ENABLED: 'false' } });
       try {
@@ -45,6 +48,9 @@ describe('PLAYGROUND_ENABLED', () => {
       } finally {
         await off.close();
       }
+      await db.close();
+      // Production on a database of its own: development's generated key-encryption key is not its key.
+      db = await createTestDatabase('sqlite');
       const prod = await startService({ db, env: { ...productionEnv, PLAYGROUND_ENABLED: 'true' } });
       try {
         expect(prod.logs.join('')).toMatch(/"level":40[^\n]*the integrator playground is enabled in production/);

@@ -1,5 +1,5 @@
 /** The SSRF guard's rules for outgoing requests, and ALLOW_PRIVATE_OUTBOUND_HOSTS as the operator writes it. */
-import { isSpecialUseAddress, outboundDecision, parseOutboundAllowList } from '../../src/policies/outbound-hosts.js';
+import { isOwnOrigin, isSpecialUseAddress, outboundDecision, parseOutboundAllowList } from '../../src/policies/outbound-hosts.js';
 import { loadConfig, ConfigError } from '../../src/config.js';
 
 describe('special-use addresses', () => {
@@ -35,5 +35,14 @@ describe('the allow-list', () => {
       expect(problems).toContain('ALLOW_PRIVATE_OUTBOUND_HOSTS: "10.0.0.0/99" is neither');
       expect(problems).toContain('ALLOW_PRIVATE_OUTBOUND_HOSTS: "not a host" is neither');
     }
+  });
+});
+
+describe('our own origin', () => {
+  it('is allowed exactly: scheme, host and port, not other ports of the same host', () => {
+    const { list } = parseOutboundAllowList([], ['http://localhost:3000']);
+    expect(isOwnOrigin(list, new URL('http://localhost:3000/playground/backchannel'))).toBe(true);
+    expect(isOwnOrigin(list, new URL('http://localhost:5432/'))).toBe(false);
+    expect(isOwnOrigin(list, new URL('https://localhost:3000/'))).toBe(false);
   });
 });

@@ -161,7 +161,7 @@ describe.each(dialects)('signing keys at rest on %s', (dialect) => {
         plain.push(jwk);
         await old.db.knex('signing_keys').insert({ kid, alg, private_jwk: JSON.stringify(jwk), created_at: clock.now(), activates_at: clock.now() });
       }
-      expect(await migrateLatest(old.db)).toEqual(['004_signing_key_protection']);
+      expect(await migrateLatest(old.db)).toContain('004_signing_key_protection');
       const result = await ensureSigningKeys(old.db, clock, kek);
       expect(result.created).toEqual([]);
       expect(result.encrypted.sort()).toEqual(['es256-legacy', 'rs256-legacy']);
