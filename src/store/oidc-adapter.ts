@@ -15,6 +15,10 @@
  *   under the default revokeGrantPolicy, and the request fails with invalid_grant (400). Deleting the
  *   Grant kills the winner's chain too, even tokens it saves after the revocation: userinfo,
  *   introspection and refresh all look the grant up first.
+ * - a ReplayDetection row (the jti of a DPoP proof or a client assertion) is inserted, never merged:
+ *   oidc-provider finds, then saves, so on PostgreSQL concurrent requests with one proof all found
+ *   nothing; the unique key now lets one save win and the others fail with a 400 (the adapter cannot
+ *   tell a proof from an assertion, so the error is invalid_request naming the reuse).
  * - claim is the same conditional update for our own single-use rows (broker states, BankID orders):
  *   true for exactly one caller, false for every other, never for an expired row.
  * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
@@ -78,6 +82,11 @@ interface StoredRow {
 
 type Lookup = { id: string } | { uid: string } | { user_code: string };
 
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
@@ -90,21 +99,35 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       // A number, even zero or negative (ReplayDetection can pass those), is a lifetime; anything else is "forever".
-      const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? clock.now() + expiresIn * 1000 : null;
+      const now = clock.now();
+      const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + expiresIn * 1000 : null;
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: stringOrNull(payload.grantId),
+        user_code: stringOrNull(payload.userCode),
+        uid: stringOrNull(payload.uid),
+        expires_at: expiresAt,
+        consumed_at: null,
+      };
+      if (this.model === 'ReplayDetection') return this.insertOnce(row, now);
       await knex(TABLE)
-        .insert({
-          model: this.model,
-          id,
-          payload: JSON.stringify(payload),
-          grant_id: stringOrNull(payload.grantId),
-          user_code: stringOrNull(payload.userCode),
-          uid: stringOrNull(payload.uid),
-          expires_at: expiresAt,
-          consumed_at: null,
-        })
+        .insert(row)
         .onConflict(['model', 'id'])
         // consumed_at is left out on purpose: re-saving must not undo a consume.
         .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+    }
+
+    /** The first save of a jti wins; a row past its expiry no longer counts as seen. */
+    private async insertOnce(row: Record<string, unknown>, now: number): Promise<void> {
+      await knex(TABLE).where({ model: this.model, id: row.id }).andWhere('expires_at', '<=', now).del();
+      try {
+        await knex(TABLE).insert(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new errors.InvalidRequest('this proof or assertion was already used (replay detected)');
+        throw err;
+      }
     }
 
     find(id: string): Promise<AdapterPayload | undefined> {

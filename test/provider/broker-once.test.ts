@@ -5,13 +5,12 @@
  *   upstream), 49 are refused; then 50 simultaneous `done` requests for the outcome — one finishes the
  *   interaction, 49 go back to the method list; one login is audited and the winner's code works.
  * - BankID: 50 simultaneous polls of a completed order — one finishes the login, the rest do not.
- * The racers go out over 50 keep-alive sockets opened beforehand: on fresh connections the first
- * request (on the browser's warm socket) would be done before the others arrive, and nothing would race.
+ * The racers go out over sockets opened beforehand (test/support/racer.ts), so they start together.
  */
-import http from 'node:http';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
+import { Racer } from '../support/racer.js';
 import { begin, chooseMethod, eidClientsFile, KARI, redeem, type Flow } from '../brokers/eid-support.js';
 
 const RACERS = 50;
@@ -19,20 +18,6 @@ const ASTRID = '198507099821';
 const APP_ORDER = /\/mock\/bankid\/app\/[0-9a-f-]{36}$/;
 
 const cookiesOf = (browser: Browser, path: string): string => (browser as unknown as { cookieHeader(p: string): string }).cookieHeader(path);
-
-/** A GET over the shared keep-alive agent, redirects not followed. */
-function get(agent: http.Agent, url: URL, headers: Record<string, string>): Promise<{ status: number; location: string | null; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location ?? null, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
 
 function tally(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -43,27 +28,26 @@ function tally(values: string[]): Record<string, number> {
 describe.each(dialects)('broker logins complete once on %s', (dialect) => {
   let db: TestDatabase;
   let server: RunningService;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: RACERS });
+  const racer = new Racer(RACERS);
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect, { poolMax: 20 });
     server = await startService({ db, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true' } });
   });
   afterAll(async () => {
-    agent.destroy();
+    racer.close();
     await server.close();
     await db.close();
   });
 
   const successes = async (event: string): Promise<number> => (await db.knex('audit_events').where({ event, outcome: 'success' })).length;
 
-  /** Opens RACERS idle keep-alive sockets, so the next RACERS requests start together. */
-  const warm = () => Promise.all(Array.from({ length: RACERS }, () => get(agent, new URL('/healthz', server.url), {})));
+  const warm = () => racer.warm(server.url);
 
   /** One racer: answers "<status> <where it points>" with the interaction uid blanked. */
   async function hit(flow: Flow, url: string): Promise<{ label: string; location: string | null }> {
     const target = new URL(url, server.url);
-    const { status, location } = await get(agent, target, { accept: 'text/html', cookie: cookiesOf(flow.browser, target.pathname) });
+    const { status, location } = await racer.request(target, { headers: { accept: 'text/html', cookie: cookiesOf(flow.browser, target.pathname) } });
     const where = location ? new URL(location, server.url).pathname.replace(/^\/(auth|interaction)\/[^/]+/, '/$1/:uid') : '';
     return { label: `${status} ${where}`.trim(), location };
   }
@@ -105,7 +89,7 @@ describe.each(dialects)('broker logins complete once on %s', (dialect) => {
     await warm();
     const polls = await Promise.all(
       Array.from({ length: RACERS }, async () => {
-        const res = await get(agent, new URL(path, server.url), { accept: 'application/json', cookie: cookiesOf(flow.browser, path) });
+        const res = await racer.request(new URL(path, server.url), { headers: { accept: 'application/json', cookie: cookiesOf(flow.browser, path) } });
         expect(res.status).toBe(200);
         return JSON.parse(res.body) as { status: string; redirect?: string };
       }),

@@ -5,12 +5,18 @@
  * every other gets 400 invalid_grant. Because every loser is a detected reuse, the grant is revoked:
  * afterwards no token chain survives — not even the winner's, which it may have saved after the
  * revocation — so its access token fails at userinfo and introspection and its refresh token is refused.
- * PostgreSQL runs with a pool of 20 per instance, so the requests really do overlap in the database.
+ * The same holds for a DPoP proof (its jti is stored once, by oidc-provider's ReplayDetection): 50
+ * token requests carrying one proof, one accepted.
+ * PostgreSQL runs with a pool of 20 per instance, and the racers go out over sockets opened beforehand
+ * (test/support/racer.ts), so the requests really do overlap.
  */
+import crypto from 'node:crypto';
+import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { startService, RP, type RunningService } from '../support/service.js';
+import { startService, CONFIDENTIAL_SECRET, RP, type RunningService } from '../support/service.js';
 import { Browser } from '../support/browser.js';
+import { Racer } from '../support/racer.js';
 import { discover, TEST_USER } from '../support/rp.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { systemClock } from '../../src/clock.js';
@@ -29,23 +35,11 @@ interface Outcome {
   error?: string;
 }
 
-/** Tallies outcomes as { success, invalid_grant, other } (zero counts left out, so a diff is readable). */
-function tally(outcomes: Outcome[]): Record<string, number> {
+/** Counts each label (zero counts left out, so a failing diff reads as the figures). */
+function tally(labels: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const o of outcomes) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+  for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
   return counts;
-}
-
-async function tokenRequest(origin: string, params: Record<string, string>): Promise<Outcome> {
-  const res = await fetch(`${origin}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({ client_id: 'pub', ...params }),
-  });
-  const body = (await res.json()) as TokenSet & { error?: string };
-  if (res.status === 200) return { kind: 'success', status: 200, tokens: body };
-  if (res.status === 400 && body.error === 'invalid_grant') return { kind: 'invalid_grant', status: 400 };
-  return { kind: 'other', status: res.status, ...(body.error ? { error: body.error } : {}) };
 }
 
 describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => {
@@ -53,6 +47,19 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
   let twin: Database;
   let a: RunningService;
   let b: RunningService;
+  const racer = new Racer(RACERS);
+
+  async function tokenRequest(origin: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<Outcome> {
+    const res = await racer.request(new URL('/token', origin), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+      body: new URLSearchParams(params).toString(),
+    });
+    const body = JSON.parse(res.body) as TokenSet & { error?: string };
+    if (res.status === 200) return { kind: 'success', status: 200, tokens: body };
+    if (res.status === 400 && body.error === 'invalid_grant') return { kind: 'invalid_grant', status: 400 };
+    return { kind: 'other', status: res.status, ...(body.error ? { error: body.error } : {}) };
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect, { poolMax: 20 });
@@ -62,6 +69,7 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
     await createLocalAccount(db, systemClock, TEST_USER);
   });
   afterAll(async () => {
+    racer.close();
     await a.close();
     await b.close();
     await twin.close();
@@ -89,8 +97,8 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
   }
 
   const redeem = (origin: string, code: string, verifier: string) =>
-    tokenRequest(origin, { grant_type: 'authorization_code', code, redirect_uri: RP, code_verifier: verifier });
-  const refresh = (origin: string, refreshToken: string) => tokenRequest(origin, { grant_type: 'refresh_token', refresh_token: refreshToken });
+    tokenRequest(origin, { client_id: 'pub', grant_type: 'authorization_code', code, redirect_uri: RP, code_verifier: verifier });
+  const refresh = (origin: string, refreshToken: string) => tokenRequest(origin, { client_id: 'pub', grant_type: 'refresh_token', refresh_token: refreshToken });
 
   async function userinfoStatus(accessToken: string): Promise<number> {
     return (await fetch(`${a.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
@@ -131,8 +139,9 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
     const { code, verifier } = await authorize();
     const grantIds = (await grantIdsOf()).filter((id) => !before.has(id));
     expect(grantIds).toHaveLength(1);
+    await racer.warm(...origins);
     const outcomes = await Promise.all(Array.from({ length: RACERS }, (_, i) => redeem(origins[i % origins.length]!, code, verifier)));
-    expect(tally(outcomes)).toEqual({ success: 1, invalid_grant: RACERS - 1 });
+    expect(tally(outcomes.map((o) => o.kind))).toEqual({ success: 1, invalid_grant: RACERS - 1 });
     // Reuse was detected (49 losers), so the grant is revoked and even the winner's chain is dead.
     await expectAllDead(outcomes, grantIds);
     return outcomes;
@@ -150,8 +159,9 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
     expect(rotated.tokens!.refresh_token).not.toBe(first.tokens!.refresh_token);
     await expectAlive(rotated.tokens!);
 
+    await racer.warm(...origins);
     const outcomes = await Promise.all(Array.from({ length: RACERS }, (_, i) => refresh(origins[i % origins.length]!, rotated.tokens!.refresh_token!)));
-    expect(tally(outcomes)).toEqual({ success: 1, invalid_grant: RACERS - 1 });
+    expect(tally(outcomes.map((o) => o.kind))).toEqual({ success: 1, invalid_grant: RACERS - 1 });
     // Reuse was detected, so the grant is revoked: the winner's new chain and the rotated one are dead.
     await expectAllDead([...outcomes, rotated], grantIds);
     return outcomes;
@@ -171,6 +181,23 @@ describe.each(dialects)('one-time grants under concurrency on %s', (dialect) => 
 
   test(`two instances race ${RACERS} refreshes of one rotated refresh token: one success, no chain survives`, async () => {
     await raceRefresh([a.url, b.url]);
+  });
+
+  test(`${RACERS} token requests with one DPoP proof, on two instances: one is accepted`, async () => {
+    const { publicKey, privateKey } = await jose.generateKeyPair('ES256');
+    const proof = await new jose.SignJWT({ htm: 'POST', htu: `${a.url}/token`, jti: crypto.randomUUID() })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await jose.exportJWK(publicKey) })
+      .setIssuedAt()
+      .sign(privateKey);
+    const basic = `Basic ${Buffer.from(`machine:${CONFIDENTIAL_SECRET}`).toString('base64')}`;
+    await racer.warm(a.url, b.url);
+    const outcomes = await Promise.all(
+      Array.from({ length: RACERS }, (_, i) =>
+        tokenRequest([a.url, b.url][i % 2]!, { grant_type: 'client_credentials', scope: 'openid' }, { authorization: basic, dpop: proof }),
+      ),
+    );
+    const statuses = outcomes.map((o) => (o.kind === 'success' ? `200 ${(o.tokens as { token_type?: string }).token_type}` : `${o.status}`));
+    expect(tally(statuses)).toEqual({ '200 DPoP': 1, '400': RACERS - 1 });
   });
 
   test('a lone redemption and a lone rotation keep their chain (no false reuse)', async () => {

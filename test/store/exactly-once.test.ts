@@ -5,7 +5,8 @@
  * one process would only wait out each other's busy timeouts). Outcomes are counted, not sampled:
  * - the oidc-provider adapter: one consume of a code or refresh token wins, every other is refused
  *   with invalid_grant and revokes the grant (its tokens and the Grant row); a PAR loser gets
- *   invalid_request_uri; claim (broker states, BankID orders) is true once;
+ *   invalid_request_uri; a DPoP proof's or client assertion's jti is saved once; claim (broker states,
+ *   BankID orders) is true once;
  * - e-mail codes and flow steps: one right code verifies, one completion registers or resets, one
  *   account per address;
  * - federated accounts: one account per (broker, subject) however many first logins race;
@@ -101,6 +102,21 @@ describe.each(dialects)('exactly once under concurrency on %s', (dialect) => {
       expect(losers).toHaveLength(RACERS - 1);
       for (const err of losers) expect(err).toBeInstanceOf(errors.InvalidRequestUri);
       expect(await new classes[0]('PushedAuthorizationRequest').find('par-1')).toMatchObject({ consumed: expect.any(Number) });
+    });
+
+    test('one save of a ReplayDetection jti wins; the rest are refused with a 400; an expired one is free again', async () => {
+      const classes = adapters();
+      const results = await race((pool) => new (on(pool, classes))('ReplayDetection').upsert('jti-1', { jti: 'jti-1', iss: 'machine' }, 60), pools);
+      expect(fulfilled(results)).toHaveLength(1);
+      const losers = rejected(results);
+      expect(losers).toHaveLength(RACERS - 1);
+      for (const err of losers) {
+        expect(err).toBeInstanceOf(errors.InvalidRequest);
+        expect(err).toMatchObject({ error: 'invalid_request', statusCode: 400 });
+      }
+      clock.advance(60_000);
+      await expect(new classes[0]('ReplayDetection').upsert('jti-1', { jti: 'jti-1', iss: 'machine' }, 60)).resolves.toBeUndefined();
+      expect(await new classes[0]('ReplayDetection').find('jti-1')).toEqual({ jti: 'jti-1', iss: 'machine' });
     });
 
     test('claim is true for one caller; a re-save does not undo it; an expired row cannot be claimed', async () => {
