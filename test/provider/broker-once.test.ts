@@ -104,6 +104,8 @@ describe.each(dialects)('broker logins complete once on %s', (dialect) => {
     const order = await db.knex('oidc_payloads').where({ model: 'BankidOrder', id: uid }).first('consumed_at');
     expect(order).toMatchObject({ consumed_at: expect.anything() });
     expect((await hit(flow, page.url)).label).toBe('302 /interaction/:uid');
+    // The mock upstream, too, answers one final collect and refuses the racing ones (no internalError).
+    expect(server.logs.filter((l) => l.includes('bankid mock failed'))).toEqual([]);
     const { userinfo } = await redeem(flow, await flow.browser.go(finished[0]!.redirect!));
     expect(userinfo['https://id.oidc.se/claim/personalIdentityNumber']).toBe(ASTRID);
   });
