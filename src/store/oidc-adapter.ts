@@ -23,7 +23,8 @@
  *   true for exactly one caller, false for every other, never for an expired row.
  * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
- *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it.
+ *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it (a lost
+ *   consume, above, is the one place the adapter deletes it itself).
  */
 import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
