@@ -6,13 +6,16 @@
  * - the page polls every 2 s; each poll is one `collect` upstream; BankID's hint codes become its
  *   recommended messages (RFA) in the user's language; unknown hint codes are tolerated;
  * - "Cancel" cancels the order upstream and returns to the method list; a failure offers to try again;
- * - a completed order becomes its own federated account (keyed by the personnummer), never linked.
+ * - a completed order becomes its own federated account (keyed by the personnummer), never linked;
+ * - a completed order logs in once: the request that saw it complete claims the stored order with a
+ *   conditional update whose row count decides, so of simultaneous polls (a reload during a poll, two
+ *   tabs, two instances) one finishes the login; a later save of that order cannot undo the claim.
  */
 import QRCode from 'qrcode';
-import type { Adapter } from 'oidc-provider';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
+import type { OneTimeStore } from '../store/oidc-adapter.js';
 import { BankidError, type BankidBroker } from '../brokers/bankid-se/broker.js';
 import { rfaForFailed, rfaForPending, type StartMode } from '../brokers/bankid-se/hints.js';
 import { autoStartUrl } from '../brokers/bankid-se/qr.js';
@@ -25,7 +28,7 @@ import { methodChoice } from './login-methods.js';
 
 export interface BankidLoginDeps {
   broker: BankidBroker;
-  orders: Adapter;
+  orders: OneTimeStore;
   ttlSeconds: number;
   federated: FederatedAccountRepository;
   audit: AuditLog;
@@ -61,7 +64,10 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
         methodsUrl: `/interaction/${uid}`,
       };
     };
-    const findOrder = async (uid: string) => (await deps.orders.find(uid)) as Order | undefined;
+    const findOrder = async (uid: string) => {
+      const order = (await deps.orders.find(uid)) as (Order & { consumed?: number }) | undefined;
+      return order?.consumed ? undefined : order; // a claimed order has logged someone in already
+    };
     const saveOrder = (uid: string, order: Order) => deps.orders.upsert(uid, order as never, deps.ttlSeconds);
     const rfaMessage = (ic: InteractionContext, rfa: string) => translate(ic.locale, `rfa.${rfa}` as MessageId);
 
@@ -75,6 +81,8 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
       const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
       const previous = await findOrder(ic.uid);
       if (previous && !previous.failedRfa) await deps.broker.cancel(previous.state).catch(() => undefined);
+      // A new order gets a fresh row: upsert keeps a claim, so a finished order would hide the new one.
+      await deps.orders.destroy(ic.uid);
       try {
         const { state } = await deps.broker.begin(requirement, { ip: ctx.ip });
         await saveOrder(ic.uid, { state, requirement, mode: 'qr' });
@@ -99,7 +107,8 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
           return { status: 'done', redirect: urls(ic.uid).pageUrl };
         }
         const { identity } = result;
-        await deps.orders.destroy(ic.uid);
+        // Collect answers "complete" to every poll of a finished order: only the claimant logs in.
+        if (!(await deps.orders.claim(ic.uid))) return { status: 'done', redirect: urls(ic.uid).methodsUrl };
         const account = await deps.federated.loginWith(identity.broker, identity.subject, {
           ...(identity.claims.name ? { name: identity.claims.name } : {}),
           ...(identity.claims.given_name ? { given_name: identity.claims.given_name } : {}),

@@ -3,7 +3,11 @@
  * Rules:
  * - a method starts only when the client offers it and it can reach its floor; the floor goes upstream;
  * - the upstream returns to one fixed callback URL (registered exactly); the pending login is found by
- *   the `state` value, used once, and kept in the store — any instance can take the callback;
+ *   the `state` value and kept in the store — any instance can take the callback;
+ * - exactly once, under concurrency too: the pending login and the outcome are each claimed with a
+ *   conditional update whose row count decides, so of any number of replayed or simultaneous callbacks
+ *   (or `done` requests) one goes on and the others are refused; a claimed row stays claimed until it
+ *   expires, so a later replay is refused as well;
  * - the callback completes the upstream exchange server-side and hands only the outcome to the
  *   interaction, which the browser's interaction cookie must own (a stolen callback URL logs no one in);
  * - the identity becomes its own federated account (never linked to another); the login's acr is the
@@ -11,10 +15,10 @@
  * - failures get an honest page (which upstream failed, who can help) with a way back to the methods.
  */
 import Router from '@koa/router';
-import type { Adapter } from 'oidc-provider';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
+import type { OneTimeStore } from '../store/oidc-adapter.js';
 import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../brokers/types.js';
 import { InsufficientLevelError } from '../brokers/idporten/broker.js';
 import { BadRequestError } from '../errors.js';
@@ -28,8 +32,8 @@ export interface BrokerLoginDeps {
   /** Methods handled by a decoupled broker's own routes (src/interactions/bankid-login.ts). */
   decoupledMethods?: Set<string>;
   /** Stored pending logins (by upstream state) and outcomes (by interaction uid). */
-  pending: Adapter;
-  outcomes: Adapter;
+  pending: OneTimeStore;
+  outcomes: OneTimeStore;
   ttlSeconds: number;
   federated: FederatedAccountRepository;
   audit: AuditLog;
@@ -44,6 +48,9 @@ interface PendingLogin {
 }
 
 type Outcome = { identity: UpstreamIdentity } | { error: { kind: string; reached?: string; required?: string; amr?: string[] } };
+
+/** What the store hands back: the payload, marked when it was claimed already. */
+type Stored<T> = T & { consumed?: number };
 
 const UPSTREAM_NAMES: Record<string, string> = { idporten: 'ID-porten' };
 const LEVEL_NAMES: Record<string, string> = { low: '2', substantial: '3', high: '4' };
@@ -98,9 +105,10 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
     router.get('/broker/:broker/done', async (ctx) => {
       const ic = await kit.load(ctx);
       if (!ic) return;
-      const outcome = (await deps.outcomes.find(ic.uid)) as Outcome | undefined;
-      if (!outcome || ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-      await deps.outcomes.destroy(ic.uid);
+      const outcome = (await deps.outcomes.find(ic.uid)) as Stored<Outcome> | undefined;
+      if (!outcome || outcome.consumed || ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
+      // One `done` per outcome: a concurrent or replayed one finds it claimed and goes back to the methods.
+      if (!(await deps.outcomes.claim(ic.uid))) return ctx.redirect(`/interaction/${ic.uid}`);
       const broker = String(ctx.params.broker);
       if ('error' in outcome) {
         await deps.audit.record({ event: `login.${broker}`, outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: outcome.error.kind } });
@@ -147,13 +155,13 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
   const router = new Router();
   router.get('/broker/:broker/callback', async (ctx) => {
     const stateParam = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-    const pending = stateParam ? ((await deps.pending.find(stateParam)) as PendingLogin | undefined) : undefined;
+    const pending = stateParam ? ((await deps.pending.find(stateParam)) as Stored<PendingLogin> | undefined) : undefined;
     const broker = deps.brokers.get(String(ctx.params.broker));
-    if (!pending || !broker || pending.broker !== broker.id) {
-      // Unknown, used or expired: the interaction page explains and offers to start again.
+    // Unknown, used or expired: the interaction page explains and offers to start again. The claim
+    // decides between simultaneous callbacks with one state: exactly one talks to the upstream.
+    if (!pending || pending.consumed || !broker || pending.broker !== broker.id || !(await deps.pending.claim(stateParam))) {
       throw new BadRequestError('unknown or expired upstream login');
     }
-    await deps.pending.destroy(stateParam); // single use
     const callbackUrl = new URL(`${callbackUrlFor(deps.issuer, broker.id)}?${ctx.querystring}`);
     let outcome: Outcome;
     try {
@@ -166,6 +174,8 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
           ? { error: { kind: err.kind, reached: err.reached, required: err.required, amr: err.amr } }
           : { error: { kind: err.kind } };
     }
+    // A fresh row: upsert keeps a claim, so an earlier attempt's claimed outcome would hide this one.
+    await deps.outcomes.destroy(pending.uid);
     await deps.outcomes.upsert(pending.uid, outcome as never, deps.ttlSeconds);
     ctx.status = 303;
     ctx.redirect(`/interaction/${pending.uid}/broker/${broker.id}/done`);

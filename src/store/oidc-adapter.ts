@@ -7,10 +7,26 @@
  *   A row saved without expiresIn never expires.
  * - consume records the first consumption only, and a later upsert of the same id does not clear it:
  *   a consumed code or refresh token must never become redeemable again.
+ * - consume is a conditional update and its row count decides (issue 8): of any number of concurrent
+ *   redemptions of one code or refresh token exactly one wins. oidc-provider reads `consumed` before it
+ *   calls consume, so on PostgreSQL many requests can pass that check at once; the ones whose update
+ *   finds the row already consumed are the reuse oidc-provider itself punishes when it sees it in time.
+ *   They get the same answer — the grant's tokens and the Grant row are revoked, as its revoke() does
+ *   under the default revokeGrantPolicy, and the request fails with invalid_grant (400). Deleting the
+ *   Grant kills the winner's chain too, even tokens it saves after the revocation: userinfo,
+ *   introspection and refresh all look the grant up first.
+ * - a ReplayDetection row (the jti of a DPoP proof or a client assertion) is inserted, never merged:
+ *   oidc-provider finds, then saves, so on PostgreSQL concurrent requests with one proof all found
+ *   nothing; the unique key now lets one save win and the others fail with a 400 (the adapter cannot
+ *   tell a proof from an assertion, so the error is invalid_request naming the reuse).
+ * - claim is the same conditional update for our own single-use rows (broker states, BankID orders):
+ *   true for exactly one caller, false for every other, never for an expired row.
  * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
- *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it.
+ *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it (a lost
+ *   consume, above, is the one place the adapter deletes it itself).
  */
+import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 
@@ -18,6 +34,18 @@ const TABLE = 'oidc_payloads';
 
 /** The models whose rows belong to a grant and die with it (as in oidc-provider's own adapter). */
 const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+
+/**
+ * The models oidc-provider consumes at its token endpoint (grant sources), with the detail its own
+ * reuse check gives, so a lost race reads exactly like a detected reuse.
+ */
+const GRANT_SOURCE_REUSE: Record<string, string> = {
+  AuthorizationCode: 'authorization code already consumed',
+  RefreshToken: 'refresh token already used',
+  DeviceCode: 'device code already consumed',
+  BackchannelAuthenticationRequest: 'backchannel authentication request already consumed',
+  PreAuthorizedCode: 'pre-authorized code already consumed',
+};
 
 /** What oidc-provider stores: an open JSON object. The named fields are the ones we index. */
 export interface AdapterPayload {
@@ -40,8 +68,13 @@ export interface OidcAdapter {
   revokeByGrantId(grantId: string): Promise<void>;
 }
 
+/** Our own single-use rows add claim: consume that reports who won instead of throwing. */
+export interface OneTimeStore extends OidcAdapter {
+  claim(id: string): Promise<boolean>;
+}
+
 /** oidc-provider constructs one instance per model, with the model's name ("AccessToken", "Session", ...). */
-export type OidcAdapterClass = new (model: string) => OidcAdapter;
+export type OidcAdapterClass = new (model: string) => OneTimeStore;
 
 interface StoredRow {
   payload: string;
@@ -50,6 +83,11 @@ interface StoredRow {
 
 type Lookup = { id: string } | { uid: string } | { user_code: string };
 
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
@@ -57,26 +95,40 @@ function stringOrNull(value: unknown): string | null {
 export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass {
   const { knex } = db;
 
-  return class OidcPayloadAdapter implements OidcAdapter {
+  return class OidcPayloadAdapter implements OneTimeStore {
     constructor(readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       // A number, even zero or negative (ReplayDetection can pass those), is a lifetime; anything else is "forever".
-      const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? clock.now() + expiresIn * 1000 : null;
+      const now = clock.now();
+      const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + expiresIn * 1000 : null;
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: stringOrNull(payload.grantId),
+        user_code: stringOrNull(payload.userCode),
+        uid: stringOrNull(payload.uid),
+        expires_at: expiresAt,
+        consumed_at: null,
+      };
+      if (this.model === 'ReplayDetection') return this.insertOnce(row, now);
       await knex(TABLE)
-        .insert({
-          model: this.model,
-          id,
-          payload: JSON.stringify(payload),
-          grant_id: stringOrNull(payload.grantId),
-          user_code: stringOrNull(payload.userCode),
-          uid: stringOrNull(payload.uid),
-          expires_at: expiresAt,
-          consumed_at: null,
-        })
+        .insert(row)
         .onConflict(['model', 'id'])
         // consumed_at is left out on purpose: re-saving must not undo a consume.
         .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+    }
+
+    /** The first save of a jti wins; a row past its expiry no longer counts as seen. */
+    private async insertOnce(row: Record<string, unknown>, now: number): Promise<void> {
+      await knex(TABLE).where({ model: this.model, id: row.id }).andWhere('expires_at', '<=', now).del();
+      try {
+        await knex(TABLE).insert(row);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new errors.InvalidRequest('this proof or assertion was already used (replay detected)');
+        throw err;
+      }
     }
 
     find(id: string): Promise<AdapterPayload | undefined> {
@@ -92,10 +144,40 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
     }
 
     async consume(id: string): Promise<void> {
-      await knex(TABLE)
-        .where({ model: this.model, id })
-        .whereNull('consumed_at')
-        .update({ consumed_at: Math.floor(clock.now() / 1000) });
+      if ((await this.markConsumed(id, false)) === 1) return;
+      // Another request consumed it first (or revoked it): this one lost, and tells oidc-provider so.
+      if (this.model === 'PushedAuthorizationRequest') {
+        throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+      }
+      const reuse = GRANT_SOURCE_REUSE[this.model];
+      if (!reuse) throw new errors.InvalidRequest(`${this.model} was already used`);
+      await this.revokeGrantOf(id);
+      throw new errors.InvalidGrant(reuse);
+    }
+
+    async claim(id: string): Promise<boolean> {
+      return (await this.markConsumed(id, true)) === 1;
+    }
+
+    /** The conditional update both rely on; its row count is the whole decision. */
+    private markConsumed(id: string, unexpiredOnly: boolean): Promise<number> {
+      const now = clock.now();
+      const query = knex(TABLE).where({ model: this.model, id }).whereNull('consumed_at');
+      // oidc-provider judges expiry itself (with ignoreExpiration) before it consumes; our callers ask us.
+      if (unexpiredOnly) query.andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now));
+      return query.update({ consumed_at: Math.floor(now / 1000) });
+    }
+
+    /**
+     * The reuse answer: the Grant row first, so that whatever the winner saves from now on names a grant
+     * that no longer exists, then every token of the grant. A row already gone was revoked by whoever
+     * deleted it (an earlier loser, or oidc-provider's own reuse check).
+     */
+    private async revokeGrantOf(id: string): Promise<void> {
+      const row = (await knex(TABLE).where({ model: this.model, id }).first('grant_id')) as { grant_id: string | null } | undefined;
+      if (!row?.grant_id) return;
+      await knex(TABLE).where({ model: 'Grant', id: row.grant_id }).del();
+      await this.revokeByGrantId(row.grant_id);
     }
 
     async destroy(id: string): Promise<void> {

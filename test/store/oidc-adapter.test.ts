@@ -132,9 +132,10 @@ describe.each(dialects)('oidc adapter on %s', (dialect) => {
       await codes.consume('c1');
       expect(await codes.find('c1')).toEqual({ jti: 'c1', grantId: 'g1', consumed: consumedAt });
 
+      // A second consume is a reuse: refused with invalid_grant, and the grant's tokens (the code too) go.
       clock.advance(5_000);
-      await codes.consume('c1');
-      expect((await codes.find('c1'))?.consumed).toBe(consumedAt);
+      await expect(codes.consume('c1')).rejects.toMatchObject({ error: 'invalid_grant', statusCode: 400 });
+      expect(await codes.find('c1')).toBeUndefined();
     });
 
     it('is not undone by a later upsert of the same id', async () => {

@@ -16,7 +16,9 @@ export interface TestDatabase extends Database {
   schema?: string;
 }
 
-export async function createTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+/** poolMax sizes each PostgreSQL pool (the database and every twin); races need one larger than the default 5. */
+export async function createTestDatabase(dialect: 'sqlite' | 'postgres', options: { poolMax?: number } = {}): Promise<TestDatabase> {
+  const poolMax = options.poolMax ?? 5;
   if (dialect === 'sqlite') {
     const file = `/tmp/nordlys-test-${crypto.randomBytes(6).toString('hex')}.sqlite`;
     const db = openDatabase({ sqliteFile: file });
@@ -28,12 +30,12 @@ export async function createTestDatabase(dialect: 'sqlite' | 'postgres'): Promis
   const admin = knexFactory({ client: 'pg', connection: postgresUrl });
   await admin.raw(`create schema "${schema}"`);
   await admin.destroy();
-  const db = openDatabase({ databaseUrl: postgresUrl, schema, poolMax: 5 });
+  const db = openDatabase({ databaseUrl: postgresUrl, schema, poolMax });
   await migrateLatest(db);
   return {
     ...db,
     schema,
-    openTwin: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax: 5 }),
+    openTwin: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax }),
     close: async () => {
       await db.close();
       const cleanup = knexFactory({ client: 'pg', connection: postgresUrl });

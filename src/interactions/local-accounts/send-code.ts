@@ -118,7 +118,12 @@ export function createSendCode(deps: LocalAccountDeps) {
       if (!(await deliver(ic, flow.kind, flow.locale as Locale, flow.email, p))) {
         return renderCode(ic, deps, flow, { errorId: 'local.error.mail_failed' }, 503);
       }
-      await deps.flows.replaceCode(flow.id, p.code, p.accountId);
+      if (!(await deps.flows.replaceCode(flow.id, p.code, p.accountId))) {
+        // The flow moved on meanwhile (its code was used, say in another tab): the new code is void, so
+        // say nothing about a new code and show the flow where it is.
+        ic.ctx.status = 303;
+        return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
+      }
       await deps.audit.record({ ...auditBase(ic), event: `${flow.kind}.code_sent`, outcome: 'success', accountId: p.accountId ?? undefined, detail: { mail: p.mail, resend: true } });
       ic.ctx.status = 303;
       ic.ctx.redirect(`${flowUrls(ic.uid, flow.kind, flow.id).flow}?sent=1`);

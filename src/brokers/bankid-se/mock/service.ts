@@ -74,8 +74,8 @@ export function createOrderService(store: MockStore, clock: Clock) {
       const stored = await loadKnown(orderRef);
       const seen = observe(stored.order, clock.now());
       if (seen.status !== 'pending') {
-        if (stored.finalCollected) throw invalidParameters('No such order');
-        await store.markFinalCollected(orderRef);
+        // After the first final answer the order is unknown, also to a collect that raced it.
+        if (stored.finalCollected || !(await store.markFinalCollected(orderRef))) throw invalidParameters('No such order');
       }
       const answer: CollectAnswer = { orderRef, status: seen.status };
       if (seen.hintCode !== undefined) answer.hintCode = seen.hintCode;

@@ -4,13 +4,13 @@
  * - `MockBankid:Order` by orderRef; the row goes ORDER_RETENTION_MS after the order began;
  * - `MockBankid:Handle` maps the QR start token, the autostart token and the app page's id to an order;
  * - `MockBankid:Person` names the latest order of a personal number (for alreadyInProgress);
- * - the first final answer collected is recorded with the adapter's consume, which no later save of
- *   the order can undo;
+ * - the first final answer collected is recorded with the adapter's claim, which no later save of
+ *   the order can undo and which only one of concurrent collects wins;
  * - `MockBankid:Inject` holds the API failures a test asked for.
  */
 import type { Clock } from '../../../clock.js';
 import type { Database } from '../../../store/db.js';
-import { createAdapterClass, type OidcAdapter } from '../../../store/oidc-adapter.js';
+import { createAdapterClass, type OidcAdapter, type OneTimeStore } from '../../../store/oidc-adapter.js';
 import { ORDER_RETENTION_MS, type Order } from './orders.js';
 
 export type HandleKind = 'qr' | 'autostart' | 'app';
@@ -32,7 +32,8 @@ export interface StoredOrder {
 export interface MockStore {
   saveOrder(order: Order): Promise<void>;
   loadOrder(orderRef: string): Promise<StoredOrder | undefined>;
-  markFinalCollected(orderRef: string): Promise<void>;
+  /** True for the one collect that recorded it. */
+  markFinalCollected(orderRef: string): Promise<boolean>;
   link(kind: HandleKind, handle: string, order: Order): Promise<void>;
   orderRefBy(kind: HandleKind, handle: string): Promise<string | undefined>;
   setLatestFor(personalNumber: string, order: Order): Promise<void>;
@@ -44,7 +45,7 @@ export interface MockStore {
 
 export function createMockStore(db: Database, clock: Clock): MockStore {
   const Adapter = createAdapterClass(db, clock);
-  const orders: OidcAdapter = new Adapter('MockBankid:Order');
+  const orders: OneTimeStore = new Adapter('MockBankid:Order');
   const handles: OidcAdapter = new Adapter('MockBankid:Handle');
   const persons: OidcAdapter = new Adapter('MockBankid:Person');
   const injections: OidcAdapter = new Adapter('MockBankid:Inject');
@@ -65,7 +66,7 @@ export function createMockStore(db: Database, clock: Clock): MockStore {
       if (!row?.order) return undefined;
       return { order: row.order as Order, finalCollected: row.consumed !== undefined };
     },
-    markFinalCollected: (orderRef) => orders.consume(orderRef),
+    markFinalCollected: (orderRef) => orders.claim(orderRef),
     link: (kind, handle, order) => handles.upsert(`${kind}:${handle}`, { orderRef: order.orderRef }, lifetime(order)),
     async orderRefBy(kind, handle) {
       const row = await handles.find(`${kind}:${handle}`);
