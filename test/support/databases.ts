@@ -17,25 +17,33 @@ export interface TestDatabase extends Database {
 }
 
 /** poolMax sizes each PostgreSQL pool (the database and every twin); races need one larger than the default 5. */
+/**
+ * Generous waits for the shared test databases: CI's machine is loaded and the concurrency tests queue many
+ * requests on a small pool. Tests of the timeouts themselves open their databases with their own settings.
+ */
+const patient = { acquireTimeoutMs: 60_000, statementTimeoutMs: 60_000 };
+// SQLite's busy timeout blocks the whole process (better-sqlite3 is synchronous): keep its default there.
+const patientSqlite = { acquireTimeoutMs: 60_000 };
+
 export async function createTestDatabase(dialect: 'sqlite' | 'postgres', options: { poolMax?: number } = {}): Promise<TestDatabase> {
   const poolMax = options.poolMax ?? 5;
   if (dialect === 'sqlite') {
     const file = `/tmp/nordlys-test-${crypto.randomBytes(6).toString('hex')}.sqlite`;
-    const db = openDatabase({ sqliteFile: file });
+    const db = openDatabase({ sqliteFile: file, ...patientSqlite });
     await migrateLatest(db);
-    return { ...db, openTwin: () => openDatabase({ sqliteFile: file }) };
+    return { ...db, openTwin: () => openDatabase({ sqliteFile: file, ...patientSqlite }) };
   }
   if (!postgresUrl) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
   const admin = knexFactory({ client: 'pg', connection: postgresUrl });
   await admin.raw(`create schema "${schema}"`);
   await admin.destroy();
-  const db = openDatabase({ databaseUrl: postgresUrl, schema, poolMax });
+  const db = openDatabase({ databaseUrl: postgresUrl, schema, poolMax, ...patient });
   await migrateLatest(db);
   return {
     ...db,
     schema,
-    openTwin: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax }),
+    openTwin: () => openDatabase({ databaseUrl: postgresUrl, schema, poolMax, ...patient }),
     close: async () => {
       await db.close();
       const cleanup = knexFactory({ client: 'pg', connection: postgresUrl });
