@@ -3,7 +3,11 @@
  * Rules:
  * - a method starts only when the client offers it and it can reach its floor; the floor goes upstream;
  * - the upstream returns to one fixed callback URL (registered exactly); the pending login is found by
- *   the `state` value, used once, and kept in the store — any instance can take the callback;
+ *   the `state` value, used once, and kept in the store — any instance can take the callback; a used
+ *   state is remembered until the login would have expired, so a replayed callback is refused with the
+ *   broker error page and audited (`state_reused`), and logs no one in;
+ * - the RP's demand for a fresh login (prompt=login, max_age) goes to the broker; the upstream's
+ *   auth_time becomes the session's (oidc-provider's `login.ts`);
  * - the callback completes the upstream exchange server-side and hands only the outcome to the
  *   interaction, which the browser's interaction cookie must own (a stolen callback URL logs no one in);
  * - the identity becomes its own federated account (never linked to another); the login's acr is the
@@ -11,8 +15,12 @@
  * - failures get an honest page (which upstream failed, who can help) with a way back to the methods.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Adapter } from 'oidc-provider';
 import type { Logger } from '../logger.js';
+import type { Renderer } from './render.js';
+import type { Locale } from '../i18n/locales.js';
+import { freshnessDemand } from '../brokers/freshness.js';
 import type { AuditLog } from '../store/audit.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../brokers/types.js';
@@ -34,6 +42,8 @@ export interface BrokerLoginDeps {
   federated: FederatedAccountRepository;
   audit: AuditLog;
   logger: Logger;
+  /** For the page a replayed callback gets: it belongs to no live interaction. */
+  renderer: Renderer;
 }
 
 interface PendingLogin {
@@ -41,6 +51,9 @@ interface PendingLogin {
   broker: string;
   state: BrokerState;
   requirement: Requirement;
+  clientId?: string;
+  /** Set when the callback took this login: any later callback with its state is a replay. */
+  used?: true;
 }
 
 type Outcome = { identity: UpstreamIdentity } | { error: { kind: string; reached?: string; required?: string; amr?: string[] } };
@@ -81,10 +94,11 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       }
       const broker = deps.brokers.get(method);
       if (!broker) throw new BadRequestError(`login method ${method} is not configured`);
-      const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
+      const fresh = freshnessDemand(ic.details.params as Record<string, unknown>);
+      const requirement: Requirement = { minimum: offered.floor, locale: ic.locale, ...(fresh ? { fresh } : {}) };
       try {
         const begun = await broker.begin(requirement, callbackUrlFor(deps.issuer, broker.id));
-        const pending: PendingLogin = { uid: ic.uid, broker: broker.id, state: begun.state, requirement };
+        const pending: PendingLogin = { uid: ic.uid, broker: broker.id, state: begun.state, requirement, clientId: clientIdOf(ic) };
         await deps.pending.upsert(begun.stateParam, pending as never, deps.ttlSeconds);
         ctx.status = 303;
         ctx.redirect(begun.redirectTo);
@@ -114,7 +128,8 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
         ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
       });
       await deps.audit.record({ event: `login.${broker}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ctx.ip, detail: { acr: identity.acr, created: account.created } });
-      await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr } });
+      // The upstream's auth_time is when the person really logged in; max_age at our RPs counts from it.
+      await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, ...(identity.authTime ? { ts: identity.authTime } : {}) } });
     });
 
     function renderFailure(ic: InteractionContext, outcome: Extract<Outcome, { error: unknown }>, broker: string): void {
@@ -131,7 +146,9 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
           ? { titleId: 'broker.cancelled.title', messageId: 'broker.cancelled.message' }
           : kind === 'insufficient_level'
             ? { titleId: 'broker.level.title', messageId: 'broker.level.message', hintId: 'broker.level.hint' }
-            : {
+            : kind === 'stale_authentication'
+              ? { titleId: 'broker.stale.title', messageId: 'broker.stale.message', helpId: `broker.help.${broker}` }
+              : {
                 titleId: 'broker.unavailable.title',
                 messageId: kind === 'timeout' ? 'broker.timeout.message' : kind === 'invalid_response' ? 'broker.invalid.message' : 'broker.unavailable.message',
                 helpId: `broker.help.${broker}`,
@@ -153,7 +170,9 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
       // Unknown, used or expired: the interaction page explains and offers to start again.
       throw new BadRequestError('unknown or expired upstream login');
     }
-    await deps.pending.destroy(stateParam); // single use
+    if (pending.used) return refuseReplay(ctx, pending);
+    // Single use: kept as used (not deleted) so that a replay is recognised, refused and audited.
+    await deps.pending.upsert(stateParam, { ...pending, used: true } as never, deps.ttlSeconds);
     const callbackUrl = new URL(`${callbackUrlFor(deps.issuer, broker.id)}?${ctx.querystring}`);
     let outcome: Outcome;
     try {
@@ -170,6 +189,20 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
     ctx.status = 303;
     ctx.redirect(`/interaction/${pending.uid}/broker/${broker.id}/done`);
   });
+
+  /** A used state came back: someone replays a callback URL. Refused without going upstream again. */
+  async function refuseReplay(ctx: Context, pending: PendingLogin): Promise<void> {
+    deps.logger.warn({ broker: pending.broker }, 'a used upstream callback was replayed');
+    await deps.audit.record({ event: `login.${pending.broker}`, outcome: 'failure', clientId: pending.clientId, ip: ctx.ip, detail: { reason: 'state_reused' } });
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = deps.renderer.render('broker-error.njk', pending.requirement.locale as Locale, {
+      titleId: 'broker.replayed.title',
+      messageId: 'broker.replayed.message',
+      params: { upstream: UPSTREAM_NAMES[pending.broker] ?? pending.broker },
+      methodsUrl: `/interaction/${pending.uid}`,
+    });
+  }
   return router;
 }
 
