@@ -133,7 +133,8 @@ export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBrok
         subject: pid.number,
         acr: reached.rank,
         amr,
-        ...(typeof claims.auth_time === 'number' ? { authTime: claims.auth_time } : {}),
+        // Never in our future: an upstream clock ahead of ours must not extend the session.
+        ...(typeof claims.auth_time === 'number' ? { authTime: Math.min(claims.auth_time, Math.floor(clock.now() / 1000)) } : {}),
         claims: {
           national_id: pid.number,
           ...(pid.birthdate ? { birthdate: pid.birthdate } : {}),
