@@ -22,6 +22,7 @@ import type { Renderer } from './render.js';
 import type { Locale } from '../i18n/locales.js';
 import { freshnessDemand } from '../brokers/freshness.js';
 import type { AuditLog } from '../store/audit.js';
+import type { OidcAdapter } from '../store/oidc-adapter.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../brokers/types.js';
 import { InsufficientLevelError } from '../brokers/idporten/broker.js';
@@ -36,7 +37,7 @@ export interface BrokerLoginDeps {
   /** Methods handled by a decoupled broker's own routes (src/interactions/bankid-login.ts). */
   decoupledMethods?: Set<string>;
   /** Stored pending logins (by upstream state) and outcomes (by interaction uid). */
-  pending: Adapter;
+  pending: Adapter & Pick<OidcAdapter, 'claim'>;
   outcomes: Adapter;
   ttlSeconds: number;
   federated: FederatedAccountRepository;
@@ -52,8 +53,8 @@ interface PendingLogin {
   state: BrokerState;
   requirement: Requirement;
   clientId?: string;
-  /** Set when the callback took this login: any later callback with its state is a replay. */
-  used?: true;
+  /** Added on read once a callback has taken this login (the adapter's consume). */
+  consumed?: number;
 }
 
 type Outcome = { identity: UpstreamIdentity } | { error: { kind: string; reached?: string; required?: string; amr?: string[] } };
@@ -170,16 +171,20 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
       // Unknown, used or expired: the interaction page explains and offers to start again.
       throw new BadRequestError('unknown or expired upstream login');
     }
-    if (pending.used) return refuseReplay(ctx, pending);
-    // Single use: kept as used (not deleted) so that a replay is recognised, refused and audited.
-    await deps.pending.upsert(stateParam, { ...pending, used: true } as never, deps.ttlSeconds);
+    // Single use, atomically: the row stays, consumed, so that a replay is recognised, refused and audited.
+    if (pending.consumed !== undefined || !(await deps.pending.claim(stateParam))) return refuseReplay(ctx, pending);
     const callbackUrl = new URL(`${callbackUrlFor(deps.issuer, broker.id)}?${ctx.querystring}`);
     let outcome: Outcome;
     try {
       outcome = { identity: await broker.complete(callbackUrl, pending.state, pending.requirement) };
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
-      deps.logger.warn({ broker: broker.id, kind: err.kind, err: { message: err.message, cause: String(err.cause ?? '') } }, 'upstream login failed');
+      // The check that failed (the RP library's code and message name claims, never their values).
+      const cause = err.cause as { code?: unknown; cause?: unknown } | undefined;
+      deps.logger.warn(
+        { broker: broker.id, kind: err.kind, err: { message: err.message, cause: String(err.cause ?? ''), code: cause?.code, check: cause?.cause ? String(cause.cause) : undefined } },
+        'upstream login failed',
+      );
       outcome =
         err instanceof InsufficientLevelError
           ? { error: { kind: err.kind, reached: err.reached, required: err.required, amr: err.amr } }

@@ -36,6 +36,8 @@ export interface OidcAdapter {
   findByUid(uid: string): Promise<AdapterPayload | undefined>;
   findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
   consume(id: string): Promise<void>;
+  /** Consumes a live row that was not consumed yet; true for exactly one caller however many race. */
+  claim(id: string): Promise<boolean>;
   destroy(id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
 }
@@ -96,6 +98,16 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
         .where({ model: this.model, id })
         .whereNull('consumed_at')
         .update({ consumed_at: Math.floor(clock.now() / 1000) });
+    }
+
+    async claim(id: string): Promise<boolean> {
+      // One UPDATE: on PostgreSQL a racing second one waits for the first's row lock, then matches nothing.
+      const claimed = await knex(TABLE)
+        .where({ model: this.model, id })
+        .whereNull('consumed_at')
+        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', clock.now()))
+        .update({ consumed_at: Math.floor(clock.now() / 1000) });
+      return claimed === 1;
     }
 
     async destroy(id: string): Promise<void> {
