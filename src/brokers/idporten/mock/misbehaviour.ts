@@ -54,7 +54,8 @@ export function createMisbehaviours(db: Database, clock: Clock): Misbehaviours {
     arm: (m) => (m ? store.upsert(NEXT, { misbehaviour: m }, ARMED_SECONDS) : store.destroy(NEXT)),
     async take() {
       const row = await store.find(NEXT);
-      if (!row) return undefined;
+      // claim: of two token requests at once, only one gets the fault.
+      if (!row || !(await store.claim(NEXT))) return undefined;
       await store.destroy(NEXT);
       return isTokenMisbehaviour(row.misbehaviour) ? row.misbehaviour : undefined;
     },

@@ -136,7 +136,9 @@ export function createTesterPages(deps: TesterPageDeps): Router {
     const accountId = toAccountId(pid, pickLocale(params.ui_locales));
     if (action === 'misbehave' && isTokenMisbehaviour(form.misbehaviour)) {
       // A faithful login with the chosen eID; the token endpoint then spoils its id_token.
-      const eid = eidById(form.eid) ?? offeredEids(minimum)[0]!;
+      const offered = offeredEids(minimum);
+      const chosen = eidById(form.eid);
+      const eid = chosen && offered.includes(chosen) ? chosen : offered[0]!;
       await deps.misbehaviours.arm(form.misbehaviour);
       return finish(ctx, { login: { accountId, acr: idportenAcr(eid.rank), amr: [...eid.amr], remember: true } });
     }
