@@ -168,7 +168,7 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
     const pending = stateParam ? ((await deps.pending.find(stateParam)) as PendingLogin | undefined) : undefined;
     const broker = deps.brokers.get(String(ctx.params.broker));
     if (!pending || !broker || pending.broker !== broker.id) {
-      // Unknown, used or expired: the interaction page explains and offers to start again.
+      // Unknown or expired (a used one is refused below): a 400 page.
       throw new BadRequestError('unknown or expired upstream login');
     }
     // Single use, atomically: the row stays, consumed, so that a replay is recognised, refused and audited.
