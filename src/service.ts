@@ -185,7 +185,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       });
       upstreamMiddleware.push(mock.middleware);
     }
-    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret }));
+    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret, clock }));
   }
   // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
   let bankidDeps: BankidLoginDeps | undefined;
@@ -224,6 +224,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     federated,
     audit,
     logger,
+    renderer,
   };
 
   const csrf = createCsrf(secrets.cookieKeys[0]!);

@@ -17,6 +17,8 @@ export interface UpstreamIdentity {
   acr: Rank;
   /** How the person authenticated upstream, e.g. ['Minid-OTC'] or ['BankID']. */
   amr: string[];
+  /** When the person authenticated upstream (epoch seconds), if the upstream says: becomes our auth_time. */
+  authTime?: number;
   claims: {
     name?: string;
     given_name?: string;
@@ -33,6 +35,8 @@ export interface Requirement {
   minimum: Rank;
   /** The user's language (nb, en, sv, uk): passed upstream as far as it understands it. */
   locale: string;
+  /** The relying party demanded a fresh login (`prompt=login`) or one at most `maxAge` seconds old. */
+  fresh?: { prompt: boolean; maxAge?: number };
 }
 
 /** Opaque, JSON-serialisable per-login state (PKCE verifier, nonce, order reference …). */
@@ -73,7 +77,9 @@ export type BrokerErrorKind =
   /** The upstream vouched for a lower level than required. */
   | 'insufficient_level'
   /** The upstream's answer failed validation (signature, nonce, state, issuer …). */
-  | 'invalid_response';
+  | 'invalid_response'
+  /** The upstream answered from an older login than `prompt=login` or `max_age` demanded. */
+  | 'stale_authentication';
 
 export class BrokerError extends Error {
   constructor(

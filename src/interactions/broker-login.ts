@@ -3,11 +3,14 @@
  * Rules:
  * - a method starts only when the client offers it and it can reach its floor; the floor goes upstream;
  * - the upstream returns to one fixed callback URL (registered exactly); the pending login is found by
- *   the `state` value and kept in the store — any instance can take the callback;
+ *   the `state` value, used once, and kept in the store — any instance can take the callback;
  * - exactly once, under concurrency too: the pending login and the outcome are each claimed with a
  *   conditional update whose row count decides, so of any number of replayed or simultaneous callbacks
- *   (or `done` requests) one goes on and the others are refused; a claimed row stays claimed until it
- *   expires, so a later replay is refused as well;
+ *   (or `done` requests) one goes on and the others are refused; a used state stays claimed until the
+ *   login would have expired, so a replayed callback is refused with the broker error page and audited
+ *   (`state_reused`), and logs no one in;
+ * - the RP's demand for a fresh login (prompt=login, max_age) goes to the broker; the upstream's
+ *   auth_time becomes the session's (oidc-provider's `login.ts`);
  * - the callback completes the upstream exchange server-side and hands only the outcome to the
  *   interaction, which the browser's interaction cookie must own (a stolen callback URL logs no one in);
  * - the identity becomes its own federated account (never linked to another); the login's acr is the
@@ -15,7 +18,11 @@
  * - failures get an honest page (which upstream failed, who can help) with a way back to the methods.
  */
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
+import type { Renderer } from './render.js';
+import type { Locale } from '../i18n/locales.js';
+import { freshnessDemand } from '../brokers/freshness.js';
 import type { AuditLog } from '../store/audit.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { OneTimeStore } from '../store/oidc-adapter.js';
@@ -38,6 +45,8 @@ export interface BrokerLoginDeps {
   federated: FederatedAccountRepository;
   audit: AuditLog;
   logger: Logger;
+  /** For the page a replayed callback gets: it belongs to no live interaction. */
+  renderer: Renderer;
 }
 
 interface PendingLogin {
@@ -45,6 +54,9 @@ interface PendingLogin {
   broker: string;
   state: BrokerState;
   requirement: Requirement;
+  clientId?: string;
+  /** Added on read once a callback has taken this login (the adapter's consume). */
+  consumed?: number;
 }
 
 type Outcome = { identity: UpstreamIdentity } | { error: { kind: string; reached?: string; required?: string; amr?: string[] } };
@@ -88,10 +100,11 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       }
       const broker = deps.brokers.get(method);
       if (!broker) throw new BadRequestError(`login method ${method} is not configured`);
-      const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
+      const fresh = freshnessDemand(ic.details.params as Record<string, unknown>);
+      const requirement: Requirement = { minimum: offered.floor, locale: ic.locale, ...(fresh ? { fresh } : {}) };
       try {
         const begun = await broker.begin(requirement, callbackUrlFor(deps.issuer, broker.id));
-        const pending: PendingLogin = { uid: ic.uid, broker: broker.id, state: begun.state, requirement };
+        const pending: PendingLogin = { uid: ic.uid, broker: broker.id, state: begun.state, requirement, clientId: clientIdOf(ic) };
         await deps.pending.upsert(begun.stateParam, pending as never, deps.ttlSeconds);
         ctx.status = 303;
         ctx.redirect(begun.redirectTo);
@@ -122,7 +135,8 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
         ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
       });
       await deps.audit.record({ event: `login.${broker}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ctx.ip, detail: { acr: identity.acr, created: account.created } });
-      await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr } });
+      // The upstream's auth_time is when the person really logged in; max_age at our RPs counts from it.
+      await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, ...(identity.authTime ? { ts: identity.authTime } : {}) } });
     });
 
     function renderFailure(ic: InteractionContext, outcome: Extract<Outcome, { error: unknown }>, broker: string): void {
@@ -139,7 +153,9 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
           ? { titleId: 'broker.cancelled.title', messageId: 'broker.cancelled.message' }
           : kind === 'insufficient_level'
             ? { titleId: 'broker.level.title', messageId: 'broker.level.message', hintId: 'broker.level.hint' }
-            : {
+            : kind === 'stale_authentication'
+              ? { titleId: 'broker.stale.title', messageId: 'broker.stale.message', helpId: `broker.help.${broker}` }
+              : {
                 titleId: 'broker.unavailable.title',
                 messageId: kind === 'timeout' ? 'broker.timeout.message' : kind === 'invalid_response' ? 'broker.invalid.message' : 'broker.unavailable.message',
                 helpId: `broker.help.${broker}`,
@@ -157,18 +173,25 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
     const stateParam = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     const pending = stateParam ? ((await deps.pending.find(stateParam)) as Stored<PendingLogin> | undefined) : undefined;
     const broker = deps.brokers.get(String(ctx.params.broker));
-    // Unknown, used or expired: the interaction page explains and offers to start again. The claim
-    // decides between simultaneous callbacks with one state: exactly one talks to the upstream.
-    if (!pending || pending.consumed || !broker || pending.broker !== broker.id || !(await deps.pending.claim(stateParam))) {
+    if (!pending || !broker || pending.broker !== broker.id) {
+      // Unknown or expired (a used one is refused below): a 400 page.
       throw new BadRequestError('unknown or expired upstream login');
     }
+    // Single use, atomically (the claim decides between simultaneous callbacks): the row stays, consumed,
+    // so that a replay is recognised, refused and audited.
+    if (pending.consumed !== undefined || !(await deps.pending.claim(stateParam))) return refuseReplay(ctx, pending);
     const callbackUrl = new URL(`${callbackUrlFor(deps.issuer, broker.id)}?${ctx.querystring}`);
     let outcome: Outcome;
     try {
       outcome = { identity: await broker.complete(callbackUrl, pending.state, pending.requirement) };
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
-      deps.logger.warn({ broker: broker.id, kind: err.kind, err: { message: err.message, cause: String(err.cause ?? '') } }, 'upstream login failed');
+      // The check that failed (the RP library's code and message name claims, never their values).
+      const cause = err.cause as { code?: unknown; cause?: unknown } | undefined;
+      deps.logger.warn(
+        { broker: broker.id, kind: err.kind, err: { message: err.message, cause: String(err.cause ?? ''), code: cause?.code, check: cause?.cause ? String(cause.cause) : undefined } },
+        'upstream login failed',
+      );
       outcome =
         err instanceof InsufficientLevelError
           ? { error: { kind: err.kind, reached: err.reached, required: err.required, amr: err.amr } }
@@ -180,6 +203,20 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
     ctx.status = 303;
     ctx.redirect(`/interaction/${pending.uid}/broker/${broker.id}/done`);
   });
+
+  /** A used state came back: someone replays a callback URL. Refused without going upstream again. */
+  async function refuseReplay(ctx: Context, pending: PendingLogin): Promise<void> {
+    deps.logger.warn({ broker: pending.broker }, 'a used upstream callback was replayed');
+    await deps.audit.record({ event: `login.${pending.broker}`, outcome: 'failure', clientId: pending.clientId, ip: ctx.ip, detail: { reason: 'state_reused' } });
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = deps.renderer.render('broker-error.njk', pending.requirement.locale as Locale, {
+      titleId: 'broker.replayed.title',
+      messageId: 'broker.replayed.message',
+      params: { upstream: UPSTREAM_NAMES[pending.broker] ?? pending.broker },
+      methodsUrl: `/interaction/${pending.uid}`,
+    });
+  }
   return router;
 }
 

@@ -62,7 +62,7 @@ export function chooseMethod(flow: Flow, page: Page, method: string): Promise<Pa
 }
 
 /** Fills the ID-porten mock's tester page. */
-export function atMock(flow: Flow, page: Page, fields: { person?: string; eid?: string; action?: string }): Promise<Page> {
+export function atMock(flow: Flow, page: Page, fields: { person?: string; eid?: string; action?: string; misbehaviour?: string }): Promise<Page> {
   return flow.browser.submit(page, /\/mock\/idporten\/interaction\/[^/]+\/login$/, { person: KARI, eid: 'bankid', action: 'login', ...fields });
 }
 

@@ -97,6 +97,11 @@ export class Browser {
     for (const [k, v] of other.cookies) this.cookies.set(k, { ...v });
   }
 
+  /** Drops every cookie of that name, on any path (a person clearing one site's cookies). */
+  forget(name: string): void {
+    for (const [key, cookie] of this.cookies) if (cookie.name === name) this.cookies.delete(key);
+  }
+
   cookieNames(): string[] {
     return [...new Set([...this.cookies.values()].map((c) => c.name))];
   }

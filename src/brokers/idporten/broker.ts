@@ -3,7 +3,10 @@
  * Rules (reference/ID-PORTEN.md): endpoints from discovery only; code flow with PKCE S256, state and
  * nonce; the required level passed upstream as `acr_values` and still checked on the id_token (a lower
  * `acr` is refused as `insufficient_level`); the account key is the `pid`, which must pass the
- * fødselsnummer/D-number check; client authentication as configured (secret or private_key_jwt);
+ * fødselsnummer/D-number check; the id_token's signature is verified against the JWKS (not only TLS);
+ * a demand for a fresh login (prompt=login, max_age) goes upstream, and an answer whose `auth_time`
+ * does not meet it is refused as `stale_authentication` (freshness.ts); that `auth_time` becomes ours;
+ * client authentication as configured (secret or private_key_jwt);
  * every upstream call is bounded by a timeout; cancel, upstream errors and bad answers become
  * BrokerErrors the login pages can explain.
  */
@@ -12,6 +15,8 @@ import { importJWK, type JWK } from 'jose';
 import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, type UpstreamIdentity } from '../types.js';
 import { formatAcr, lookupAcr, satisfies } from '../../policies/loa.js';
 import { parseNorwegianId } from '../../policies/national-id.js';
+import { systemClock, type Clock } from '../../clock.js';
+import { stalenessOf } from '../freshness.js';
 
 export interface IdportenBrokerConfig {
   issuer: string;
@@ -20,6 +25,7 @@ export interface IdportenBrokerConfig {
   clientSecret?: string | undefined;
   privateKey?: string | undefined;
   timeoutMs: number;
+  clock?: Clock;
 }
 
 const BROKER = 'idporten';
@@ -44,13 +50,15 @@ function upstreamError(kind: 'upstream_error' | 'timeout', err: unknown): Broker
 }
 
 export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBroker {
+  const clock = config.clock ?? systemClock;
   let discovered: Promise<oidc.Configuration> | undefined;
 
   const configuration = (): Promise<oidc.Configuration> => {
     discovered ??= (async () => {
-      const options: oidc.DiscoveryRequestOptions = { timeout: Math.ceil(config.timeoutMs / 1000) };
+      // The id_token's signature is checked too: a broken or hostile answer must not pass on TLS alone.
+      const options: oidc.DiscoveryRequestOptions = { timeout: Math.ceil(config.timeoutMs / 1000), execute: [oidc.enableNonRepudiationChecks] };
       // Plain http is only ever the built-in mock on this host; production config demands https.
-      if (config.issuer.startsWith('http://')) options.execute = [oidc.allowInsecureRequests];
+      if (config.issuer.startsWith('http://')) options.execute!.push(oidc.allowInsecureRequests);
       return oidc.discovery(new URL(config.issuer), config.clientId, { id_token_signed_response_alg: 'RS256' }, await clientAuth(config), options);
     })();
     // A failed discovery is not cached: the next login tries again.
@@ -73,6 +81,7 @@ export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBrok
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
+      const { fresh } = requirement;
       const redirectTo = oidc.buildAuthorizationUrl(upstream, {
         redirect_uri: callbackUrl,
         scope: 'openid profile',
@@ -82,8 +91,11 @@ export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBrok
         code_challenge_method: 'S256',
         acr_values: formatAcr(requirement.minimum === 'low' ? 'substantial' : requirement.minimum, 'idporten'),
         ui_locales: UPSTREAM_LOCALE[requirement.locale] ?? 'en',
+        ...(fresh?.prompt ? { prompt: 'login' } : {}),
+        ...(fresh?.maxAge !== undefined ? { max_age: String(fresh.maxAge) } : {}),
       });
-      const brokerState: BrokerState = { verifier, state, nonce, callbackUrl };
+      // When the person was sent upstream: a login demanded fresh must have happened after this.
+      const brokerState: BrokerState = { verifier, state, nonce, callbackUrl, sentAt: clock.now() };
       return { redirectTo: redirectTo.toString(), state: brokerState, stateParam: state };
     },
 
@@ -114,11 +126,15 @@ export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBrok
       }
       const pid = typeof claims.pid === 'string' ? parseNorwegianId(claims.pid) : undefined;
       if (!pid) throw new BrokerError(BROKER, 'invalid_response', 'the id_token has no valid pid');
+      const stale = stalenessOf(requirement.fresh, claims.auth_time, Number(state.sentAt), clock.now());
+      if (stale) throw new BrokerError(BROKER, 'stale_authentication', `ID-porten did not log the person in afresh: ${stale}`);
       return {
         broker: BROKER,
         subject: pid.number,
         acr: reached.rank,
         amr,
+        // Never in our future: an upstream clock ahead of ours must not extend the session.
+        ...(typeof claims.auth_time === 'number' ? { authTime: Math.min(claims.auth_time, Math.floor(clock.now() / 1000)) } : {}),
         claims: {
           national_id: pid.number,
           ...(pid.birthdate ? { birthdate: pid.birthdate } : {}),

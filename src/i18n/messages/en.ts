@@ -408,6 +408,11 @@ export const en = {
   'playground.revoked.refresh_token': 'The refresh token is revoked, and the grant with it: its access tokens no longer work.',
   'playground.revoked.access_token': 'The access token is revoked.',
   'playground.backchannel.received': 'The provider also sent the playground a back-channel logout token for this session (sid {sid}, issued {time}); its signature checked.',
+  // --- ID-porten: fresh login and replayed callbacks (issue 9) ---
+  'broker.stale.title': '{upstream} did not ask you to log in again',
+  'broker.stale.message': 'The service asked for a fresh login, but {upstream} answered with an earlier login instead of asking you to log in again. For your safety we did not log you in. Please try again, or choose another way to log in.',
+  'broker.replayed.title': 'This login link has already been used',
+  'broker.replayed.message': 'The answer from {upstream} was used once already, so it cannot log anyone in again. If you did not expect this, someone may have copied the link. Start the login again from the service.',
 } as const;
 
 export type MessageId = keyof typeof en;

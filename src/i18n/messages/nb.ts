@@ -406,4 +406,9 @@ export const nb: Record<MessageId, string> = {
   'playground.revoked.refresh_token': 'Fornyelsestokenet er trukket tilbake, og tillatelsen med det: tilgangstokenene virker ikke lenger.',
   'playground.revoked.access_token': 'Tilgangstokenet er trukket tilbake.',
   'playground.backchannel.received': 'Leverandøren sendte også lekeplassen et back-channel-utloggingstoken for denne økten (sid {sid}, utstedt {time}); signaturen er kontrollert.',
+  // --- ID-porten: fresh login and replayed callbacks (issue 9) ---
+  'broker.stale.title': '{upstream} ba deg ikke logge inn på nytt',
+  'broker.stale.message': 'Tjenesten krevde en ny innlogging, men {upstream} svarte med en tidligere innlogging i stedet for å be deg logge inn på nytt. Av hensyn til din sikkerhet logget vi deg ikke inn. Prøv igjen, eller velg en annen måte å logge inn på.',
+  'broker.replayed.title': 'Denne innloggingslenken er allerede brukt',
+  'broker.replayed.message': 'Svaret fra {upstream} er allerede brukt én gang, så det kan ikke logge inn noen igjen. Hvis du ikke ventet dette, kan noen ha kopiert lenken. Start innloggingen på nytt fra tjenesten.',
 };

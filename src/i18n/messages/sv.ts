@@ -406,4 +406,9 @@ export const sv: Record<MessageId, string> = {
   'playground.revoked.refresh_token': 'Förnyelsetoken är återkallad, och medgivandet med den: dess åtkomsttoken fungerar inte längre.',
   'playground.revoked.access_token': 'Åtkomsttoken är återkallad.',
   'playground.backchannel.received': 'Leverantören skickade också lekplatsen en back-channel-utloggningstoken för den här sessionen (sid {sid}, utfärdad {time}); signaturen är kontrollerad.',
+  // --- ID-porten: fresh login and replayed callbacks (issue 9) ---
+  'broker.stale.title': '{upstream} bad dig inte logga in igen',
+  'broker.stale.message': 'Tjänsten krävde en ny inloggning, men {upstream} svarade med en tidigare inloggning i stället för att be dig logga in igen. För din säkerhet loggade vi inte in dig. Försök igen, eller välj ett annat sätt att logga in.',
+  'broker.replayed.title': 'Den här inloggningslänken har redan använts',
+  'broker.replayed.message': 'Svaret från {upstream} har redan använts en gång, så det kan inte logga in någon igen. Om du inte väntade dig detta kan någon ha kopierat länken. Börja om inloggningen från tjänsten.',
 };

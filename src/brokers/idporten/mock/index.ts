@@ -2,7 +2,8 @@
  * A mock of ID-porten (Digdir's national login): a real OpenID Provider of its own, served under a path
  * prefix of our app (`/mock/idporten` by default), for our ID-porten broker to log in against in
  * development and tests (DESIGN §4). It speaks ID-porten's protocol (provider.ts), and its login page
- * lets a tester choose the person, the eID and so the level, or an outcome (pages.ts).
+ * lets a tester choose the person, the eID and so the level, or an outcome (pages.ts), including a
+ * misbehaving answer (misbehaviour.ts; also armed by `POST <prefix>/control/misbehave`).
  * Rules: secrets and signing key come from the store, so every instance on the database agrees
  * (secrets.ts); requests outside the prefix pass straight through to `next`.
  */
@@ -17,6 +18,8 @@ import { clientMetadata, createMockProvider, type MockClient } from './provider.
 import { createTesterPages } from './pages.js';
 import { createMockView } from './view.js';
 import { isUnderPrefix, mountHandler } from './mount.js';
+import { controlHandler, createMisbehaviours, installMisbehaviours } from './misbehaviour.js';
+import { koaBody } from 'koa-body';
 
 export type { MockClient } from './provider.js';
 export { SYNTHETIC_PERSONS, EIDS } from './persons.js';
@@ -65,12 +68,16 @@ export async function createIdportenMock(options: IdportenMockOptions): Promise<
     }
   }
 
-  const pages = createTesterPages({ provider, prefixPath, csrf: createCsrf(secrets.csrfSecret), view, logger: options.logger });
+  const misbehaviours = createMisbehaviours(options.db, options.clock);
+  installMisbehaviours(provider, misbehaviours, secrets.signingJwk, options.logger);
+  const control = controlHandler(misbehaviours, koaBody({ urlencoded: true, json: true, text: false, multipart: false, formLimit: '4kb', jsonLimit: '4kb' }) as Middleware);
+  const pages = createTesterPages({ provider, prefixPath, csrf: createCsrf(secrets.csrfSecret), view, logger: options.logger, misbehaviours });
   const pageRoutes = compose([pages.routes(), pages.allowedMethods()]) as Middleware;
   const runProvider = mountHandler(provider.callback(), prefixPath);
 
   const middleware: Middleware = async (ctx, next) => {
     if (!isUnderPrefix(ctx.path, prefixPath)) return next();
+    if (ctx.path === `${prefixPath}/control/misbehave`) return control(ctx);
     // A path of one of the tester's routes (any method, so a wrong one gets 405) is ours; the rest is the provider's.
     if (pages.match(ctx.path, ctx.method).path.some((layer) => layer.methods.length > 0)) return pageRoutes(ctx, next);
     return runProvider(ctx);

@@ -29,7 +29,8 @@ export const MOCK_MESSAGES = {
   },
   outcomeHeading: { en: 'Outcome', nb: 'Utfall' },
   login: { en: 'Log in', nb: 'Logg inn' },
-  misbehave: { en: 'Misbehave: answer with a lower level than asked', nb: 'Feil oppførsel: svar med lavere nivå enn krevd' },
+  misbehave: { en: 'Misbehave as chosen below', nb: 'Feil oppførsel som valgt under' },
+  misbehaviourLabel: { en: 'How to misbehave', nb: 'Hvilken feil oppførsel' },
   upstreamError: { en: 'Upstream error (server_error)', nb: 'Feil hos ID-porten (server_error)' },
   cancel: { en: 'Cancel (access_denied)', nb: 'Avbryt (access_denied)' },
   pidInvalid: {

@@ -4,8 +4,9 @@
  * - every POST carries a CSRF token bound to the interaction, in a small form-only body;
  * - the tester picks a synthetic person or types a pid (refused unless it is a valid fødselsnummer or
  *   D-number), and an eID among those that reach the requested minimum (no MinID when high is asked);
- * - or an outcome: cancel (`access_denied`), an upstream failure (`server_error`), or "misbehave": a login
- *   one level below the minimum, so the relying party's own acr check can be exercised;
+ * - or an outcome: cancel (`access_denied`), an upstream failure (`server_error`), or "misbehave": by
+ *   default a login one level below the minimum, or the chosen fault in the id_token (misbehaviour.ts),
+ *   so the relying party's own checks can be exercised;
  * - an expired interaction, a bad token or a malformed body gets an explanatory page, never a stack trace.
  */
 import Router from '@koa/router';
@@ -20,6 +21,7 @@ import { idportenAcr, offeredEids, pickLocale, rankBelow, requestedMinimum, toAc
 import { MINID, SYNTHETIC_PERSONS, eidById } from './persons.js';
 import { fill, MOCK_MESSAGES, type MockMessageId } from './messages.js';
 import type { MockView } from './view.js';
+import { isTokenMisbehaviour, LOWER_LEVEL, TOKEN_MISBEHAVIOURS, type Misbehaviours } from './misbehaviour.js';
 
 export interface TesterPageDeps {
   provider: Provider;
@@ -27,6 +29,7 @@ export interface TesterPageDeps {
   csrf: Csrf;
   view: MockView;
   logger: Logger;
+  misbehaviours: Misbehaviours;
 }
 
 class PageError extends Error {
@@ -89,6 +92,7 @@ export function createTesterPages(deps: TesterPageDeps): Router {
       typedPid: form.pid ?? '',
       eids: eids.map((e) => ({ ...e, acr: idportenAcr(e.rank), checked: e.id === (form.eid ?? eids[0]!.id) })),
       minidHidden: !eids.includes(MINID),
+      misbehaviours: [{ id: 'lower-level', label: LOWER_LEVEL }, ...Object.entries(TOKEN_MISBEHAVIOURS).map(([id, label]) => ({ id, label }))],
       error: errorId ? MOCK_MESSAGES[errorId] : undefined,
       errorField: errorId === 'pidInvalid' ? 'pid' : errorId === 'eidUnavailable' ? 'eid' : undefined,
     });
@@ -130,7 +134,16 @@ export function createTesterPages(deps: TesterPageDeps): Router {
     if (!parseNorwegianId(pid)) return show(ctx, details, 400, 'pidInvalid', form);
     const minimum = requestedMinimum(params.acr_values);
     const accountId = toAccountId(pid, pickLocale(params.ui_locales));
+    if (action === 'misbehave' && isTokenMisbehaviour(form.misbehaviour)) {
+      // A faithful login with the chosen eID; the token endpoint then spoils its id_token.
+      const offered = offeredEids(minimum);
+      const chosen = eidById(form.eid);
+      const eid = chosen && offered.includes(chosen) ? chosen : offered[0]!;
+      await deps.misbehaviours.arm(form.misbehaviour);
+      return finish(ctx, { login: { accountId, acr: idportenAcr(eid.rank), amr: [...eid.amr], remember: true } });
+    }
     if (action === 'misbehave') {
+      if (form.misbehaviour !== undefined && form.misbehaviour !== 'lower-level') throw new PageError(400, 'badRequest');
       // MinID's answer whatever was chosen: one level below the minimum, for the RP to refuse.
       return finish(ctx, { login: { accountId, acr: idportenAcr(rankBelow(minimum)), amr: [...MINID.amr], remember: true } });
     }
