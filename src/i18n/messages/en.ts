@@ -408,6 +408,9 @@ export const en = {
   'playground.revoked.refresh_token': 'The refresh token is revoked, and the grant with it: its access tokens no longer work.',
   'playground.revoked.access_token': 'The access token is revoked.',
   'playground.backchannel.received': 'The provider also sent the playground a back-channel logout token for this session (sid {sid}, issued {time}); its signature checked.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Cancel the login",
+  'bankid.connection_lost': "We cannot reach the server just now. Trying again …",
 } as const;
 
 export type MessageId = keyof typeof en;

@@ -406,4 +406,7 @@ export const nb: Record<MessageId, string> = {
   'playground.revoked.refresh_token': 'Fornyelsestokenet er trukket tilbake, og tillatelsen med det: tilgangstokenene virker ikke lenger.',
   'playground.revoked.access_token': 'Tilgangstokenet er trukket tilbake.',
   'playground.backchannel.received': 'Leverandøren sendte også lekeplassen et back-channel-utloggingstoken for denne økten (sid {sid}, utstedt {time}); signaturen er kontrollert.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Avbryt innloggingen",
+  'bankid.connection_lost': "Vi får ikke kontakt med tjenesten akkurat nå. Prøver igjen …",
 };

@@ -406,4 +406,7 @@ export const sv: Record<MessageId, string> = {
   'playground.revoked.refresh_token': 'Förnyelsetoken är återkallad, och medgivandet med den: dess åtkomsttoken fungerar inte längre.',
   'playground.revoked.access_token': 'Åtkomsttoken är återkallad.',
   'playground.backchannel.received': 'Leverantören skickade också lekplatsen en back-channel-utloggningstoken för den här sessionen (sid {sid}, utfärdad {time}); signaturen är kontrollerad.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Avbryt inloggningen",
+  'bankid.connection_lost': "Vi når inte tjänsten just nu. Försöker igen …",
 };

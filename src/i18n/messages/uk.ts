@@ -406,4 +406,7 @@ export const uk: Record<MessageId, string> = {
   'playground.revoked.refresh_token': 'Токен оновлення відкликано разом із дозволом: його токени доступу більше не діють.',
   'playground.revoked.access_token': 'Токен доступу відкликано.',
   'playground.backchannel.received': 'Провайдер також надіслав пісочниці токен back-channel виходу для цього сеансу (sid {sid}, видано {time}); підпис перевірено.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Скасувати вхід",
+  'bankid.connection_lost': "Зараз не вдається зв’язатися із сервером. Пробуємо ще раз …",
 };
