@@ -69,7 +69,7 @@ export function createBankidOrders(deps: BankidOrderDeps) {
     }
     await orders.destroy(row.uid);
   }
-  const cancel = async (uid: string) => cancelOrder(await orders.find(uid));
+  const cancel = async (uid: string) => cancelOrder(await orders.find(uid, { expiredToo: true }));
 
   /** Asks BankID once (this poll won the interval) and stores what it said. */
   async function collect(uid: string, orderRef: string, order: OrderPayload, claimedAt: number, who: Who): Promise<Observation> {

@@ -52,7 +52,8 @@ const orderOf = (r: Row): DecoupledOrder => ({
 export interface DecoupledOrders {
   /** Stores a new order for the interaction, replacing any earlier one. */
   start(order: { uid: string; broker: string; orderRef: string | null; payload: Json; status: OrderStatus; lastResult?: Json }, ttlSeconds: number): Promise<void>;
-  find(uid: string): Promise<DecoupledOrder | undefined>;
+  /** The interaction's order; one past its time only when asked for (to cancel it). */
+  find(uid: string, opts?: { expiredToo?: boolean }): Promise<DecoupledOrder | undefined>;
   /** Rewrites the payload of this order (not of a newer one of the same interaction). */
   updatePayload(uid: string, orderRef: string, payload: Json): Promise<void>;
   /** True for exactly one caller per interval while the order is pending; returns the claim's time. */
@@ -85,8 +86,8 @@ export function createDecoupledOrders(db: Database, clock: Clock): DecoupledOrde
       await knex(TABLE).insert(row).onConflict('uid').merge();
     },
 
-    async find(uid) {
-      const row = (await live().where({ uid }).first()) as Row | undefined;
+    async find(uid, opts) {
+      const row = (await (opts?.expiredToo ? knex(TABLE) : live()).where({ uid }).first()) as Row | undefined;
       return row ? orderOf(row) : undefined;
     },
 
