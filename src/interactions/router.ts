@@ -4,7 +4,9 @@
  *   finish with interactionResult); nothing is kept in process memory;
  * - every POST carries a CSRF token bound to the interaction and has a size-limited, form-only body;
  * - an expired or unknown interaction gets a page with a way to start again, never a dead end;
- * - a wrong password and an unknown address get the same answer (no account enumeration).
+ * - a wrong password and an unknown address get the same answer (no account enumeration);
+ * - leaving a method (the method list shown again, another method chosen, abort) is announced to every
+ *   method's routes (onLeave), so an order still running upstream is cancelled there.
  */
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
