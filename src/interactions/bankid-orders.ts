@@ -170,7 +170,13 @@ export function startOrderSweeper(orders: BankidOrders, intervalSeconds: number,
     running = true;
     orders
       .sweep()
-      .catch(onError)
+      .catch((err: unknown) => {
+        try {
+          onError(err);
+        } catch {
+          // A throwing error handler must not become an unhandled rejection.
+        }
+      })
       .finally(() => {
         running = false;
       });
