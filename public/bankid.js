@@ -1,52 +1,49 @@
-// The BankID waiting page: a fresh QR code every second and the order's status every two seconds,
-// both from our server (the QR secret never reaches the browser). Without JavaScript the page still
-// works: "Update the status" reloads it, and the order lives on the server.
+// The BankID waiting page: every second the QR code of that second and the order's status, from our
+// own server (the QR secret never reaches the browser; BankID itself is asked at most every 2 s, by the
+// server). Only the parts that change are touched: the page is never reloaded, focus stays where it is,
+// and the status (an aria-live region) is rewritten only when its text changes, so a screen reader
+// announces each new message once. Without JavaScript "Update the status" reloads the page instead.
 (function () {
   'use strict';
   var status = document.getElementById('bankid-status');
+  if (!status || !window.fetch) return;
   var qr = document.getElementById('bankid-qr');
   var qrData = document.getElementById('bankid-qr-data');
-  if (!status) return;
   var statusUrl = status.getAttribute('data-status-url');
-  var qrUrl = qr ? qr.getAttribute('data-qr-url') : null;
-  var stopped = false;
+  var connectionLost = status.getAttribute('data-connection-lost');
+  var failures = 0;
 
-  function json(url) {
-    return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' }).then(function (r) {
-      return r.json();
-    });
+  function say(text) {
+    if (text && status.textContent !== text) status.textContent = text;
   }
 
-  function refreshQr() {
-    if (stopped || !qrUrl) return;
-    json(qrUrl)
-      .then(function (body) {
-        if (body.svg && qr) qr.innerHTML = body.svg;
-        if (body.data && qrData) qrData.textContent = body.data;
-      })
-      .catch(function () {})
-      .then(function () {
-        setTimeout(refreshQr, 1000);
-      });
+  function next() {
+    setTimeout(poll, 1000);
   }
 
   function poll() {
-    if (stopped) return;
-    json(statusUrl)
+    fetch(statusUrl, { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' })
+      .then(function (r) {
+        if (!r.ok && r.status !== 410) throw new Error('status ' + r.status);
+        return r.json();
+      })
       .then(function (body) {
-        if (body.status === 'pending') {
-          status.textContent = body.message;
-          setTimeout(poll, 2000);
-        } else {
-          stopped = true;
+        failures = 0;
+        if (body.status !== 'pending') {
           window.location.assign(body.redirect);
+          return;
         }
+        if (body.qr && qr && qr.getAttribute('src') !== body.qr.image) qr.setAttribute('src', body.qr.image);
+        if (body.qr && body.qr.data && qrData) qrData.textContent = body.qr.data;
+        say(body.message);
+        next();
       })
       .catch(function () {
-        setTimeout(poll, 2000);
+        failures += 1;
+        if (failures === 3) say(connectionLost);
+        next();
       });
   }
 
-  setTimeout(refreshQr, 1000);
-  setTimeout(poll, 2000);
+  next();
 })();

@@ -30,6 +30,8 @@ import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from './interactio
 import { createBankidBroker } from './brokers/bankid-se/broker.js';
 import { createBankidMock } from './brokers/bankid-se/mock/index.js';
 import { bankidRoutes, type BankidLoginDeps } from './interactions/bankid-login.js';
+import { createBankidOrders, startOrderSweeper, type BankidOrders } from './interactions/bankid-orders.js';
+import { createDecoupledOrders } from './store/decoupled-orders.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
 import { createSessionEndings } from './store/session-expiry.js';
@@ -189,6 +191,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   }
   // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
   let bankidDeps: BankidLoginDeps | undefined;
+  let bankidOrders: BankidOrders | undefined;
   const bankidBaseUrl = config.bankid.baseUrl ?? (config.mocksEnabled ? `${config.issuer}/mock/bankid/rp/v6.0` : undefined);
   if (bankidBaseUrl) {
     const usesMock = !config.bankid.baseUrl;
@@ -203,12 +206,19 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       timeoutMs: config.bankid.timeoutMs,
       clock,
     });
-    bankidDeps = {
+    bankidOrders = createBankidOrders({
       broker,
-      orders: new (createAdapterClass(db, clock))('BankidOrder'),
-      ttlSeconds: config.ttl.interactionSeconds,
+      orders: createDecoupledOrders(db, clock),
+      clock,
       federated,
       audit,
+      logger,
+      leaseMs: config.bankid.timeoutMs,
+      ttlSeconds: config.ttl.interactionSeconds,
+    });
+    bankidDeps = {
+      broker,
+      orders: bankidOrders,
       logger,
       autoStartBase: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
       mockAppUrl: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
@@ -313,6 +323,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) }, backchannel.start());
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
+      // BankID orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
+      if (bankidOrders) timers.push(startOrderSweeper(bankidOrders, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'BankID order sweep failed')));
       // Sessions that ended by timeout: each is claimed by one instance, and its RPs get a back-channel logout.
       timers.push(startSessionSweeper({
         endings: createSessionEndings(db, clock, config.sessions),

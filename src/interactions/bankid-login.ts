@@ -1,37 +1,35 @@
 /**
- * Logging in with Swedish BankID (a decoupled broker). Rules:
- * - the order lives in the store under the interaction, never in memory: a reload, or another
- *   instance, picks it up; the QR secret stays in the stored state and never reaches the browser —
- *   the page gets the QR data of the current second (JSON or SVG) from us;
- * - the page polls every 2 s; each poll is one `collect` upstream; BankID's hint codes become its
- *   recommended messages (RFA) in the user's language; unknown hint codes are tolerated;
- * - "Cancel" cancels the order upstream and returns to the method list; a failure offers to try again;
- * - a completed order becomes its own federated account (keyed by the personnummer), never linked;
- * - a completed order logs in once: the request that saw it complete claims the stored order with a
- *   conditional update whose row count decides, so of simultaneous polls (a reload during a poll, two
- *   tabs, two instances) one finishes the login; a later save of that order cannot undo the claim.
+ * Logging in with Swedish BankID (a decoupled broker): the pages and the status the page's script reads.
+ * Rules:
+ * - the order lives in the store under the interaction (bankid-orders.ts), never in memory; BankID is
+ *   collected at most once per 2 s per order, however many pages, tabs or instances poll;
+ * - the QR secret stays in the store: the page and the status get the QR code of the current second;
+ * - phones and tablets see "Open BankID on this device" first, computers the QR code (BankID's guidance);
+ * - the status is JSON for our own script (same origin only; a cross-site request is refused), holding
+ *   only what the page shows; without JavaScript the page works by "Update the status";
+ * - "Choose another way to log in" cancels the order upstream and shows the methods; "Cancel the login"
+ *   (the generic abort, router.ts) cancels it upstream and returns access_denied to the client at once;
+ *   leaving the login any other way (another method, the interaction expiring) cancels it too;
+ * - a completed order becomes its own federated account (keyed by the personnummer), never linked.
  */
 import QRCode from 'qrcode';
+import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
-import type { AuditLog } from '../store/audit.js';
-import type { FederatedAccountRepository } from '../store/federated-accounts.js';
-import type { OneTimeStore } from '../store/oidc-adapter.js';
-import { BankidError, type BankidBroker } from '../brokers/bankid-se/broker.js';
-import { rfaForFailed, rfaForPending, type StartMode } from '../brokers/bankid-se/hints.js';
+import type { BankidBroker } from '../brokers/bankid-se/broker.js';
+import { rfaForPending } from '../brokers/bankid-se/hints.js';
+import { isHandheld } from '../brokers/bankid-se/device.js';
 import { autoStartUrl } from '../brokers/bankid-se/qr.js';
-import { BrokerError, type BrokerState, type Requirement } from '../brokers/types.js';
+import type { Requirement } from '../brokers/types.js';
 import { BadRequestError } from '../errors.js';
 import { translate } from '../i18n/translate.js';
 import type { MessageId } from '../i18n/messages/en.js';
 import type { InteractionContext, InteractionRoutes } from './router.js';
 import { methodChoice } from './login-methods.js';
+import type { BankidOrders, Observation, OrderPayload } from './bankid-orders.js';
 
 export interface BankidLoginDeps {
   broker: BankidBroker;
-  orders: OneTimeStore;
-  ttlSeconds: number;
-  federated: FederatedAccountRepository;
-  audit: AuditLog;
+  orders: BankidOrders;
   logger: Logger;
   /** Where "BankID on this device" goes: the real app (`bankid:///`) or the mock's simulated app. */
   autoStartBase: string | undefined;
@@ -39,16 +37,15 @@ export interface BankidLoginDeps {
   mockAppUrl: string | undefined;
 }
 
-interface Order {
-  state: BrokerState;
-  requirement: Requirement;
-  mode: StartMode;
-  failedRfa?: string;
-}
-
 const METHOD = 'bankid-se';
 
-const isMobile = (userAgent: string) => /Android|iPhone|iPad|iPod|Mobile/i.test(userAgent);
+const handheld = (ctx: Context) => isHandheld({ userAgent: ctx.get('user-agent'), chUaMobile: ctx.get('sec-ch-ua-mobile') || undefined });
+
+/** Our script's fetch says same-origin; a browser never lets another site claim that. */
+const crossSite = (ctx: Context) => {
+  const site = ctx.get('sec-fetch-site');
+  return site !== '' && site !== 'same-origin' && site !== 'none';
+};
 
 export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
   return (router, kit) => {
@@ -57,19 +54,30 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
       return {
         pageUrl: base,
         statusUrl: `${base}/status`,
-        qrUrl: `${base}/qr`,
         cancelUrl: `${base}/cancel`,
+        abortUrl: `/interaction/${uid}/abort`,
         sameDeviceUrl: `${base}/this-device`,
         retryUrl: `/interaction/${uid}/method/${METHOD}`,
         methodsUrl: `/interaction/${uid}`,
       };
     };
-    const findOrder = async (uid: string) => {
-      const order = (await deps.orders.find(uid)) as (Order & { consumed?: number }) | undefined;
-      return order?.consumed ? undefined : order; // a claimed order has logged someone in already
-    };
-    const saveOrder = (uid: string, order: Order) => deps.orders.upsert(uid, order as never, deps.ttlSeconds);
-    const rfaMessage = (ic: InteractionContext, rfa: string) => translate(ic.locale, `rfa.${rfa}` as MessageId);
+    const who = (ic: InteractionContext) => ({ clientId: String((ic.details.params as Record<string, unknown>).client_id), ip: ic.ctx.ip });
+    const message = (ic: InteractionContext, rfa: string) => translate(ic.locale, `rfa.${rfa}` as MessageId);
+    const pendingMessage = (ic: InteractionContext, seen: Extract<Observation, { kind: 'pending' }>) =>
+      message(ic, rfaForPending(seen.hint, seen.order.mode, handheld(ic.ctx)));
+    const finish = (ic: InteractionContext, seen: Extract<Observation, { kind: 'complete' }>) =>
+      ic.provider.interactionResult(ic.ctx.req, ic.ctx.res, { login: { ...seen.login, remember: false } }, { mergeWithLastSubmission: false });
+
+    /** The interaction is gone (the expired page was rendered): its order, if any, is cancelled upstream. */
+    const noticeGone = (ctx: Context) => deps.orders.cancel(String(ctx.params.uid));
+
+    async function qr(order: OrderPayload): Promise<{ image: string; data: string }> {
+      const data = deps.broker.qrData(order.state);
+      const svg = await QRCode.toString(data, { type: 'svg', margin: 1, errorCorrectionLevel: 'L' });
+      return { image: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`, data };
+    }
+
+    kit.onLeave((ic) => deps.orders.cancel(ic.uid));
 
     router.post(`/method/${METHOD}`, kit.formBody, async (ctx) => {
       const ic = await kit.load(ctx);
@@ -79,129 +87,77 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
       const offered = methodChoice(ic).floorOf(METHOD);
       if (!offered) throw new BadRequestError('BankID is not offered for this request');
       const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
-      const previous = await findOrder(ic.uid);
-      if (previous && !previous.failedRfa) await deps.broker.cancel(previous.state).catch(() => undefined);
-      // A new order gets a fresh row: upsert keeps a claim, so a finished order would hide the new one.
-      await deps.orders.destroy(ic.uid);
-      try {
-        const { state } = await deps.broker.begin(requirement, { ip: ctx.ip });
-        await saveOrder(ic.uid, { state, requirement, mode: 'qr' });
-      } catch (err) {
-        if (!(err instanceof BrokerError)) throw err;
-        await saveOrder(ic.uid, { state: {}, requirement, mode: 'qr', failedRfa: err instanceof BankidError ? err.rfa : 'RFA22' });
-      }
+      await deps.orders.begin(ic.uid, requirement, ctx.ip);
       ctx.status = 303;
       ctx.redirect(urls(ic.uid).pageUrl);
     });
 
-    /** One collect; completes the login, records a failure, or returns the pending message. */
-    async function step(ic: InteractionContext, order: Order): Promise<{ status: 'pending'; message: string } | { status: 'done'; redirect: string }> {
-      try {
-        const result = await deps.broker.poll(order.state, order.requirement);
-        if (result.status === 'pending') {
-          return { status: 'pending', message: rfaMessage(ic, rfaForPending(result.hint, order.mode, isMobile(ic.ctx.get('user-agent')))) };
-        }
-        if (result.status === 'failed') {
-          await saveOrder(ic.uid, { ...order, failedRfa: rfaForFailed(result.reason, order.mode) });
-          await deps.audit.record({ event: `login.${METHOD}`, outcome: 'failure', clientId: clientIdOf(ic), ip: ic.ctx.ip, detail: { reason: result.reason } });
-          return { status: 'done', redirect: urls(ic.uid).pageUrl };
-        }
-        const { identity } = result;
-        // Collect answers "complete" to every poll of a finished order: only the claimant logs in.
-        if (!(await deps.orders.claim(ic.uid))) return { status: 'done', redirect: urls(ic.uid).methodsUrl };
-        const account = await deps.federated.loginWith(identity.broker, identity.subject, {
-          ...(identity.claims.name ? { name: identity.claims.name } : {}),
-          ...(identity.claims.given_name ? { given_name: identity.claims.given_name } : {}),
-          ...(identity.claims.family_name ? { family_name: identity.claims.family_name } : {}),
-          ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
-        });
-        await deps.audit.record({ event: `login.${METHOD}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ic.ctx.ip, detail: { created: account.created } });
-        const redirect = await ic.provider.interactionResult(ic.ctx.req, ic.ctx.res, { login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, remember: false } }, { mergeWithLastSubmission: false });
-        return { status: 'done', redirect };
-      } catch (err) {
-        if (!(err instanceof BrokerError)) throw err;
-        deps.logger.warn({ broker: METHOD, kind: err.kind, message: err.message }, 'BankID collect failed');
-        await saveOrder(ic.uid, { ...order, failedRfa: err instanceof BankidError ? err.rfa : 'RFA22' });
-        return { status: 'done', redirect: urls(ic.uid).pageUrl };
-      }
-    }
-
-    async function qr(order: Order): Promise<{ data: string; svg: string }> {
-      const data = deps.broker.qrData(order.state);
-      return { data, svg: await QRCode.toString(data, { type: 'svg', margin: 1, errorCorrectionLevel: 'L' }) };
-    }
-
     router.get('/bankid', async (ctx) => {
       const ic = await kit.load(ctx);
-      if (!ic) return;
-      const order = await findOrder(ic.uid);
-      if (!order || ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-      if (order.failedRfa) {
-        ic.render('bankid.njk', { ...urls(ic.uid), failedId: `rfa.${order.failedRfa}` });
-        return;
-      }
-      // A reload polls once, so the page shows where the order is (or finishes the login).
-      const now = await step(ic, order);
-      if (now.status === 'done') return ctx.redirect(now.redirect);
-      const { data, svg } = await qr(order);
+      if (!ic) return noticeGone(ctx);
+      if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
+      const seen = await deps.orders.observe(ic.uid, who(ic));
+      if (seen.kind === 'complete') return ctx.redirect(await finish(ic, seen));
+      if (seen.kind === 'failed') return ic.render('bankid.njk', { ...urls(ic.uid), failedId: `rfa.${seen.rfa}` });
+      if (seen.kind !== 'pending') return ctx.redirect(`/interaction/${ic.uid}`);
+      const { image, data } = await qr(seen.order);
       ic.render('bankid.njk', {
         ...urls(ic.uid),
-        statusText: now.message,
-        qrSvg: svg,
+        statusText: pendingMessage(ic, seen),
+        thisDeviceFirst: handheld(ctx),
+        qrImage: image,
         qrData: data,
         showQrData: deps.mockAppUrl !== undefined,
         mockAppUrl: deps.mockAppUrl,
+        connectionLost: translate(ic.locale, 'bankid.connection_lost'),
       });
     });
 
+    /** For the page's script: the QR code of this second and the status; where to go when it is over. */
     router.get('/bankid/status', async (ctx) => {
-      const ic = await kit.load(ctx);
-      if (!ic) return;
-      const order = await findOrder(ic.uid);
-      ctx.set('Cache-Control', 'no-store');
-      if (!order || order.failedRfa || ic.details.prompt.name !== 'login') {
-        ctx.body = { status: 'done', redirect: urls(ic.uid).pageUrl };
+      if (crossSite(ctx)) {
+        ctx.status = 403;
+        ctx.body = { status: 'refused' };
         return;
       }
-      ctx.body = await step(ic, order);
-    });
-
-    router.get('/bankid/qr', async (ctx) => {
       const ic = await kit.load(ctx);
-      if (!ic) return;
-      const order = await findOrder(ic.uid);
       ctx.set('Cache-Control', 'no-store');
-      if (!order || order.failedRfa) {
-        ctx.status = 404;
-        ctx.body = { error: 'no running order' };
+      ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
+      const page = urls(String(ctx.params.uid)).pageUrl;
+      if (!ic) {
+        await noticeGone(ctx);
+        ctx.type = 'json';
+        ctx.body = { status: 'ended', redirect: page };
         return;
       }
-      ctx.body = await qr(order);
+      const seen = ic.details.prompt.name === 'login' ? await deps.orders.observe(ic.uid, who(ic)) : ({ kind: 'none' } as const);
+      if (seen.kind === 'pending') {
+        const { image, data } = await qr(seen.order);
+        ctx.body = { status: 'pending', message: pendingMessage(ic, seen), qr: { image, ...(deps.mockAppUrl ? { data } : {}) } };
+      } else if (seen.kind === 'complete') {
+        ctx.body = { status: 'complete', redirect: await finish(ic, seen) };
+      } else {
+        ctx.body = { status: seen.kind === 'failed' ? 'failed' : 'ended', redirect: page };
+      }
     });
 
     router.get('/bankid/this-device', async (ctx) => {
       const ic = await kit.load(ctx);
-      if (!ic) return;
-      const order = await findOrder(ic.uid);
-      if (!order || order.failedRfa) return ctx.redirect(`/interaction/${ic.uid}`);
-      await saveOrder(ic.uid, { ...order, mode: 'same-device' });
+      if (!ic) return noticeGone(ctx);
+      const order = await deps.orders.setMode(ic.uid, 'same-device');
+      if (!order) return ctx.redirect(`/interaction/${ic.uid}`);
       const token = String(order.state.autoStartToken);
-      ctx.redirect(deps.autoStartBase ? `${deps.autoStartBase}?autostarttoken=${encodeURIComponent(token)}` : autoStartUrl(token, { mobile: isMobile(ctx.get('user-agent')) }));
+      ctx.redirect(deps.autoStartBase ? `${deps.autoStartBase}?autostarttoken=${encodeURIComponent(token)}` : autoStartUrl(token, { mobile: handheld(ctx) }));
     });
 
+    /** "Choose another way to log in". */
     router.post('/bankid/cancel', kit.formBody, async (ctx) => {
       const ic = await kit.load(ctx);
-      if (!ic) return;
+      if (!ic) return noticeGone(ctx);
       kit.checkCsrf(ic);
-      const order = await findOrder(ic.uid);
-      if (order && !order.failedRfa) await deps.broker.cancel(order.state).catch((err: unknown) => deps.logger.warn({ err }, 'BankID cancel failed'));
-      await deps.orders.destroy(ic.uid);
+      await deps.orders.cancel(ic.uid);
       ctx.status = 303;
       ctx.redirect(`/interaction/${ic.uid}`);
     });
   };
-}
-
-function clientIdOf(ic: InteractionContext): string {
-  return String((ic.details.params as Record<string, unknown>).client_id);
 }

@@ -93,6 +93,7 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       const method = String(ctx.params.method);
       const offered = isLoginMethod(method) ? methodChoice(ic).floorOf(method) : undefined;
       if (!offered) throw new BadRequestError(`login method ${method} is not offered for this request`);
+      await kit.left(ic);
       if (method === 'foreign-eid') {
         await deps.audit.record({ event: 'login.foreign-eid', outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: 'refused_by_design' } });
         ic.render('foreign-eid.njk', urls(ic.uid));

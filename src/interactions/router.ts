@@ -4,7 +4,9 @@
  *   finish with interactionResult); nothing is kept in process memory;
  * - every POST carries a CSRF token bound to the interaction and has a size-limited, form-only body;
  * - an expired or unknown interaction gets a page with a way to start again, never a dead end;
- * - a wrong password and an unknown address get the same answer (no account enumeration).
+ * - a wrong password and an unknown address get the same answer (no account enumeration);
+ * - leaving a method (the method list shown again, another method chosen, abort) is announced to every
+ *   method's routes (onLeave), so an order still running upstream is cancelled there.
  */
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
@@ -48,6 +50,10 @@ export interface InteractionRouteKit {
   load(ctx: Context): Promise<InteractionContext | undefined>;
   checkCsrf(ic: InteractionContext): void;
   formBody: (ctx: Context, next: () => Promise<unknown>) => Promise<unknown>;
+  /** Called when the person leaves whatever method they were in: back at the method list, another method, abort. */
+  onLeave(listener: (ic: InteractionContext) => Promise<void>): void;
+  /** Tells every onLeave listener that the person left (a method's routes call it when another method starts). */
+  left(ic: InteractionContext): Promise<void>;
 }
 
 export type InteractionRoutes = (router: Router, kit: InteractionRouteKit) => void;
@@ -127,6 +133,11 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
     };
   }
 
+  const leaveListeners: Array<(ic: InteractionContext) => Promise<void>> = [];
+  const left = async (ic: InteractionContext) => {
+    for (const listener of leaveListeners) await listener(ic);
+  };
+
   function checkCsrf(ic: InteractionContext): void {
     const body = ic.ctx.request.body as Record<string, unknown> | undefined;
     if (!deps.csrf.verify(ic.uid, body?._csrf)) throw new CsrfError();
@@ -137,6 +148,7 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
     if (!ic) return;
     const prompt = ic.details.prompt.name;
     if (prompt === 'login') {
+      await left(ic);
       await deps.restart.remember(ic.uid, ic.details.params as Record<string, unknown>);
       return passwordLogin.show(ic);
     }
@@ -164,9 +176,11 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
     const ic = await load(ctx);
     if (!ic) return;
     checkCsrf(ic);
+    await left(ic);
     return ic.finish({ error: 'access_denied', error_description: 'End-User aborted the login' });
   });
 
-  for (const extend of extensions) extend(router, { load, checkCsrf, formBody });
+  const onLeave = (listener: (ic: InteractionContext) => Promise<void>) => void leaveListeners.push(listener);
+  for (const extend of extensions) extend(router, { load, checkCsrf, formBody, onLeave, left });
   return router;
 }

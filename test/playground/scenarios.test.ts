@@ -8,7 +8,7 @@ import { startService, type RunningService } from '../support/service.js';
 import { TEST_USER } from '../support/rp.js';
 import { Browser, type Page } from '../support/browser.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
-import { systemClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { atMock, chooseMethod, eidClientsFile, logInLocally, type Flow } from '../brokers/eid-support.js';
 import { post } from './support.js';
 
@@ -18,10 +18,12 @@ const actuals = (page: Page) => [...page.html.matchAll(/<code class="scenario-ac
 describe('playground scenarios', () => {
   let db: TestDatabase;
   let server: RunningService;
+  // BankID is collected at most every 2 s of this clock: the test moves it before it looks again.
+  const clock = new ManualClock(Date.now());
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    server = await startService({ db, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true', PLAYGROUND_ENABLED: 'true' } });
+    server = await startService({ db, clock, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true', PLAYGROUND_ENABLED: 'true' } });
     await createLocalAccount(db, systemClock, TEST_USER);
   });
   afterAll(async () => {
@@ -78,6 +80,7 @@ describe('playground scenarios', () => {
     const app = await tester.go(`/mock/bankid/app?qr=${encodeURIComponent(qr)}`);
     const identified = await tester.submit(app, /\/mock\/bankid\/app\/[0-9a-f-]{36}$/, { action: 'identify', person: '198507099821' });
     await tester.submit(identified, /\/mock\/bankid\/app\/[0-9a-f-]{36}$/, { action: 'cancel' });
+    clock.advance(2000);
     const failed = await browser.go(waiting.url);
     expect(failed.html).toContain('Action cancelled.');
     const interaction = new URL(waiting.url).pathname.replace(/\/bankid$/, '');

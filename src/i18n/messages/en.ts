@@ -413,6 +413,9 @@ export const en = {
   'broker.stale.message': 'The service asked for a fresh login, but {upstream} answered with an earlier login instead of asking you to log in again. For your safety we did not log you in. Please try again, or choose another way to log in.',
   'broker.replayed.title': 'This login link has already been used',
   'broker.replayed.message': 'The answer from {upstream} was used once already, so it cannot log anyone in again. If you did not expect this, someone may have copied the link. Start the login again from the service.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Cancel the login",
+  'bankid.connection_lost': "We cannot reach the server just now. Trying again …",
 } as const;
 
 export type MessageId = keyof typeof en;

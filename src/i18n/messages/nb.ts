@@ -411,4 +411,7 @@ export const nb: Record<MessageId, string> = {
   'broker.stale.message': 'Tjenesten krevde en ny innlogging, men {upstream} svarte med en tidligere innlogging i stedet for å be deg logge inn på nytt. Av hensyn til din sikkerhet logget vi deg ikke inn. Prøv igjen, eller velg en annen måte å logge inn på.',
   'broker.replayed.title': 'Denne innloggingslenken er allerede brukt',
   'broker.replayed.message': 'Svaret fra {upstream} er allerede brukt én gang, så det kan ikke logge inn noen igjen. Hvis du ikke ventet dette, kan noen ha kopiert lenken. Start innloggingen på nytt fra tjenesten.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Avbryt innloggingen",
+  'bankid.connection_lost': "Vi får ikke kontakt med tjenesten akkurat nå. Prøver igjen …",
 };

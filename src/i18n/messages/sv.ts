@@ -411,4 +411,7 @@ export const sv: Record<MessageId, string> = {
   'broker.stale.message': 'Tjänsten krävde en ny inloggning, men {upstream} svarade med en tidigare inloggning i stället för att be dig logga in igen. För din säkerhet loggade vi inte in dig. Försök igen, eller välj ett annat sätt att logga in.',
   'broker.replayed.title': 'Den här inloggningslänken har redan använts',
   'broker.replayed.message': 'Svaret från {upstream} har redan använts en gång, så det kan inte logga in någon igen. Om du inte väntade dig detta kan någon ha kopierat länken. Börja om inloggningen från tjänsten.',
+  // --- BankID: cancelling the login, the waiting page's script ---
+  'bankid.abort': "Avbryt inloggningen",
+  'bankid.connection_lost': "Vi når inte tjänsten just nu. Försöker igen …",
 };
