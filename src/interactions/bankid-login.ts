@@ -22,6 +22,8 @@ import { translate } from '../i18n/translate.js';
 import type { MessageId } from '../i18n/messages/en.js';
 import type { InteractionContext, InteractionRoutes } from './router.js';
 import { methodChoice } from './login-methods.js';
+import { countFailure } from './broker-login.js';
+import type { LoginCounters } from '../observability/metrics.js';
 
 export interface BankidLoginDeps {
   broker: BankidBroker;
@@ -34,6 +36,8 @@ export interface BankidLoginDeps {
   autoStartBase: string | undefined;
   /** The simulated app's page, shown with the QR data when the mock is in use. */
   mockAppUrl: string | undefined;
+  /** Login metrics: outcomes, and upstream trouble as a refusal. */
+  count: LoginCounters;
 }
 
 interface Order {
@@ -80,6 +84,7 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
         await saveOrder(ic.uid, { state, requirement, mode: 'qr' });
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
+        countFailure(deps.count, METHOD, err.kind);
         await saveOrder(ic.uid, { state: {}, requirement, mode: 'qr', failedRfa: err instanceof BankidError ? err.rfa : 'RFA22' });
       }
       ctx.status = 303;
@@ -96,6 +101,8 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
         if (result.status === 'failed') {
           await saveOrder(ic.uid, { ...order, failedRfa: rfaForFailed(result.reason, order.mode) });
           await deps.audit.record({ event: `login.${METHOD}`, outcome: 'failure', clientId: clientIdOf(ic), ip: ic.ctx.ip, detail: { reason: result.reason } });
+          // BankID's own failures (the person cancelled, the order expired, …) are no refusal of ours.
+          deps.count.login({ method: METHOD, outcome: result.reason === 'userCancel' ? 'cancelled' : 'failure' });
           return { status: 'done', redirect: urls(ic.uid).pageUrl };
         }
         const { identity } = result;
@@ -107,11 +114,13 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
           ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
         });
         await deps.audit.record({ event: `login.${METHOD}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ic.ctx.ip, detail: { created: account.created } });
+        deps.count.login({ method: METHOD, outcome: 'success', acr: identity.acr });
         const redirect = await ic.provider.interactionResult(ic.ctx.req, ic.ctx.res, { login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, remember: false } }, { mergeWithLastSubmission: false });
         return { status: 'done', redirect };
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         deps.logger.warn({ broker: METHOD, kind: err.kind, message: err.message }, 'BankID collect failed');
+        countFailure(deps.count, METHOD, err.kind);
         await saveOrder(ic.uid, { ...order, failedRfa: err instanceof BankidError ? err.rfa : 'RFA22' });
         return { status: 'done', redirect: urls(ic.uid).pageUrl };
       }
