@@ -1,9 +1,9 @@
 /**
  * Metrics over HTTP: the request timer, and `/metrics` on the main port or on a listener of its own.
  * Rules:
- * - requests are labelled by route template, never by raw path: the template @koa/router matched
- *   (`/interaction/:uid/login`), else oidc-provider's route name (`token`, `authorization`), else the
- *   mock upstreams as one `mock`, else `other` (so a scan of random paths adds no series);
+ * - requests are labelled by route template, never by raw path: the mock upstreams (development) as
+ *   one `mock`, else the template a router matched (ours, `/interaction/:uid/login`, or oidc-provider's,
+ *   `/token`), else oidc-provider's route name, else `other` (a scan of random paths adds no series);
  * - with METRICS_TOKEN set, every scrape must carry `Authorization: Bearer <token>`; the comparison is
  *   of two SHA-256 digests with timingSafeEqual (constant time, whatever the lengths);
  * - on the main port /metrics is answered only when there is no METRICS_PORT (then the main port gives
@@ -17,8 +17,8 @@ import type { Metrics, MetricsRegistry } from './metrics.js';
 export const METRICS_PATH = '/metrics';
 
 function routeOf(ctx: { path: string; _matchedRoute?: unknown; oidc?: { route?: unknown } }): string {
-  if (typeof ctx._matchedRoute === 'string') return ctx._matchedRoute;
   if (ctx.path.startsWith('/mock/')) return 'mock';
+  if (typeof ctx._matchedRoute === 'string') return ctx._matchedRoute;
   if (typeof ctx.oidc?.route === 'string') return ctx.oidc.route;
   return 'other';
 }

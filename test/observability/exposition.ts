@@ -33,8 +33,10 @@ export function parseExposition(text: string): Sample[] {
     }
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`bad sample line: ${line}`);
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // Go's ParseFloat, which Prometheus uses, takes NaN and Inf in any case (prom-client writes `Nan`).
+    const raw = m[3]!.toLowerCase();
+    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(raw);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value in: ${line}`);
     samples.push({ name: m[1]!, labels: m[2] ? parseLabels(m[2], line) : {}, value });
   }
   return samples;
