@@ -78,7 +78,8 @@ function procCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-export async function startFixture(databaseUrl: string, readyTimeoutMs: number): Promise<Fixture> {
+/** `env`: extra server settings (bench/client-credentials.ts turns metrics on with METRICS_TOKEN). */
+export async function startFixture(databaseUrl: string, readyTimeoutMs: number, env: Record<string, string> = {}): Promise<Fixture> {
   const schema = `bench_${crypto.randomBytes(5).toString('hex')}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-bench-'));
   const lines: string[] = [];
@@ -129,7 +130,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number):
       client_secret: clientSecret,
       client_name: 'Benchmark RP',
       redirect_uris: [REDIRECT_URI],
-      grant_types: ['authorization_code'],
+      grant_types: ['authorization_code', 'client_credentials'],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid email profile',
     };
@@ -156,6 +157,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number):
         // The load generator is one address starting logins far faster than people: lift the /auth limits.
         AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '1000000',
         AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '10000000',
+        ...env,
       },
     });
     const child = server;

@@ -103,6 +103,13 @@ export interface Config {
   };
   /** The integrator playground at /playground (src/playground/): on in development, opt-in in production. */
   playground: { enabled: boolean };
+  /** Prometheus metrics (src/observability/): off unless METRICS_PORT or METRICS_TOKEN is set. */
+  metrics: {
+    /** A listener of its own for /metrics (on HOST); then the main port does not serve it. */
+    port: number | undefined;
+    /** Bearer token every scrape must present; required for /metrics on the main port. */
+    token: string | undefined;
+  };
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -283,6 +290,9 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
   // --- playground ---
   PLAYGROUND_ENABLED: bool.optional(),
+  // --- metrics ---
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)').optional(),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -388,12 +398,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     },
     playground: { enabled: e.PLAYGROUND_ENABLED ?? !production },
+    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
   const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
   if (config.availability.requestDeadlineMs <= upstreamMs) {
     throw new ConfigError([`REQUEST_DEADLINE_MS: must be longer than IDPORTEN_TIMEOUT_MS and BANKID_TIMEOUT_MS (${upstreamMs} ms)`]);
   }
+  if (config.metrics.port !== undefined && config.metrics.port === config.port) throw new ConfigError(['METRICS_PORT: must differ from PORT']);
   if (production) {
     const refused = productionRefusals(config);
     if (refused.length > 0) throw new ConfigError(refused, 'NODE_ENV=production refuses to start');

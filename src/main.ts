@@ -14,9 +14,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const warning of productionWarnings(config)) logger.warn(warning);
   const service = await createService({ config, logger });
-  const { url } = await service.listen();
+  const { url, metricsUrl } = await service.listen();
 
-  logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}) }, 'Nordlys ID is running');
+  logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
   logger.info(
     { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
     `${service.clients.length} client(s) configured from ${config.clientsFile}`,

@@ -56,6 +56,8 @@ import { createAuthAdmission } from './interactions/auth-admission.js';
 import { createRateLimits } from './store/rate-limits.js';
 import { newRequestKey, playgroundClients } from './playground/clients.js';
 import { createPlaygroundRouter } from './playground/router.js';
+import { createServiceMetrics, knexPoolGauges } from './observability/metrics-service.js';
+import { countProviderEvents } from './observability/metrics-provider.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -75,7 +77,8 @@ export interface Service {
   deliverBackchannelLogouts(): Promise<number>;
   /** Re-reads the signing keys and swaps in a provider with the new key order when it changed. */
   reloadKeys(): Promise<boolean>;
-  listen(): Promise<{ server: http.Server; url: string }>;
+  /** `metricsUrl`: the METRICS_PORT listener, when there is one. */
+  listen(): Promise<{ server: http.Server; url: string; metricsUrl?: string | undefined }>;
   /** SIGTERM: /readyz 503 and drain, stop accepting, in-flight requests finish, then sweepers and pool stop. */
   shutdown(): Promise<void>;
   /** Stops at once (tests, failed start-up): open connections are cut. */
@@ -121,18 +124,22 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const providerClients: ClientMetadata[] = [...clients, ...builtInClients];
   if (playgroundKeys && config.nodeEnv === 'production') logger.warn('the integrator playground is enabled in production (PLAYGROUND_ENABLED=true)');
 
+  // Metrics: one registry per instance (off without METRICS_PORT and METRICS_TOKEN); modules get their counters.
+  const observed = createServiceMetrics(config.metrics, knexPoolGauges(db.knex));
+  const { metrics } = observed;
+  const loginCount = { login: metrics.login, refusal: metrics.refusal };
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
   const accounts = createAccountRepository(db, clock);
   const audit = createAuditLog(db, clock);
-  const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit });
+  const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit, metrics });
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
   // Outgoing requests to relying parties: SSRF-guarded, and back-channel logouts through a persistent outbox.
   // Our own issuer's origin is always allowed: the built-in playground is a relying party there.
   const allowList = parseOutboundAllowList(config.outbound.allowPrivateHosts, [new URL(config.issuer).origin]).list;
   if (allowList.entries.length) logger.info({ allowPrivateOutboundHosts: allowList.entries }, 'outgoing requests may reach these private hosts');
-  const backchannel = createBackchannelDelivery({ outbox: createBackchannelOutbox(db, clock), allowList, settings: config.outbound.backchannel, clock, logger });
+  const backchannel = createBackchannelDelivery({ outbox: createBackchannelOutbox(db, clock), allowList, settings: config.outbound.backchannel, clock, logger, count: metrics.backchannel });
   const providerFetch = createProviderFetch({ backchannel, allowList, logger });
   const admitInteraction = createAuthAdmission({
     rateLimits: createRateLimits(db, clock),
@@ -145,6 +152,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: providerClients, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
+    countProviderEvents(provider, metrics);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
@@ -187,7 +195,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       });
       upstreamMiddleware.push(mock.middleware);
     }
-    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret, clock }));
+    const observe = (call: string, seconds: number, ok: boolean) => metrics.upstream('idporten', call, seconds, ok);
+    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret, clock, observe }));
   }
   // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
   let bankidDeps: BankidLoginDeps | undefined;
@@ -205,6 +214,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       tls: config.bankid.pfxFile ? { pfx: read(config.bankid.pfxFile), passphrase: config.bankid.passphrase, ca: read(config.bankid.caFile) } : undefined,
       timeoutMs: config.bankid.timeoutMs,
       clock,
+      observe: (call, seconds, ok) => metrics.upstream('bankid-se', call, seconds, ok),
     });
     bankidOrders = createBankidOrders({
       broker,
@@ -215,6 +225,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       logger,
       leaseMs: config.bankid.timeoutMs,
       ttlSeconds: config.ttl.interactionSeconds,
+      count: loginCount,
     });
     bankidDeps = {
       broker,
@@ -235,6 +246,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
     renderer,
+    count: loginCount,
   };
 
   const csrf = createCsrf(secrets.cookieKeys[0]!);
@@ -250,6 +262,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     accounts,
     audit,
     logger,
+    count: loginCount,
   }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
   const post = postMethodSupport(config.issuer);
   if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
@@ -285,6 +298,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
     upstreamMiddleware,
     availability: config.availability,
+    metrics: observed.app,
   });
 
   const reloadKeys = async () => {
@@ -299,6 +313,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   let web: GracefulServer | undefined;
   const stopBackground = async () => {
     for (const t of timers) t.stop();
+    await observed.close();
     localAccounts.close();
     if (ownsDb) {
       await db.close();
@@ -334,7 +349,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
         },
         onError: (err) => logger.warn({ err }, 'session sweep failed'),
       }, config.sessions.sweepIntervalSeconds));
-      return { server: web.server, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+      const metricsPort = await observed.listen(config.host);
+      const origin = (p: number) => `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${p}`;
+      return { server: web.server, url: origin(port), metricsUrl: metricsPort === undefined ? undefined : origin(metricsPort) };
     },
     async shutdown() {
       if (web) await web.drainAndClose(config.operations.shutdownDrainSeconds, config.operations.shutdownGraceSeconds);

@@ -47,6 +47,8 @@ export interface AppDeps {
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
   availability: { requestDeadlineMs: number; readyTimeoutMs: number; retryAfterSeconds: number };
+  /** The request timer and, when served on the main port, /metrics (src/observability/metrics-http.ts). */
+  metrics?: { timer: Middleware; endpoint?: Middleware | undefined };
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -89,12 +91,14 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(requestContext(deps.logger));
+  if (deps.metrics) app.use(deps.metrics.timer);
   app.use(securityHeaders({ hsts: deps.issuer.startsWith('https://') }));
   app.use(errorHandler(deps.renderer, { retryAfterSeconds: deps.availability.retryAfterSeconds }));
   app.use(deadline(deps.availability.requestDeadlineMs));
   app.use(trustedForwarding(createProxyTrust(deps.trustedProxies)));
   if (deps.loopbackHttpIssuer) app.use(loopbackSecureContext());
   app.use(system.routes());
+  if (deps.metrics?.endpoint) app.use(deps.metrics.endpoint);
   app.use(issuerHostOnly(deps.issuer));
   for (const router of deps.pageRouters) {
     app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).route ? pageCsp()(ctx, next) : next()));

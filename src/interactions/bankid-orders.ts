@@ -8,6 +8,8 @@
  * - an order that is left (another method, abort, the interaction gone) is cancelled upstream once;
  *   a failed cancel is logged and left to BankID's own timeout (3 minutes).
  */
+import { countFailure } from './broker-login.js';
+import type { LoginCounters } from '../observability/metrics.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit.js';
@@ -50,6 +52,8 @@ export interface BankidOrderDeps {
   /** How long one collect may hold the order: the upstream timeout, so a slow collect is never doubled. */
   leaseMs: number;
   ttlSeconds: number;
+  /** Login metrics, counted where the outcome is recorded once (so racing polls count one login). */
+  count: LoginCounters;
 }
 
 export interface Who {
@@ -83,6 +87,8 @@ export function createBankidOrders(deps: BankidOrderDeps) {
         const rfa = rfaForFailed(result.reason, order.mode);
         if (await orders.recordCollect(uid, orderRef, claimedAt, 'failed', { rfa })) {
           await deps.audit.record({ event: `login.${METHOD}`, outcome: 'failure', clientId: who.clientId, ip: who.ip, detail: { reason: result.reason } });
+          // BankID's own failures (the person cancelled, the order expired, …) are no refusal of ours.
+          deps.count.login({ method: METHOD, outcome: result.reason === 'userCancel' ? 'cancelled' : 'failure' });
         }
         return read(uid, who);
       }
@@ -96,12 +102,13 @@ export function createBankidOrders(deps: BankidOrderDeps) {
       const login: FinishedLogin = { accountId: account.accountId, acr: identity.acr, amr: identity.amr };
       if (await orders.recordCollect(uid, orderRef, claimedAt, 'complete', { login })) {
         await deps.audit.record({ event: `login.${METHOD}`, outcome: 'success', accountId: account.accountId, clientId: who.clientId, ip: who.ip, detail: { created: account.created } });
+        deps.count.login({ method: METHOD, outcome: 'success', acr: identity.acr });
       }
       return read(uid, who);
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       deps.logger.warn({ broker: METHOD, kind: err.kind, message: err.message }, 'BankID collect failed');
-      await orders.recordCollect(uid, orderRef, claimedAt, 'failed', { rfa: rfaOf(err) });
+      if (await orders.recordCollect(uid, orderRef, claimedAt, 'failed', { rfa: rfaOf(err) })) countFailure(deps.count, METHOD, err.kind);
       return read(uid, who);
     }
   }
@@ -139,6 +146,7 @@ export function createBankidOrders(deps: BankidOrderDeps) {
         await orders.start({ uid, broker: METHOD, orderRef: String(state.orderRef), payload: payload as never, status: 'pending' }, deps.ttlSeconds);
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
+        countFailure(deps.count, METHOD, err.kind);
         await orders.start({ uid, broker: METHOD, orderRef: null, payload: { requirement } as never, status: 'failed', lastResult: { rfa: rfaOf(err) } }, deps.ttlSeconds);
       }
     },

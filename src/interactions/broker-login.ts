@@ -32,6 +32,7 @@ import { BadRequestError } from '../errors.js';
 import { isLoginMethod } from '../policies/client-policy.js';
 import type { InteractionContext, InteractionRoutes } from './router.js';
 import { methodChoice } from './login-methods.js';
+import type { LoginCounters, LoginMethod } from '../observability/metrics.js';
 
 export interface BrokerLoginDeps {
   issuer: string;
@@ -47,6 +48,8 @@ export interface BrokerLoginDeps {
   logger: Logger;
   /** For the page a replayed callback gets: it belongs to no live interaction. */
   renderer: Renderer;
+  /** Login metrics: outcomes, and refusals (foreign eID, level too low, upstream trouble). */
+  count: LoginCounters;
 }
 
 interface PendingLogin {
@@ -96,6 +99,7 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       await kit.left(ic);
       if (method === 'foreign-eid') {
         await deps.audit.record({ event: 'login.foreign-eid', outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: 'refused_by_design' } });
+        countFailure(deps.count, 'foreign-eid', 'foreign_eid');
         ic.render('foreign-eid.njk', urls(ic.uid));
         return;
       }
@@ -112,6 +116,7 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         deps.logger.warn({ err, broker: broker.id }, 'upstream login could not start');
+        countFailure(deps.count, broker.id as LoginMethod, err.kind);
         renderFailure(ic, { error: { kind: err.kind } }, broker.id);
       }
     });
@@ -126,6 +131,7 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       const broker = String(ctx.params.broker);
       if ('error' in outcome) {
         await deps.audit.record({ event: `login.${broker}`, outcome: 'failure', clientId: clientIdOf(ic), ip: ctx.ip, detail: { reason: outcome.error.kind } });
+        countFailure(deps.count, broker as LoginMethod, outcome.error.kind);
         return renderFailure(ic, outcome, broker);
       }
       const { identity } = outcome;
@@ -136,6 +142,7 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
         ...(identity.claims.birthdate ? { birthdate: identity.claims.birthdate } : {}),
       });
       await deps.audit.record({ event: `login.${broker}`, outcome: 'success', accountId: account.accountId, clientId: clientIdOf(ic), ip: ctx.ip, detail: { acr: identity.acr, created: account.created } });
+      deps.count.login({ method: broker as LoginMethod, outcome: 'success', acr: identity.acr });
       // The upstream's auth_time is when the person really logged in; max_age at our RPs counts from it.
       await ic.finish({ login: { accountId: account.accountId, acr: identity.acr, amr: identity.amr, ...(identity.authTime ? { ts: identity.authTime } : {}) } });
     });
@@ -219,6 +226,13 @@ export function brokerCallbackRouter(deps: BrokerLoginDeps): Router {
     });
   }
   return router;
+}
+
+/** A failed upstream login: cancelled by the person, or refused (level too low, foreign eID, upstream trouble). */
+export function countFailure(count: LoginCounters, method: LoginMethod, kind: string): void {
+  if (kind === 'cancelled') return count.login({ method, outcome: 'cancelled' });
+  count.login({ method, outcome: 'failure' });
+  count.refusal(kind === 'insufficient_level' ? 'level_too_low' : kind === 'foreign_eid' ? 'foreign_eid' : 'upstream_error');
 }
 
 function clientIdOf(ic: InteractionContext): string {

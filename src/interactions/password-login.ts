@@ -24,6 +24,7 @@ import { normalisePassword } from '../policies/password-rules.js';
 import { methodChoice, showLoginPage } from './login-methods.js';
 import { BadRequestError } from '../errors.js';
 import { isMessageId } from '../i18n/translate.js';
+import type { LoginCounters } from '../observability/metrics.js';
 
 /** The note of the `session_ended` login Check (src/provider/session-policy.ts), if it fired. */
 function sessionEndedNotice(ic: InteractionContext): Record<string, unknown> {
@@ -38,6 +39,8 @@ export interface PasswordLoginDeps {
   logger: Logger;
   loginThrottle: LoginThrottle;
   deviceCookies: DeviceCookies;
+  /** Login metrics (src/observability/metrics.ts): outcomes and throttling refusals. */
+  count: LoginCounters;
 }
 
 const MAX_EMAIL_LENGTH = 320;
@@ -74,6 +77,8 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const known: Record<string, boolean> = device ? { device: true } : {};
       if (!gate.ok) {
         await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: 'throttled', ...known } });
+        deps.count.login({ method: 'local', outcome: 'failure' });
+        deps.count.refusal('throttled');
         ic.ctx.status = 429;
         ic.ctx.set('Retry-After', String(gate.retryAfterSeconds));
         await page(ic, { email, errorId: 'local.login.throttled', errorParams: { minutes: Math.ceil(gate.retryAfterSeconds / 60) } });
@@ -83,6 +88,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       await gate.settle(Boolean(credentials && result.ok));
       if (!credentials || !result.ok) {
         await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: credentials ? 'wrong_password' : 'unknown_account', ...known } });
+        deps.count.login({ method: 'local', outcome: 'failure' });
         ic.ctx.status = 401;
         await page(ic, { email, errorId: 'login.error.invalid_credentials' });
         return;
@@ -92,6 +98,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId, ...(device ? { detail: known } : {}) });
       deps.deviceCookies.issue(ic.ctx, credentials.accountId);
       deps.logger.info({ accountId: credentials.accountId, clientId }, 'login succeeded');
+      deps.count.login({ method: 'local', outcome: 'success', acr: 'low' });
       // An e-mail + password login reaches rank `low` (DESIGN §3); the provider writes it in the request's vocabulary.
       await ic.finish({ login: { accountId: credentials.accountId, acr: 'low', amr: ['pwd'] } });
     },

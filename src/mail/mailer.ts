@@ -61,6 +61,8 @@ export interface MailerOptions {
   outboxDir: string;
   logger: Logger;
   now?: () => number;
+  /** Told of every send's outcome (the mail metrics); never of the address. */
+  counted?: (outcome: 'sent' | 'failed') => void;
 }
 
 export interface OutboxEntry {
@@ -74,6 +76,22 @@ export interface OutboxEntry {
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
 
 export function createMailer(options: MailerOptions): Mailer {
+  const mailer = createTransportMailer(options);
+  const counted = options.counted;
+  if (!counted) return mailer;
+  return {
+    ...mailer,
+    send: (mail) => mailer.send(mail).then(
+      () => counted('sent'),
+      (err: unknown) => {
+        counted('failed');
+        throw err;
+      },
+    ),
+  };
+}
+
+function createTransportMailer(options: MailerOptions): Mailer {
   const headers = (mail: OutgoingMail) => ({ 'Auto-Submitted': 'auto-generated', 'Content-Language': mail.locale });
   const message = (mail: OutgoingMail) => ({
     from: options.from,

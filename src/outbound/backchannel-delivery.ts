@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { BackchannelOutbox, OutboxEntry } from '../store/backchannel-outbox.js';
 import type { OutboundAllowList } from '../policies/outbound-hosts.js';
 import { guardedPostForm } from './guarded-post.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface BackchannelSettings {
   timeoutMs: number;
@@ -38,8 +39,10 @@ export function createBackchannelDelivery(deps: {
   settings: BackchannelSettings;
   clock: Clock;
   logger: Logger;
+  /** Every attempt's outcome: delivered, failed with a retry to come, or given up (the metrics). */
+  count: Metrics['backchannel'];
 }): BackchannelDelivery {
-  const { outbox, allowList, settings, clock, logger } = deps;
+  const { outbox, allowList, settings, clock, logger, count } = deps;
   // A claimed attempt may run for the timeout; past that another instance may try it again.
   const lease = () => clock.now() + settings.timeoutMs + 5000;
 
@@ -50,6 +53,7 @@ export function createBackchannelDelivery(deps: {
       const { status } = await guardedPostForm(allowList, entry.url, new URLSearchParams({ logout_token: entry.logoutToken }), settings.timeoutMs);
       if (status === 200 || status === 204) {
         await outbox.delivered(entry.id);
+        count('delivered');
         logger.info({ clientId: entry.clientId, attempt: attemptNo }, 'back-channel logout delivered');
         return true;
       }
@@ -63,9 +67,11 @@ export function createBackchannelDelivery(deps: {
     const host = safeHost(entry.url);
     if (next >= entry.expiresAt) {
       await outbox.delivered(entry.id);
+      count('given_up');
       logger.warn({ clientId: entry.clientId, host, attempt: attemptNo, cause }, 'back-channel logout failed; the logout token expires before another attempt, giving up');
     } else {
       await outbox.retryAt(entry.id, attemptNo, next, cause);
+      count('retry');
       logger.warn({ clientId: entry.clientId, host, attempt: attemptNo, cause, retryInSeconds: delay / 1000 }, 'back-channel logout failed; will retry');
     }
     return false;

@@ -4,6 +4,7 @@
  * window and none records a failure for an order that completed; an order whose interaction expired is
  * cancelled upstream once, whether the next request or the sweepers (two at once) notice.
  */
+import { disabledMetrics } from '../../src/observability/metrics.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.js';
@@ -122,6 +123,7 @@ describe.each(dialects)('BankID orders on two instances on %s', (dialect) => {
         federated: createFederatedAccountRepository(on, clock),
         audit: createAuditLog(on, clock),
         logger: createLogger('silent'),
+        count: disabledMetrics,
         leaseMs: 5000,
         ttlSeconds: TTL_SECONDS,
       });

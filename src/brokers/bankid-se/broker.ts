@@ -29,6 +29,8 @@ export interface BankidBrokerConfig {
   /** Hard deadline of one call to BankID, in milliseconds. */
   timeoutMs: number;
   clock: Clock;
+  /** Told how long each RP API call took (`auth`, `collect`, `cancel`) and whether it answered 2xx JSON. */
+  observe?: ((call: string, seconds: number, ok: boolean) => void) | undefined;
 }
 
 /** The stored state of one BankID order. */
@@ -117,9 +119,12 @@ export function createBankidBroker(config: BankidBrokerConfig): BankidBroker {
   const rp = createRpClient({ baseUrl: config.baseUrl, tls: config.tls, timeoutMs: config.timeoutMs });
   const call = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
     let answer: unknown;
+    const started = performance.now();
     try {
       answer = await rp.post(path, body);
+      config.observe?.(path, (performance.now() - started) / 1000, true);
     } catch (err) {
+      config.observe?.(path, (performance.now() - started) / 1000, false);
       throw fromRpError(err, path);
     }
     const object = record(answer);

@@ -26,6 +26,8 @@ export interface IdportenBrokerConfig {
   privateKey?: string | undefined;
   timeoutMs: number;
   clock?: Clock;
+  /** Told how long each request to ID-porten took (`discovery`, `token`, `jwks`) and whether it answered 2xx. */
+  observe?: ((call: string, seconds: number, ok: boolean) => void) | undefined;
 }
 
 const BROKER = 'idporten';
@@ -52,14 +54,32 @@ function upstreamError(kind: 'upstream_error' | 'timeout', err: unknown): Broker
 export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBroker {
   const clock = config.clock ?? systemClock;
   let discovered: Promise<oidc.Configuration> | undefined;
+  let endpoints: { token?: string | undefined; jwks?: string | undefined } = {};
+  const callOf = (url: string) =>
+    url.includes('/.well-known/openid-configuration') ? 'discovery' : url === endpoints.token ? 'token' : url === endpoints.jwks ? 'jwks' : 'other';
+  // Every request openid-client makes (discovery, token, JWKS) goes through this fetch, which times it.
+  const timedFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const response = await fetch(url, init);
+      config.observe?.(callOf(url), seconds(), response.ok);
+      return response;
+    } catch (err) {
+      config.observe?.(callOf(url), seconds(), false);
+      throw err;
+    }
+  };
 
   const configuration = (): Promise<oidc.Configuration> => {
     discovered ??= (async () => {
       // The id_token's signature is checked too: a broken or hostile answer must not pass on TLS alone.
-      const options: oidc.DiscoveryRequestOptions = { timeout: Math.ceil(config.timeoutMs / 1000), execute: [oidc.enableNonRepudiationChecks] };
+      const options: oidc.DiscoveryRequestOptions = { timeout: Math.ceil(config.timeoutMs / 1000), execute: [oidc.enableNonRepudiationChecks], [oidc.customFetch]: timedFetch };
       // Plain http is only ever the built-in mock on this host; production config demands https.
       if (config.issuer.startsWith('http://')) options.execute!.push(oidc.allowInsecureRequests);
-      return oidc.discovery(new URL(config.issuer), config.clientId, { id_token_signed_response_alg: 'RS256' }, await clientAuth(config), options);
+      const found = await oidc.discovery(new URL(config.issuer), config.clientId, { id_token_signed_response_alg: 'RS256' }, await clientAuth(config), options);
+      endpoints = { token: found.serverMetadata().token_endpoint, jwks: found.serverMetadata().jwks_uri };
+      return found;
     })();
     // A failed discovery is not cached: the next login tries again.
     discovered.catch(() => (discovered = undefined));

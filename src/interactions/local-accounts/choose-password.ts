@@ -60,6 +60,7 @@ export function createChoosePassword(deps: LocalAccountDeps) {
           return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
         }
         await deps.audit.record({ ...base, event: 'registration.completed', outcome: 'success', accountId: created.accountId });
+        deps.countFlow('registration', 'completed');
         deps.logger.info({ accountId: created.accountId }, 'account registered');
         return finishLogin(ic, created.accountId);
       }
@@ -71,6 +72,7 @@ export function createChoosePassword(deps: LocalAccountDeps) {
       }
       await deps.loginThrottle.clearAccount(reset.accountId);
       await deps.audit.record({ ...base, event: 'recovery.completed', outcome: 'success', accountId: reset.accountId });
+      deps.countFlow('reset', 'completed');
       deps.logger.info({ accountId: reset.accountId }, 'password reset; sessions ended');
       await notifyChanged(ic, flow, reset.accountId);
       return finishLogin(ic, reset.accountId);

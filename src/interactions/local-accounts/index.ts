@@ -29,6 +29,7 @@ import { createLoginThrottle, type LoginThrottle } from '../login-throttle.js';
 import { createDeviceCookies, type DeviceCookies } from '../device-cookie.js';
 import { createCodeBudget } from './code-budget.js';
 import { localAccountRoutes } from './routes.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 export interface LocalAccounts {
   routes: InteractionRoutes;
@@ -54,6 +55,7 @@ export async function createLocalAccounts(deps: {
   renderer: Renderer;
   accounts: AccountRepository;
   audit: AuditLog;
+  metrics: Pick<Metrics, 'localFlow' | 'mail'>;
 }): Promise<LocalAccounts> {
   const { config, db, clock, logger } = deps;
   const settings = config.localAccounts;
@@ -67,7 +69,7 @@ export async function createLocalAccounts(deps: {
 
   const policy = createPasswordPolicy(settings.passwordPolicy, loadBlocklist(settings.passwordBlocklistFile));
   const outboxDir = path.join(config.dataDir, 'outbox');
-  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, outboxDir, logger });
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, outboxDir, logger, counted: deps.metrics.mail });
   const flows = createFlowRepository(db, clock, {
     codeKey,
     codeTtlSeconds: settings.codeTtlSeconds,
@@ -102,6 +104,7 @@ export async function createLocalAccounts(deps: {
       mailer,
       policy,
       keyHash,
+      countFlow: deps.metrics.localFlow,
     }),
     loginThrottle,
     deviceCookies,

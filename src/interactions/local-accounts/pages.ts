@@ -21,6 +21,7 @@ import type { InteractionContext } from '../router.js';
 import { requestIp } from '../request-ip.js';
 import { formatMoment } from '../../i18n/time.js';
 import type { CodeBudget } from './code-budget.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 export interface LocalAccountDeps {
   settings: LocalAccountSettings;
@@ -39,6 +40,8 @@ export interface LocalAccountDeps {
   policy: PasswordPolicy;
   /** A keyed hash for values that must not be stored in the clear (addresses in rate-limit keys). */
   keyHash: (value: string) => string;
+  /** Registrations and resets started (code mailed) and completed (src/observability/metrics.ts). */
+  countFlow: Metrics['localFlow'];
 }
 
 export const FLOW_PATHS: Record<FlowKind, string> = { registration: 'register', recovery: 'reset' };

@@ -99,6 +99,7 @@ export function createSendCode(deps: LocalAccountDeps) {
       }
       const flow = await deps.flows.create({ kind, interactionUid: ic.uid, locale: ic.locale, email, accountId: p.accountId, code: p.code });
       await deps.audit.record({ ...auditBase(ic), event: `${kind}.code_sent`, outcome: 'success', accountId: p.accountId ?? undefined, detail: { mail: p.mail } });
+      deps.countFlow(kind === 'registration' ? 'registration' : 'reset', 'started');
       ic.ctx.status = 303;
       ic.ctx.redirect(flowUrls(ic.uid, kind, flow.id).flow);
     },
