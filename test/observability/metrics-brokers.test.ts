@@ -60,17 +60,17 @@ describe.each(dialects)('eID metrics on %s', (dialect) => {
     ]);
     const upstream = samplesOf(samples, 'nordlys_upstream_request_duration_seconds_count');
     const count = (broker: string, call: string) => upstream.find((s) => s.labels.broker === broker && s.labels.call === call && s.labels.outcome === 'ok')?.value;
-    // Discovery once (cached), a token call for each id_token (the refused MinID login included). The
-    // id_token comes straight from the token endpoint over TLS, so openid-client fetches no JWKS for it
-    // (a `jwks` series appears when it does, e.g. for signed userinfo or JWT introspection answers).
+    // Discovery once (cached), a token call for each id_token (the refused MinID login included), and the
+    // JWKS fetched (then cached) to verify the id_token's signature, which the broker checks.
     expect(count('idporten', 'discovery')).toBe(1);
     expect(count('idporten', 'token')).toBe(2);
+    expect(count('idporten', 'jwks')).toBe(1);
     expect(count('bankid-se', 'auth')).toBe(1);
     expect(count('bankid-se', 'collect')).toBe(1);
     expect(count('bankid-se', 'cancel')).toBe(1);
     for (const s of upstream) {
       expect(Object.keys(s.labels).sort()).toEqual(['broker', 'call', 'outcome']);
-      expect(['discovery', 'token', 'auth', 'collect', 'cancel']).toContain(s.labels.call);
+      expect(['discovery', 'token', 'jwks', 'auth', 'collect', 'cancel']).toContain(s.labels.call);
       expect(s.labels.outcome).toBe('ok');
     }
     const routes = new Set(samplesOf(samples, 'nordlys_http_request_duration_seconds_count').map((s) => s.labels.route));
