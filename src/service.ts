@@ -256,6 +256,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
           builtInClients,
           configuredClients: clients,
           bodyLimitBytes: config.bodyLimitBytes,
+          sessions: config.sessions,
           logger,
         }),
       ]
