@@ -142,4 +142,12 @@ describe('every playground page renders in every language', () => {
     // Step up asks for the next level above the one reached, in the same vocabulary.
     expect(pages[1]).toMatch(/action="\/playground\/action\/step-up"[\s\S]*?\(high\)<\/button>/);
   });
+
+  test('the idle scenario names the configured timeout, in seconds when it is not whole minutes', () => {
+    const page = renderer.render('playground/scenario.njk', 'en', { ...common, ...scenarioView(inSeconds, [{ sid: 'x', authTime: 1, pidReleased: false }], undefined) });
+    expect(page).toContain('<h1>Inactive for 20 seconds</h1>');
+    expect(page).toContain('Do nothing for 20 seconds');
+    expect(page).toContain('You were logged out because you were inactive for 20 seconds.');
+    expect(page).not.toContain('npm start');
+  });
 });
