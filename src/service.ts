@@ -280,6 +280,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
           builtInClients,
           configuredClients: clients,
           bodyLimitBytes: config.bodyLimitBytes,
+          sessions: config.sessions,
           logger,
         }),
       ]

@@ -43,6 +43,9 @@ export interface Observation {
   acr?: string;
   amr?: string[];
   sub?: string;
+  /** The provider's session and when its login happened (epoch seconds). */
+  sid?: string;
+  authTime?: number;
   pidReleased: boolean;
 }
 
@@ -54,6 +57,8 @@ export function observe(result: RunResult): Observation {
     ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
     ...(Array.isArray(claims.amr) ? { amr: claims.amr.map(String) } : {}),
     ...(typeof claims.sub === 'string' ? { sub: claims.sub } : {}),
+    ...(typeof claims.sid === 'string' ? { sid: claims.sid } : {}),
+    ...(typeof claims.auth_time === 'number' ? { authTime: claims.auth_time } : {}),
     pidReleased: typeof (claims.pid ?? userinfo.pid) === 'string',
   };
 }

@@ -17,7 +17,8 @@ import { createRelyingParty } from './relying-party.js';
 import { defaultSpec, parseSpec, type RequestSpec } from './request-spec.js';
 import { createRuns, type PreparedRequest } from './runs.js';
 import { createSessions, type CsrfTokens, type PlaygroundStorage, type SessionHandle } from './session.js';
-import { SCENARIOS, scenarioById } from './scenarios.js';
+import { nextStep, scenarioById, scenariosFor } from './scenarios.js';
+import type { SessionPolicy } from '../policies/session.js';
 import { builderView, resultView, scenarioView } from './views.js';
 
 export interface ConfiguredClient {
@@ -37,6 +38,8 @@ export interface PlaygroundDeps {
   builtInClients: ConfiguredClient[];
   configuredClients: ConfiguredClient[];
   bodyLimitBytes: number;
+  /** The provider's session timeouts, which the "inactive" scenario names and waits out. */
+  sessions: SessionPolicy;
   logger: Logger;
 }
 
@@ -52,7 +55,8 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
   const sessions = createSessions(deps.storage, deps.csrf);
   const allClients = [...deps.builtInClients, ...deps.configuredClients];
   const confidential = (id: string) => id === PLAYGROUND_CONFIDENTIAL || (!deps.builtInClients.some((c) => c.client_id === id) && allClients.find((c) => c.client_id === id)?.token_endpoint_auth_method !== 'none');
-  const runs = createRuns(deps.issuer, rp, (id) => allClients.find((c) => c.client_id === id)?.redirect_uris?.[0], confidential);
+  const scenarios = scenariosFor({ sessions: deps.sessions });
+  const runs = createRuns(deps.issuer, rp, (id) => allClients.find((c) => c.client_id === id)?.redirect_uris?.[0], confidential, scenarios);
   const parseForm = koaBody({ urlencoded: true, json: false, text: false, multipart: false, formLimit: deps.bodyLimitBytes });
 
   router.use(async (ctx, next) => {
@@ -106,7 +110,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
 
   async function showBuilder(ctx: Context, page: Awaited<ReturnType<typeof open>>, spec: RequestSpec, extra: { prepared?: PreparedRequest; invalid?: string[] } = {}) {
     const metadata = await rp.serverMetadata();
-    page.render('builder.njk', builderView({ metadata, spec, clients: allClients, builtIn: deps.builtInClients, scenarios: SCENARIOS, ...extra }), extra.invalid?.length ? 400 : 200);
+    page.render('builder.njk', builderView({ metadata, spec, clients: allClients, builtIn: deps.builtInClients, scenarios, ...extra }), extra.invalid?.length ? 400 : 200);
   }
 
   router.get('/', async (ctx) => {
@@ -199,7 +203,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
   router.post('/scenario/:id', async (ctx) => {
     const page = await open(ctx);
     await form(ctx, page.session);
-    const scenario = scenarioById(String(ctx.params.id));
+    const scenario = scenarioById(scenarios, String(ctx.params.id));
     if (!scenario) throw new BadRequestError('unknown scenario');
     page.session.state.scenario = { id: scenario.id, observations: [] };
     await page.session.save();
@@ -208,7 +212,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
 
   router.get('/scenario/:id', async (ctx) => {
     const page = await open(ctx);
-    const scenario = scenarioById(String(ctx.params.id));
+    const scenario = scenarioById(scenarios, String(ctx.params.id));
     if (!scenario) throw new BadRequestError('unknown scenario');
     const progress = page.session.state.scenario?.id === scenario.id ? page.session.state.scenario : undefined;
     page.render('scenario.njk', scenarioView(scenario, progress?.observations, page.session.state.result));
@@ -217,10 +221,10 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
   router.post('/scenario/:id/step', async (ctx) => {
     const page = await open(ctx);
     await form(ctx, page.session);
-    const scenario = scenarioById(String(ctx.params.id));
+    const scenario = scenarioById(scenarios, String(ctx.params.id));
     const progress = page.session.state.scenario;
     if (!scenario || progress?.id !== scenario.id) return redirect(ctx, `/playground/scenario/${String(ctx.params.id)}`);
-    const step = progress.observations.length;
+    const step = nextStep(scenario, progress.observations);
     const planned = scenario.steps[step];
     if (!planned) return redirect(ctx, `/playground/scenario/${scenario.id}`);
     const prepared = await runs.prepare(page.session, planned.spec, { id: scenario.id, step });

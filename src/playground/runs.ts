@@ -11,6 +11,7 @@ import { isBuiltIn, playgroundCallback } from './clients.js';
 import { curlFor, problemOf, type RelyingParty } from './relying-party.js';
 import { authorizationParams, openidClientSnippet, type RequestSpec } from './request-spec.js';
 import { observe, type RunResult } from './results.js';
+import { nextStep, scenarioById, type Scenario } from './scenarios.js';
 import type { PendingRequest, SessionHandle } from './session.js';
 
 export interface PreparedRequest {
@@ -21,7 +22,7 @@ export interface PreparedRequest {
   external: boolean;
 }
 
-export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (clientId: string) => string | undefined, confidential: (clientId: string) => boolean) {
+export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (clientId: string) => string | undefined, confidential: (clientId: string) => boolean, scenarios: Scenario[]) {
   async function prepare(session: SessionHandle, spec: RequestSpec, scenario?: { id: string; step: number }): Promise<PreparedRequest> {
     const external = !isBuiltIn(spec.clientId);
     const verifier = oidc.randomPKCECodeVerifier();
@@ -100,8 +101,10 @@ export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (cli
   function recordScenario(session: SessionHandle, result: RunResult): void {
     const progress = session.state.scenario;
     if (!result.scenario || !progress || progress.id !== result.scenario.id) return;
-    if (progress.observations.length !== result.scenario.step) return; // a stale step
-    progress.observations.push(observe(result));
+    const scenario = scenarioById(scenarios, progress.id);
+    if (!scenario || nextStep(scenario, progress.observations) !== result.scenario.step) return; // a stale step
+    // A step checked again replaces its previous outcome.
+    progress.observations.splice(result.scenario.step, Infinity, observe(result));
   }
 
   /** The refresh button: new tokens replace the old ones on the page; the exchange is logged. */

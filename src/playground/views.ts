@@ -11,7 +11,7 @@ import { PLAYGROUND_CONFIDENTIAL } from './clients.js';
 import { PROMPTS, type RequestSpec } from './request-spec.js';
 import { errorMeaning, explainClaims, type Observation, type RunResult } from './results.js';
 import type { PreparedRequest } from './runs.js';
-import type { Scenario } from './scenarios.js';
+import { isFinished, nextStep, type Scenario } from './scenarios.js';
 
 interface ClientRef {
   client_id: string;
@@ -50,7 +50,7 @@ export function builderView(input: {
     locales: ['', ...supportedLocales].map((value) => ({ value, selected: value === spec.uiLocales })),
     prepared: input.prepared,
     invalid: input.invalid ?? [],
-    scenarios: input.scenarios.map((s) => ({ id: s.id, titleId: s.titleId })),
+    scenarios: input.scenarios.map((s) => ({ id: s.id, titleId: s.titleId, titleParams: s.titleParams ?? {} })),
   };
 }
 
@@ -93,18 +93,32 @@ export function resultView(result: RunResult, clients: ClientRef[]) {
   };
 }
 
-function summarise(o: Observation): string {
+function summarise(o: Observation, showsSession: boolean): string {
   if (o.error) return `error=${o.error}`;
-  return [`acr=${o.acr ?? '–'}`, `amr=${(o.amr ?? []).join(' ') || '–'}`, `sub=${o.sub ?? '–'}`, `pid=${o.pidReleased ? '✓' : '–'}`].join(', ');
+  const session = showsSession ? [`sid=${o.sid ?? '–'}`, `auth_time=${o.authTime === undefined ? '–' : new Date(o.authTime * 1000).toISOString()}`] : [];
+  return [`acr=${o.acr ?? '–'}`, `amr=${(o.amr ?? []).join(' ') || '–'}`, `sub=${o.sub ?? '–'}`, `pid=${o.pidReleased ? '✓' : '–'}`, ...session].join(', ');
 }
 
 export function scenarioView(scenario: Scenario, observations: Observation[] | undefined, last: RunResult | undefined) {
   const done = observations ?? [];
-  const finished = observations !== undefined && done.length >= scenario.steps.length;
+  const finished = observations !== undefined && isFinished(scenario, done);
+  const next = nextStep(scenario, done);
   return {
-    scenario,
+    scenario: { ...scenario, titleParams: scenario.titleParams ?? {} },
     started: observations !== undefined,
-    steps: scenario.steps.map((s, i) => ({ n: i + 1, instructionId: s.instructionId, actual: done[i] ? summarise(done[i]) : undefined, current: observations !== undefined && i === done.length })),
+    steps: scenario.steps.map((s, i) => {
+      const observed = done[i];
+      return {
+        n: i + 1,
+        instructionId: s.instructionId,
+        instructionParams: s.instructionParams ?? {},
+        buttonId: s.buttonId,
+        checkedByPerson: s.checkedByPerson,
+        actual: observed ? summarise(observed, Boolean(s.showsSession)) : undefined,
+        notYetId: observed && s.until && !s.until.matches(observed) ? s.until.notYetId : undefined,
+        current: observations !== undefined && i === next,
+      };
+    }),
     finished,
     matches: finished ? scenario.matches(done) : undefined,
     hasResult: Boolean(last?.scenario?.id === scenario.id),

@@ -1,7 +1,8 @@
 /**
  * The playground's pages in Chromium: axe finds no WCAG 2.1 A/AA violations on the builder (in every
- * language), a prepared request, a scenario and a result; a person can run a request and use the result
- * page's buttons with the keyboard alone; on a phone-sized screen nothing scrolls sideways.
+ * language), a prepared request, a scenario (also the idle scenario's "not matching yet" state) and a
+ * result; a person can run a request and use the result page's buttons with the keyboard alone; on a
+ * phone-sized screen nothing scrolls sideways.
  */
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
@@ -93,6 +94,19 @@ browserDescribe('the playground is accessible', () => {
     await page.goto(`${server.url}/playground`);
     await tabTo(page, 'Step-up from substantial to high');
     await page.getByRole('heading', { level: 1, name: 'Step-up from substantial to high' }).waitFor();
+    expect(await violations(page)).toEqual([]);
+
+    // The idle scenario, checked at once: its "not matching yet" note, and the buttons it adds.
+    await page.goto(`${server.url}/playground`);
+    await page.getByRole('button', { name: 'Inactive for 30 minutes' }).click();
+    await page.getByRole('button', { name: 'Run step 1' }).click();
+    await page.getByLabel('E-mail address').fill(TEST_USER.email);
+    await page.getByLabel('Password').fill(TEST_USER.password);
+    await page.getByLabel('Password').press('Enter');
+    await page.waitForURL(`${server.url}/playground/scenario/inactive`);
+    expect(await violations(page)).toEqual([]);
+    await tabTo(page, 'Check now');
+    await page.locator('[data-step-matches="not-yet"]').waitFor();
     expect(await violations(page)).toEqual([]);
     await context.close();
   });

@@ -9,7 +9,7 @@ import { createRenderer } from '../../src/interactions/render.js';
 import { authorizationParams, defaultSpec, parseSpec } from '../../src/playground/request-spec.js';
 import { curlFor } from '../../src/playground/relying-party.js';
 import { resultView, builderView, scenarioView } from '../../src/playground/views.js';
-import { SCENARIOS } from '../../src/playground/scenarios.js';
+import { scenariosFor } from '../../src/playground/scenarios.js';
 import { SUPPORTED_ACR_VALUES } from '../../src/policies/loa.js';
 import { createTestDatabase } from '../support/databases.js';
 import { freePort, startService } from '../support/service.js';
@@ -120,6 +120,10 @@ describe('every playground page renders in every language', () => {
     actions: [{ kind: 'introspect', ok: false, problem: { error: 'playground.problem.public_client' } }, { kind: 'refresh', ok: false, problem: { error: 'invalid_grant' } }],
   };
   const common = { csrf: 't', languages: supportedLocales, pagePath: '/playground' };
+  // The "inactive" scenario names the idle timeout in minutes, or in seconds when it is not whole minutes.
+  const inMinutes = scenariosFor({ sessions: { idleTimeoutSeconds: 1800, maxLifetimeSeconds: 43200 } });
+  const inSeconds = scenariosFor({ sessions: { idleTimeoutSeconds: 20, maxLifetimeSeconds: 120 } }).find((s) => s.id === 'inactive')!;
+  const SCENARIOS = [...inMinutes, inSeconds];
 
   test.each(supportedLocales)('%s', (locale) => {
     const pages = [
@@ -127,6 +131,8 @@ describe('every playground page renders in every language', () => {
       renderer.render('playground/result.njk', locale, { ...common, ...resultView(result, []) }),
       renderer.render('playground/result.njk', locale, { ...common, ...resultView({ ...result, idToken: undefined, tokens: undefined, problem: { error: 'unmet_authentication_requirements' } } as RunResult, []) }),
       ...SCENARIOS.map((s) => renderer.render('playground/scenario.njk', locale, { ...common, ...scenarioView(s, [{ error: 'access_denied', pidReleased: false }, { acr: 'high', pidReleased: true }], undefined) })),
+      // The idle check passed: the verdict, and the step the person checks on the login page.
+      ...[inMinutes.find((s) => s.id === 'inactive')!, inSeconds].map((s) => renderer.render('playground/scenario.njk', locale, { ...common, ...scenarioView(s, [{ sid: 'x', authTime: 1, pidReleased: false }, { error: 'login_required', pidReleased: false }], undefined) })),
       renderer.render('playground/logged-out.njk', locale, { ...common, hasRequest: true }),
       renderer.render('playground/message.njk', locale, { ...common, titleId: 'playground.callback.unknown_title', messageId: 'playground.callback.unknown' }),
     ];
@@ -135,5 +141,13 @@ describe('every playground page renders in every language', () => {
     expect(pages[1]).not.toContain('playground-banner');
     // Step up asks for the next level above the one reached, in the same vocabulary.
     expect(pages[1]).toMatch(/action="\/playground\/action\/step-up"[\s\S]*?\(high\)<\/button>/);
+  });
+
+  test('the idle scenario names the configured timeout, in seconds when it is not whole minutes', () => {
+    const page = renderer.render('playground/scenario.njk', 'en', { ...common, ...scenarioView(inSeconds, [{ sid: 'x', authTime: 1, pidReleased: false }], undefined) });
+    expect(page).toContain('<h1>Inactive for 20 seconds</h1>');
+    expect(page).toContain('Do nothing for 20 seconds');
+    expect(page).toContain('You were logged out because you were inactive for 20 seconds.');
+    expect(page).not.toContain('npm start');
   });
 });

@@ -416,6 +416,18 @@ export const en = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Cancel the login",
   'bankid.connection_lost': "We cannot reach the server just now. Trying again …",
+  // --- playground: the "inactive" scenario (the idle timeout) ---
+  'playground.scenario.inactive.title_minutes': 'Inactive for {minutes} minutes',
+  'playground.scenario.inactive.title_seconds': 'Inactive for {seconds} seconds',
+  'playground.scenario.inactive.expected': 'After the idle timeout the session has ended: a prompt=none request gets error=login_required, and a normal request shows the login page with a note saying why.',
+  'playground.scenario.inactive.step1': 'Log in with an e-mail account or any other method. The outcome shows the session’s sid and auth_time.',
+  'playground.scenario.inactive.step2_minutes': 'Do nothing for {minutes} minutes: do not use the login in this or any other tab. Then press “Check now”: a prompt=none request. (To try it by hand without the long wait, start the service with SESSION_IDLE_TIMEOUT_SECONDS=20 npm start: the wait is then 20 seconds.)',
+  'playground.scenario.inactive.step2_seconds': 'Do nothing for {seconds} seconds: do not use the login in this or any other tab. Then press “Check now”: a prompt=none request.',
+  'playground.scenario.inactive.check_now': 'Check now',
+  'playground.scenario.inactive.not_yet': 'Not matching yet — the session is still active; wait and check again. (This check used the session, so the wait starts again now.)',
+  'playground.scenario.inactive.step3': 'Press “Open the login page”: a normal request. Expected: the login page with the note “{note}”',
+  'playground.scenario.inactive.open_login': 'Open the login page',
+  'playground.scenario.checked_by_person': 'Check this yourself: the playground is a separate relying party and cannot read the provider’s login page. The verdict comes from the prompt=none check.',
 } as const;
 
 export type MessageId = keyof typeof en;

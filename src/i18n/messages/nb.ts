@@ -414,4 +414,16 @@ export const nb: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Avbryt innloggingen",
   'bankid.connection_lost': "Vi får ikke kontakt med tjenesten akkurat nå. Prøver igjen …",
+  // --- playground: the "inactive" scenario (the idle timeout) ---
+  'playground.scenario.inactive.title_minutes': 'Inaktiv i {minutes} minutter',
+  'playground.scenario.inactive.title_seconds': 'Inaktiv i {seconds} sekunder',
+  'playground.scenario.inactive.expected': 'Etter tidsavbruddet for inaktivitet er sesjonen avsluttet: en prompt=none-forespørsel får error=login_required, og en vanlig forespørsel viser innloggingssiden med en merknad om hvorfor.',
+  'playground.scenario.inactive.step1': 'Logg inn med en e-postkonto eller en annen metode. Utfallet viser sesjonens sid og auth_time.',
+  'playground.scenario.inactive.step2_minutes': 'Ikke gjør noe i {minutes} minutter: ikke bruk innloggingen i denne eller noen annen fane. Trykk så «Sjekk nå»: en prompt=none-forespørsel. (For å prøve det for hånd uten den lange ventetiden, start tjenesten med SESSION_IDLE_TIMEOUT_SECONDS=20 npm start: da er ventetiden 20 sekunder.)',
+  'playground.scenario.inactive.step2_seconds': 'Ikke gjør noe i {seconds} sekunder: ikke bruk innloggingen i denne eller noen annen fane. Trykk så «Sjekk nå»: en prompt=none-forespørsel.',
+  'playground.scenario.inactive.check_now': 'Sjekk nå',
+  'playground.scenario.inactive.not_yet': 'Stemmer ikke ennå — sesjonen er fortsatt aktiv; vent og sjekk igjen. (Denne sjekken brukte sesjonen, så ventetiden begynner på nytt nå.)',
+  'playground.scenario.inactive.step3': 'Trykk «Åpne innloggingssiden»: en vanlig forespørsel. Forventet: innloggingssiden med merknaden «{note}»',
+  'playground.scenario.inactive.open_login': 'Åpne innloggingssiden',
+  'playground.scenario.checked_by_person': 'Sjekk dette selv: lekeplassen er en egen tjeneste (RP) og kan ikke lese leverandørens innloggingsside. Vurderingen kommer fra prompt=none-sjekken.',
 };

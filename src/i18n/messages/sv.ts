@@ -414,4 +414,16 @@ export const sv: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Avbryt inloggningen",
   'bankid.connection_lost': "Vi når inte tjänsten just nu. Försöker igen …",
+  // --- playground: the "inactive" scenario (the idle timeout) ---
+  'playground.scenario.inactive.title_minutes': 'Inaktiv i {minutes} minuter',
+  'playground.scenario.inactive.title_seconds': 'Inaktiv i {seconds} sekunder',
+  'playground.scenario.inactive.expected': 'Efter tidsgränsen för inaktivitet har sessionen avslutats: en prompt=none-begäran får error=login_required, och en vanlig begäran visar inloggningssidan med en notis om varför.',
+  'playground.scenario.inactive.step1': 'Logga in med ett e-postkonto eller något annat sätt. Utfallet visar sessionens sid och auth_time.',
+  'playground.scenario.inactive.step2_minutes': 'Gör ingenting i {minutes} minuter: använd inte inloggningen i den här eller någon annan flik. Tryck sedan på ”Kontrollera nu”: en prompt=none-begäran. (För att prova för hand utan den långa väntan, starta tjänsten med SESSION_IDLE_TIMEOUT_SECONDS=20 npm start: då är väntan 20 sekunder.)',
+  'playground.scenario.inactive.step2_seconds': 'Gör ingenting i {seconds} sekunder: använd inte inloggningen i den här eller någon annan flik. Tryck sedan på ”Kontrollera nu”: en prompt=none-begäran.',
+  'playground.scenario.inactive.check_now': 'Kontrollera nu',
+  'playground.scenario.inactive.not_yet': 'Stämmer inte än — sessionen är fortfarande aktiv; vänta och kontrollera igen. (Den här kontrollen använde sessionen, så väntan börjar om nu.)',
+  'playground.scenario.inactive.step3': 'Tryck på ”Öppna inloggningssidan”: en vanlig begäran. Förväntat: inloggningssidan med notisen ”{note}”',
+  'playground.scenario.inactive.open_login': 'Öppna inloggningssidan',
+  'playground.scenario.checked_by_person': 'Kontrollera detta själv: lekplatsen är en separat förlitande part och kan inte läsa leverantörens inloggningssida. Bedömningen kommer från prompt=none-kontrollen.',
 };

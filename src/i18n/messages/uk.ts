@@ -414,4 +414,16 @@ export const uk: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Скасувати вхід",
   'bankid.connection_lost': "Зараз не вдається зв’язатися із сервером. Пробуємо ще раз …",
+  // --- playground: the "inactive" scenario (the idle timeout) ---
+  'playground.scenario.inactive.title_minutes': 'Неактивність {minutes} хв',
+  'playground.scenario.inactive.title_seconds': 'Неактивність {seconds} с',
+  'playground.scenario.inactive.expected': 'Після тайм-ауту неактивності сеанс завершено: запит prompt=none отримує error=login_required, а звичайний запит показує сторінку входу з приміткою про причину.',
+  'playground.scenario.inactive.step1': 'Увійдіть з обліковим записом електронної пошти або іншим способом. Результат показує sid і auth_time сеансу.',
+  'playground.scenario.inactive.step2_minutes': 'Нічого не робіть {minutes} хв: не використовуйте вхід у цій чи іншій вкладці. Потім натисніть «Перевірити зараз»: запит prompt=none. (Щоб спробувати вручну без довгого очікування, запустіть сервіс командою SESSION_IDLE_TIMEOUT_SECONDS=20 npm start: тоді очікування триває 20 секунд.)',
+  'playground.scenario.inactive.step2_seconds': 'Нічого не робіть {seconds} с: не використовуйте вхід у цій чи іншій вкладці. Потім натисніть «Перевірити зараз»: запит prompt=none.',
+  'playground.scenario.inactive.check_now': 'Перевірити зараз',
+  'playground.scenario.inactive.not_yet': 'Ще не збігається — сеанс досі активний; зачекайте й перевірте знову. (Ця перевірка використала сеанс, тому очікування починається заново.)',
+  'playground.scenario.inactive.step3': 'Натисніть «Відкрити сторінку входу»: звичайний запит. Очікується: сторінка входу з приміткою «{note}»',
+  'playground.scenario.inactive.open_login': 'Відкрити сторінку входу',
+  'playground.scenario.checked_by_person': 'Перевірте це самі: пісочниця — окрема довірена сторона і не може читати сторінку входу провайдера. Висновок ґрунтується на перевірці prompt=none.',
 };
