@@ -1,0 +1,37 @@
+/**
+ * The grace period of a rotated client secret, in front of the provider. oidc-provider compares the
+ * presented secret with the one client_secret it has (Client#compareClientSecret, no documented hook for a
+ * second one), so while a rotation's grace period lasts, a request that authenticates with HTTP Basic and
+ * the client's previous secret has that header replaced by one carrying the current secret before the
+ * provider sees it. Rules: only the previous secret of that very client, only before its grace period ends
+ * (checked in the store, in constant time); nothing else about the request changes; the secrets never
+ * reach a log. client_secret_post with the previous secret is not translated (the provider reads the body
+ * itself): such clients must switch at rotation time, or use Basic during the grace period.
+ */
+import type { Middleware } from 'koa';
+import type { ClientStore } from '../store/clients.js';
+
+/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded inside the Basic credentials. */
+const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, '%20'));
+const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+
+export function previousSecretGrace(store: Pick<ClientStore, 'isPreviousSecret' | 'providerMetadata'>): Middleware {
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    if (ctx.method === 'POST' && /^basic /i.test(header)) {
+      const basic = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+      const i = basic.indexOf(':');
+      let pair: [string, string] | undefined;
+      try {
+        pair = i > 0 ? [decode(basic.slice(0, i)), decode(basic.slice(i + 1))] : undefined;
+      } catch {
+        pair = undefined; // malformed: the provider answers it
+      }
+      if (pair && pair[1] && (await store.isPreviousSecret(pair[0], pair[1]))) {
+        const current = (await store.providerMetadata(pair[0]))?.client_secret;
+        if (typeof current === 'string') ctx.request.headers.authorization = `Basic ${Buffer.from(`${encode(pair[0])}:${encode(current)}`).toString('base64')}`;
+      }
+    }
+    await next();
+  };
+}
