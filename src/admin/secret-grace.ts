@@ -5,7 +5,7 @@
  * the client's previous secret has that header replaced by one carrying the current secret before the
  * provider sees it. Rules: only the previous secret of that very client, only before its grace period ends
  * (checked in the store, in constant time); nothing else about the request changes; the secrets never
- * reach a log. client_secret_post with the previous secret is not translated (the provider reads the body
+ * reach a log; a failed lookup leaves the request untouched for the provider to answer. client_secret_post with the previous secret is not translated (the provider reads the body
  * itself): such clients must switch at rotation time, or use Basic during the grace period.
  */
 import type { Middleware } from 'koa';
@@ -16,6 +16,18 @@ const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, '%20'));
 const encode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
 
 export function previousSecretGrace(store: Pick<ClientStore, 'isPreviousSecret' | 'providerMetadata'>): Middleware {
+  /** The current secret when `presented` is the previous one in its grace period. */
+  const currentSecretFor = async (clientId: string, presented: string): Promise<string | undefined> => {
+    try {
+      if (!(await store.isPreviousSecret(clientId, presented))) return undefined;
+      const current = (await store.providerMetadata(clientId))?.client_secret;
+      return typeof current === 'string' ? current : undefined;
+    } catch {
+      // The database is unavailable (or the row unreadable): the provider, which needs it too, answers
+      // this request in its own format (503 temporarily_unavailable), so it is passed on untouched.
+      return undefined;
+    }
+  };
   return async (ctx, next) => {
     const header = ctx.get('authorization');
     if (ctx.method === 'POST' && /^basic /i.test(header)) {
@@ -27,9 +39,9 @@ export function previousSecretGrace(store: Pick<ClientStore, 'isPreviousSecret' 
       } catch {
         pair = undefined; // malformed: the provider answers it
       }
-      if (pair && pair[1] && (await store.isPreviousSecret(pair[0], pair[1]))) {
-        const current = (await store.providerMetadata(pair[0]))?.client_secret;
-        if (typeof current === 'string') ctx.request.headers.authorization = `Basic ${Buffer.from(`${encode(pair[0])}:${encode(current)}`).toString('base64')}`;
+      if (pair && pair[1]) {
+        const current = await currentSecretFor(pair[0], pair[1]);
+        if (current) ctx.request.headers.authorization = `Basic ${Buffer.from(`${encode(pair[0])}:${encode(current)}`).toString('base64')}`;
       }
     }
     await next();

@@ -1,10 +1,11 @@
 /**
  * Client secrets at rest: AES-256-GCM under the key-encryption key, in the same envelope as the signing
  * keys (`v1.<kek fingerprint>.<iv>.<ciphertext>.<tag>`). Rules: the client id is authenticated data under a
- * label of its own, so a secret copied to another client's row, or into a signing-key row, does not decrypt;
+ * label of its own (a KEK rewrap re-seals them with the signing keys, in one transaction), so a secret copied to another client's row, or into a signing-key row, does not decrypt;
  * a fresh random IV per encryption; a wrong key or an altered value is an error, never a silent fallback.
  */
 import crypto from 'node:crypto';
+import type { Knex } from 'knex';
 import { KeyEncryptionError, type Kek } from './key-encryption.js';
 
 const aad = (clientId: string) => Buffer.from(`nordlys-client-secret\n${clientId}`, 'utf8');
@@ -37,4 +38,14 @@ export function openClientSecret(kek: Kek, clientId: string, stored: string): st
 /** A new client secret: 256 random bits. */
 export function newClientSecret(): string {
   return crypto.randomBytes(32).toString('base64url');
+}
+
+/** Re-seals every client secret (current and previous) from one key-encryption key to another, in `trx`. */
+export async function rewrapClientSecrets(trx: Knex.Transaction, from: Kek, to: Kek): Promise<number> {
+  const rows = (await trx('clients').select('client_id', 'secret', 'previous_secret')) as Array<{ client_id: string; secret: string | null; previous_secret: string | null }>;
+  const reseal = (id: string, stored: string | null) => (stored ? sealClientSecret(to, id, openClientSecret(from, id, stored)) : null);
+  for (const r of rows) {
+    await trx('clients').where({ client_id: r.client_id }).update({ secret: reseal(r.client_id, r.secret), previous_secret: reseal(r.client_id, r.previous_secret) });
+  }
+  return rows.length;
 }
