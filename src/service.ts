@@ -54,7 +54,7 @@ import { createAuthAdmission } from './interactions/auth-admission.js';
 import { createRateLimits } from './store/rate-limits.js';
 import { newRequestKey, playgroundClients } from './playground/clients.js';
 import { createPlaygroundRouter } from './playground/router.js';
-import { createAdmin, createClientStore, importClients } from './admin/index.js';
+import { createAdmin, createClientStore, importClients, previousSecretGrace } from './admin/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -145,6 +145,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
+    provider.use(previousSecretGrace(clientStore));
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
@@ -276,7 +277,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
     pageRouters: [admin.router, interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
-    upstreamMiddleware: [admin.secretGrace, ...upstreamMiddleware],
+    upstreamMiddleware,
     availability: config.availability,
   });
 

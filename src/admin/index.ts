@@ -1,6 +1,7 @@
 /**
  * The admin parts the composition root wires: the client store (served to the provider through the
- * adapter), the clients-file import, the secret grace middleware and the /admin/api/v1 router. Rules: the
+ * adapter), the clients-file import, the secret grace middleware (a provider.use pre-middleware) and the
+ * /admin/api/v1 router. Rules: the
  * clients file is only an import (loaded at start-up, production refusing example clients before this);
  * the API and the CLI use the same service functions.
  */
@@ -17,7 +18,7 @@ import { createClientsService } from './clients-service.js';
 import { createAdminRouter } from './router.js';
 import { previousSecretGrace } from './secret-grace.js';
 
-export { createClientStore };
+export { createClientStore, previousSecretGrace };
 
 /** Loads the (validated) clients-file entries into the database and logs what changed, by client id only. */
 export async function importClients(store: ClientStore, clients: Array<Record<string, unknown> & { client_id: string }>, logger: Logger, file: string): Promise<void> {
@@ -46,7 +47,7 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
     bodyLimitBytes: config.bodyLimitBytes,
     retryAfterSeconds: config.availability.retryAfterSeconds,
   });
-  return { clients, router, secretGrace: previousSecretGrace(store) };
+  return { clients, router };
 }
 
 /** The CLI's offline kek-aware factory (same service functions as the API, no provider at hand). */

@@ -1,5 +1,6 @@
 /**
- * The grace period of a rotated client secret, in front of the provider. oidc-provider compares the
+ * The grace period of a rotated client secret: a pre-middleware of the provider (the documented
+ * `provider.use`), so the provider's own request handling and error format apply. oidc-provider compares the
  * presented secret with the one client_secret it has (Client#compareClientSecret, no documented hook for a
  * second one), so while a rotation's grace period lasts, a request that authenticates with HTTP Basic and
  * the client's previous secret has that header replaced by one carrying the current secret before the
@@ -43,6 +44,8 @@ export function previousSecretGrace(store: Pick<ClientStore, 'isPreviousSecret' 
         const current = await currentSecretFor(pair[0], pair[1]);
         if (current) ctx.request.headers.authorization = `Basic ${Buffer.from(`${encode(pair[0])}:${encode(current)}`).toString('base64')}`;
       }
+      // A stalled lookup may have outlived the request deadline, which has answered already.
+      if (ctx.res.headersSent || ctx.res.writableEnded) return;
     }
     await next();
   };
