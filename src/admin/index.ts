@@ -46,6 +46,7 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
     issuer: config.issuer,
     bodyLimitBytes: config.bodyLimitBytes,
     retryAfterSeconds: config.availability.retryAfterSeconds,
+    keys: { config, db, clock, audit },
   });
   return { clients, router };
 }

@@ -48,6 +48,16 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           },
         },
       },
+      '/keys': {
+        get: { summary: 'List signing keys (kid, alg, state, times; never key material)', responses: { 200: { description: 'the keys', content: json({ type: 'object', properties: { keys: { type: 'array', items: ref('Key') } } }) }, ...refusals } },
+      },
+      '/keys/rotate': {
+        post: { summary: 'Publish new signing keys now; they sign after KEY_PUBLISH_SECONDS', responses: { 200: { description: 'the new keys', content: json({ type: 'object' }) }, ...refusals } },
+      },
+      '/keys/{kid}/revoke': {
+        parameters: [{ name: 'kid', in: 'path', required: true, schema: { type: 'string' } }],
+        post: { summary: 'Withdraw a key at once (a signing key is replaced by a new one that signs at once)', responses: { 200: { description: 'revoked', content: json({ type: 'object' }) }, 404: problem, ...refusals } },
+      },
     },
     components: {
       securitySchemes: {
@@ -61,6 +71,10 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ref('Problem') } } },
       },
       schemas: {
+        Key: {
+          type: 'object',
+          properties: { kid: { type: 'string' }, alg: { enum: ['RS256', 'ES256'] }, state: { enum: ['signing', 'published', 'retiring', 'expired', 'revoked'] }, created: { type: 'string', format: 'date-time' }, signsFrom: { type: 'string', format: 'date-time' } },
+        },
         Problem: {
           type: 'object',
           properties: {

@@ -15,6 +15,8 @@ import { authenticateAdmin, type AdminAuthDeps } from './auth.js';
 import { ClientInputError, ClientNotFoundError, type ClientsService } from './clients-service.js';
 import { sendProblem } from './problem.js';
 import { openApiDocument } from './openapi.js';
+import { addKeyRoutes, type KeyRoutesDeps } from './keys-routes.js';
+import { UnknownKeyError } from '../store/signing-keys.js';
 
 export const ADMIN_PREFIX = '/admin/api/v1';
 
@@ -24,6 +26,7 @@ export interface AdminRouterDeps extends AdminAuthDeps {
   issuer: string;
   bodyLimitBytes: number;
   retryAfterSeconds: number;
+  keys: KeyRoutesDeps;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -90,6 +93,8 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
     ctx.body = await deps.clients.rotateSecret(ctx.params.id!, actor(ctx));
   });
 
+  addKeyRoutes(router, guard, deps.keys);
+
   // Anything else under the prefix is a problem too, not the HTML 404 page.
   router.all('/{*rest}', (ctx) => sendProblem(ctx, 404, 'not-found', 'Not Found', `no admin API route ${ctx.method} ${ctx.path.slice(0, 200)}`));
   return router;
@@ -98,6 +103,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 function answerError(ctx: Context, err: unknown, retryAfterSeconds: number): void {
   if (err instanceof ClientInputError) return sendProblem(ctx, 400, 'invalid-client-metadata', 'Invalid client metadata', err.message, err.problems);
   if (err instanceof ClientNotFoundError) return sendProblem(ctx, 404, 'client-not-found', 'Not Found', err.message);
+  if (err instanceof UnknownKeyError) return sendProblem(ctx, 404, 'key-not-found', 'Not Found', err.message);
   const status = (err as { status?: number }).status;
   // koa-body's refusals: malformed JSON (400), too large (413).
   if (status === 400 || status === 413) {

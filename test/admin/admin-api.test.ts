@@ -157,6 +157,20 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     const cliRows = await db.knex('audit_events').where({ client_id: 'cli', event: 'admin.client.created' });
     expect(cliRows).toHaveLength(1);
   });
+  test('signing keys: list, rotate and revoke through the API, never key material, audited', async () => {
+    const listed = await call(b.url, 'GET', '/keys');
+    expect(listed.status).toBe(200);
+    const keys = ((await listed.json()) as { keys: Array<Record<string, unknown>> }).keys;
+    expect(keys.map((k) => k.state)).toEqual(['signing', 'signing']);
+    expect(JSON.stringify(keys)).not.toMatch(/"d"|private/);
+    const rotated = (await (await call(b.url, 'POST', '/keys/rotate')).json()) as { created: Array<{ kid: string }> };
+    expect(rotated.created).toHaveLength(2);
+    const revoked = await call(a.url, 'POST', `/keys/${rotated.created[0]!.kid}/revoke`);
+    expect(revoked.status).toBe(200);
+    expect((await call(a.url, 'POST', '/keys/nope/revoke')).status).toBe(404);
+    const events = (await db.knex('audit_events').where({ client_id: 'ops-admin' }).whereLike('event', 'admin.keys.%').orderBy('id').pluck('event')) as string[];
+    expect(events).toEqual(['admin.keys.listed', 'admin.keys.rotated', 'admin.keys.revoked']);
+  });
 });
 
 describe.each(dialects)('admin API rate limit on %s', (dialect) => {
