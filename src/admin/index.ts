@@ -36,10 +36,11 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
       await deps.getProvider().Client.validate(metadata as never);
     },
   });
+  const rateLimits = createRateLimits(db, clock);
   const router = createAdminRouter({
     getProvider: deps.getProvider,
     clock,
-    rateLimits: createRateLimits(db, clock),
+    rateLimits,
     perMinute: config.admin.requestsPerMinute,
     clients,
     audit,
@@ -47,6 +48,7 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
     bodyLimitBytes: config.bodyLimitBytes,
     retryAfterSeconds: config.availability.retryAfterSeconds,
     keys: { config, db, clock, audit },
+    accounts: { db, clock, audit, rateLimits },
   });
   return { clients, router };
 }

@@ -9,12 +9,13 @@ const problem = { $ref: '#/components/responses/Problem' };
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'the client_id' };
+const subParam = { name: 'sub', in: 'path', required: true, schema: { type: 'string' }, description: 'the account id (sub)' };
 const refusals = { 401: problem, 403: problem, 429: problem, 503: problem };
 
 export function openApiDocument(issuer: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: 'Nordlys ID admin API', version: '1', description: 'Clients of this OpenID Provider. Every call is audited with the calling admin client\'s id.' },
+    info: { title: 'Nordlys ID admin API', version: '1', description: 'Clients, signing keys and accounts of this OpenID Provider. Every call is audited with the calling admin client\'s id.' },
     servers: [{ url: `${issuer}/admin/api/v1` }],
     security: [{ adminToken: [ADMIN_SCOPE] }],
     paths: {
@@ -58,6 +59,22 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         parameters: [{ name: 'kid', in: 'path', required: true, schema: { type: 'string' } }],
         post: { summary: 'Withdraw a key at once (a signing key is replaced by a new one that signs at once)', responses: { 200: { description: 'revoked', content: json({ type: 'object' }) }, 404: problem, ...refusals } },
       },
+      '/accounts/search': {
+        post: {
+          summary: 'Find an account by exactly one of email, legacy_username, sub (in the body, so no address reaches an access log)',
+          requestBody: { required: true, content: json({ type: 'object', properties: { email: { type: 'string' }, legacy_username: { type: 'string' }, sub: { type: 'string' } }, minProperties: 1, maxProperties: 1 }) },
+          responses: { 200: { description: 'zero or one account', content: json({ type: 'object', properties: { accounts: { type: 'array', items: ref('Account') } } }) }, 400: problem, ...refusals },
+        },
+      },
+      '/accounts/{sub}': {
+        parameters: [subParam],
+        get: { summary: 'Show an account', responses: { 200: { description: 'the account', content: json(ref('Account')) }, 404: problem, ...refusals } },
+        delete: { summary: 'Delete an account: a tombstone stays so its sub is never reused; sessions end', responses: { 204: { description: 'deleted' }, 404: problem, ...refusals } },
+      },
+      '/accounts/{sub}/disable': { parameters: [subParam], post: { summary: 'Stop its logins and end its sessions and tokens', responses: { 200: { description: 'disabled', content: json(ref('Account')) }, 404: problem, 409: problem, ...refusals } } },
+      '/accounts/{sub}/enable': { parameters: [subParam], post: { summary: 'Let a disabled account log in again', responses: { 200: { description: 'active', content: json(ref('Account')) }, 404: problem, 409: problem, ...refusals } } },
+      '/accounts/{sub}/revoke-sessions': { parameters: [subParam], post: { summary: 'End every session and token of the account', responses: { 200: { description: 'ended', content: json({ type: 'object' }) }, 404: problem, ...refusals } } },
+      '/accounts/{sub}/clear-throttling': { parameters: [subParam], post: { summary: 'Forget the account\'s failed-login counter', responses: { 200: { description: 'cleared', content: json({ type: 'object' }) }, 404: problem, ...refusals } } },
     },
     components: {
       securitySchemes: {
@@ -71,6 +88,19 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: ref('Problem') } } },
       },
       schemas: {
+        Account: {
+          type: 'object',
+          properties: {
+            sub: { type: 'string' },
+            kind: { type: 'string' },
+            status: { enum: ['active', 'disabled', 'deleted'] },
+            name: { type: ['string', 'null'] },
+            email: { type: ['string', 'null'] },
+            email_verified: { type: 'boolean' },
+            created_at: { type: 'integer' },
+            last_login_at: { type: ['integer', 'null'] },
+          },
+        },
         Key: {
           type: 'object',
           properties: { kid: { type: 'string' }, alg: { enum: ['RS256', 'ES256'] }, state: { enum: ['signing', 'published', 'retiring', 'expired', 'revoked'] }, created: { type: 'string', format: 'date-time' }, signsFrom: { type: 'string', format: 'date-time' } },

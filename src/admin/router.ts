@@ -1,5 +1,6 @@
 /**
- * The admin API under /admin/api/v1 (JSON). Rules:
+ * The admin API under /admin/api/v1 (JSON): clients here, signing keys (keys-routes.ts) and accounts
+ * (accounts-routes.ts) beside them. Rules:
  * - every route but the OpenAPI document needs an admin token (auth.ts) and is rate-limited per admin client;
  * - bodies are JSON objects (at most the configured body limit); bad input is RFC 9457 problem JSON naming
  *   the field, an unknown client 404, an unavailable database 503 with Retry-After, never a bare 500 page;
@@ -16,6 +17,7 @@ import { ClientInputError, ClientNotFoundError, type ClientsService } from './cl
 import { sendProblem } from './problem.js';
 import { openApiDocument } from './openapi.js';
 import { addKeyRoutes, type KeyRoutesDeps } from './keys-routes.js';
+import { addAccountRoutes, type AccountRoutesDeps } from './accounts-routes.js';
 import { UnknownKeyError } from '../store/signing-keys.js';
 
 export const ADMIN_PREFIX = '/admin/api/v1';
@@ -27,6 +29,7 @@ export interface AdminRouterDeps extends AdminAuthDeps {
   bodyLimitBytes: number;
   retryAfterSeconds: number;
   keys: KeyRoutesDeps;
+  accounts: AccountRoutesDeps;
 }
 
 export function createAdminRouter(deps: AdminRouterDeps): Router {
@@ -94,6 +97,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
   });
 
   addKeyRoutes(router, guard, deps.keys);
+  addAccountRoutes(router, guard, body, deps.accounts);
 
   // Anything else under the prefix is a problem too, not the HTML 404 page.
   router.all('/{*rest}', (ctx) => sendProblem(ctx, 404, 'not-found', 'Not Found', `no admin API route ${ctx.method} ${ctx.path.slice(0, 200)}`));

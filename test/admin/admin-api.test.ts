@@ -10,6 +10,9 @@ import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../s
 import { ManualClock } from '../../src/clock.js';
 import type { Database } from '../../src/store/db.js';
 import { cliClientsService } from '../../src/cli/clients.js';
+import { createLocalAccount } from '../../src/cli/commands.js';
+import { createAccountRepository } from '../../src/store/accounts.js';
+import { TEST_USER } from '../support/rp.js';
 
 const GRACE_SECONDS = 600;
 const API = '/admin/api/v1';
@@ -170,6 +173,31 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     expect((await call(a.url, 'POST', '/keys/nope/revoke')).status).toBe(404);
     const events = (await db.knex('audit_events').where({ client_id: 'ops-admin' }).whereLike('event', 'admin.keys.%').orderBy('id').pluck('event')) as string[];
     expect(events).toEqual(['admin.keys.listed', 'admin.keys.rotated', 'admin.keys.revoked']);
+  });
+  test('accounts: found by e-mail, disabled (no login, sessions ended), enabled, deleted to a tombstone, audited', async () => {
+    const account = await createLocalAccount(db, clock, TEST_USER);
+    const repo = createAccountRepository(db, clock);
+    await db.knex('oidc_payloads').insert({ model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: account.id }), expires_at: null, consumed_at: null });
+    const bad = await call(a.url, 'POST', '/accounts/search', { email: TEST_USER.email, sub: account.id });
+    expect(bad.status).toBe(400);
+    const found = (await (await call(a.url, 'POST', '/accounts/search', { email: TEST_USER.email.toUpperCase() })).json()) as { accounts: Array<{ sub: string; status: string }> };
+    expect(found.accounts).toEqual([expect.objectContaining({ sub: account.id, status: 'active' })]);
+    const disabled = await call(b.url, 'POST', `/accounts/${account.id}/disable`);
+    expect(((await disabled.json()) as { status: string }).status).toBe('disabled');
+    expect(await repo.findLocalCredentials(TEST_USER.email)).toBeUndefined();
+    expect(await db.knex('oidc_payloads').where({ id: 'sess-1' })).toHaveLength(0);
+    expect(((await (await call(a.url, 'POST', `/accounts/${account.id}/enable`)).json()) as { status: string }).status).toBe('active');
+    expect(await repo.findLocalCredentials(TEST_USER.email)).toBeDefined();
+    expect((await call(a.url, 'POST', `/accounts/${account.id}/clear-throttling`)).status).toBe(200);
+    expect((await call(a.url, 'POST', `/accounts/${account.id}/revoke-sessions`)).status).toBe(200);
+    expect((await call(a.url, 'DELETE', `/accounts/${account.id}`)).status).toBe(204);
+    expect(await repo.findById(account.id)).toMatchObject({ status: 'deleted', email: null, name: null });
+    expect((await call(a.url, 'POST', `/accounts/${account.id}/enable`)).status).toBe(409);
+    expect((await call(a.url, 'GET', '/accounts/nobody')).status).toBe(404);
+    const events = (await db.knex('audit_events').where({ client_id: 'ops-admin', account_id: account.id }).orderBy('id').pluck('event')) as string[];
+    expect(events).toEqual(['admin.account.searched', 'admin.account.disabled', 'admin.account.enabled', 'admin.account.throttling_cleared', 'admin.account.sessions_revoked', 'admin.account.deleted']);
+    // The e-mail address is in no audit row.
+    expect(JSON.stringify(await db.knex('audit_events').select('detail'))).not.toContain(TEST_USER.email);
   });
 });
 
