@@ -6,8 +6,9 @@
  * the client's previous secret has that header replaced by one carrying the current secret before the
  * provider sees it. Rules: only the previous secret of that very client, only before its grace period ends
  * (checked in the store, in constant time); nothing else about the request changes; the secrets never
- * reach a log; a failed lookup leaves the request untouched for the provider to answer. client_secret_post with the previous secret is not translated (the provider reads the body
- * itself): such clients must switch at rotation time, or use Basic during the grace period.
+ * reach a log; a failed lookup leaves the request untouched for the provider to answer.
+ * Not covered: client_secret_post with the previous secret (the provider reads the body itself, after
+ * this runs): such clients must switch at rotation time, or use Basic during the grace period.
  */
 import type { Middleware } from 'koa';
 import type { ClientStore } from '../store/clients.js';
