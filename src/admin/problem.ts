@@ -7,7 +7,8 @@
 import type { Context } from 'koa';
 import type { FieldProblem } from './clients-service.js';
 
-export const PROBLEM_BASE = 'https://nordlys.example/problems/';
+// A URN: a problem type names the kind of problem without promising a page to fetch (RFC 9457 §3.1.1).
+export const PROBLEM_BASE = 'urn:nordlys:problem:';
 
 export interface Problem {
   type: string;
