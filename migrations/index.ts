@@ -7,6 +7,7 @@ import * as signingKeyProtection from './004_signing_key_protection.js';
 import * as federatedRetention from './004_federated_retention.js';
 import * as backchannelOutbox from './005_backchannel_outbox.js';
 import * as decoupledOrders from './006_decoupled_orders.js';
+import * as clients from './006_clients.js';
 
 export interface Migration {
   name: string;
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   { name: '004_signing_key_protection', ...signingKeyProtection },
   { name: '005_backchannel_outbox', ...backchannelOutbox },
   { name: '006_decoupled_orders', ...decoupledOrders },
+  { name: '006_clients', ...clients },
 ];

@@ -110,6 +110,13 @@ export interface Config {
     /** Bearer token every scrape must present; required for /metrics on the main port. */
     token: string | undefined;
   };
+  /** Clients in the database and the admin API at /admin/api/v1 (src/admin/). */
+  admin: {
+    /** After a client secret is rotated, the previous one keeps working this long. */
+    secretGraceSeconds: number;
+    /** Admin API requests per admin client per minute. */
+    requestsPerMinute: number;
+  };
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -293,6 +300,9 @@ const envSchema = z.object({
   // --- metrics ---
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32)').optional(),
+  // --- clients in the database and the admin API ---
+  CLIENT_SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
+  ADMIN_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -399,6 +409,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     playground: { enabled: e.PLAYGROUND_ENABLED ?? !production },
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
+    admin: { secretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS, requestsPerMinute: e.ADMIN_API_REQUESTS_PER_MINUTE },
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
   const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);

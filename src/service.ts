@@ -58,6 +58,7 @@ import { newRequestKey, playgroundClients } from './playground/clients.js';
 import { createPlaygroundRouter } from './playground/router.js';
 import { createServiceMetrics, knexPoolGauges } from './observability/metrics-service.js';
 import { countProviderEvents } from './observability/metrics-provider.js';
+import { createAdmin, createClientStore, importClients, previousSecretGrace } from './admin/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -113,6 +114,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
+  // Clients live in the database; the file above is only imported into it (below, once validated).
+  const clientStore = createClientStore(db, clock, kek);
   // The playground's built-in clients join the configured ones (its secret and key stay server-side).
   const playgroundKeys = config.playground.enabled
     ? {
@@ -150,9 +153,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: providerClients, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
+    provider.use(previousSecretGrace(clientStore));
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
@@ -164,6 +168,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       throw new ClientsFileError(config.clientsFile, [`client ${client.client_id}: ${e.error_description ?? e.message}`]);
     }
   }
+  await importClients(clientStore, clients, logger, config.clientsFile);
+  const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider });
 
   // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
   const brokers = new Map<string, RedirectBroker>();
@@ -296,7 +302,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     cookieKeys: secrets.cookieKeys,
     publicDir: path.join(root, 'public'),
     getProvider: () => current.provider,
-    pageRouters: [interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
+    pageRouters: [admin.router, interactions, brokerCallbackRouter(brokerDeps), ...localAccounts.pageRouters, ...playgroundRouters],
     upstreamMiddleware,
     availability: config.availability,
     metrics: observed.app,

@@ -1,16 +1,13 @@
 /**
  * The operator commands, as plain functions over the store so tests call them directly; src/cli/index.ts
  * parses arguments and prints. Rules: a password is read from standard input, never from an argument
- * (arguments reach shell history and `ps`); a generated client secret is shown once and only stored in
- * the clients file, which is written atomically after validation.
+ * (arguments reach shell history and `ps`). Client commands live in clients.ts (the database, not the file).
  */
-import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { createAccountRepository, isLegacyUsername, type Account } from '../store/accounts.js';
 import { normalisePassword, type PasswordPolicy } from '../policies/password-rules.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords/hasher.js';
-import { readClientsFile, writeClientsFile, type ClientMetadata } from '../provider/clients-file.js';
 import { sweepExpired } from '../store/sweeper.js';
 
 export class CliError extends Error {}
@@ -44,35 +41,6 @@ export async function createLocalAccount(
     emailVerified: true,
     ...(legacyUsername ? { legacyUsername } : {}),
   });
-}
-
-export interface NewClient {
-  clientId: string;
-  name: string;
-  redirectUris: string[];
-  postLogoutRedirectUris: string[];
-  type: 'confidential' | 'public';
-  skipConsent: boolean;
-}
-
-/** Adds a client to the clients file; returns the metadata and, for a confidential client, its secret. */
-export function addClient(file: string, input: NewClient): { client: ClientMetadata; secret?: string } {
-  const clients = readClientsFile(file);
-  if (clients.some((c) => c.client_id === input.clientId)) throw new CliError(`a client ${input.clientId} exists already`);
-  const secret = input.type === 'confidential' ? crypto.randomBytes(32).toString('base64url') : undefined;
-  const client: ClientMetadata = {
-    client_id: input.clientId,
-    client_name: input.name,
-    redirect_uris: input.redirectUris,
-    ...(input.postLogoutRedirectUris.length ? { post_logout_redirect_uris: input.postLogoutRedirectUris } : {}),
-    grant_types: ['authorization_code', 'refresh_token'],
-    token_endpoint_auth_method: secret ? 'client_secret_basic' : 'none',
-    ...(secret ? { client_secret: secret } : {}),
-    scope: 'openid email profile offline_access',
-    ...(input.skipConsent ? { skip_consent: true } : {}),
-  };
-  writeClientsFile(file, [...clients, client]);
-  return { client, ...(secret ? { secret } : {}) };
 }
 
 export { describeKeys, rotateKeys, purgeExpiredKeys, revokeKey, rewrapKeys } from './keys.js';

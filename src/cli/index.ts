@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create|set-legacy-username|
- * purge-inactive, audit purge, clients list|add,
+ * purge-inactive, audit purge, clients list|show|add|update|remove|rotate-secret,
  * keys list|rotate|revoke|purge|rewrap, sweep. Uses the same validated config as the server.
  */
 import { Command } from 'commander';
@@ -9,12 +9,14 @@ import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.j
 import { systemClock } from '../clock.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { migrateLatest } from '../store/migrate.js';
-import { readClientsFile, ClientsFileError } from '../provider/clients-file.js';
+import { ClientsFileError } from '../provider/clients-file.js';
+import { registerClientCommands } from './clients.js';
+import { ClientInputError, ClientNotFoundError } from '../admin/clients-service.js';
 import { maxSignedTokenSeconds } from '../provider/create-provider.js';
 import { DuplicateEmailError } from '../store/accounts.js';
 import { createPasswordPolicy } from '../policies/password-rules.js';
 import { loadBlocklist } from '../passwords/blocklist.js';
-import { addClient, createLocalAccount, CliError, describeKeys, purgeExpiredKeys, revokeKey, rewrapKeys, rotateKeys, sweepExpired } from './commands.js';
+import { createLocalAccount, CliError, describeKeys, purgeExpiredKeys, revokeKey, rewrapKeys, rotateKeys, sweepExpired } from './commands.js';
 import { UnknownKeyError } from '../store/signing-keys.js';
 import { KeyEncryptionError } from '../store/key-encryption.js';
 import { purgeAuditEvents, purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
@@ -36,8 +38,6 @@ async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function buildCli(config: Config): Command {
   const program = new Command('nordlys').description('Nordlys ID operator commands').exitOverride();
@@ -87,32 +87,7 @@ export function buildCli(config: Config): Command {
       out(`deleted ${n} audit event(s) older than ${config.compliance.auditRetentionDays} days`);
     });
 
-  const clients = program.command('clients').description(`clients in ${config.clientsFile}`);
-  clients.command('list').action(() => {
-    for (const c of readClientsFile(config.clientsFile)) {
-      out(`${c.client_id}\t${c.token_endpoint_auth_method ?? 'client_secret_basic'}\t${c.client_name ?? ''}\t${(c.redirect_uris ?? []).join(' ')}`);
-    }
-  });
-  clients
-    .command('add')
-    .requiredOption('--id <client_id>')
-    .requiredOption('--name <client_name>')
-    .requiredOption('--redirect-uri <uri>', 'a redirect URI (repeat for more)', collect, [])
-    .option('--post-logout-redirect-uri <uri>', 'a post-logout redirect URI (repeat for more)', collect, [])
-    .option('--public', 'a public client (PKCE, no secret)', false)
-    .option('--skip-consent', 'a first-party client: no consent page', false)
-    .action((opts: { id: string; name: string; redirectUri: string[]; postLogoutRedirectUri: string[]; public: boolean; skipConsent: boolean }) => {
-      const { secret } = addClient(config.clientsFile, {
-        clientId: opts.id,
-        name: opts.name,
-        redirectUris: opts.redirectUri,
-        postLogoutRedirectUris: opts.postLogoutRedirectUri,
-        type: opts.public ? 'public' : 'confidential',
-        skipConsent: opts.skipConsent,
-      });
-      out(`added client ${opts.id} to ${config.clientsFile}; restart the service to load it`);
-      if (secret) out(`client_secret (shown once): ${secret}`);
-    });
+  registerClientCommands(program, config, (work) => withDb(config, work));
 
   const keys = program.command('keys').description('signing keys');
   const kek = config.operations.keyEncryptionKey;
@@ -173,7 +148,7 @@ async function run(): Promise<void> {
 run().catch((err: unknown) => {
   const e = err as { code?: string; exitCode?: number };
   if (e.code?.startsWith('commander.')) process.exit(e.exitCode ?? 1);
-  if (err instanceof CliError || err instanceof UnknownKeyError || err instanceof KeyEncryptionError || err instanceof ConfigError || err instanceof ClientsFileError || err instanceof DuplicateEmailError) {
+  if (err instanceof CliError || err instanceof UnknownKeyError || err instanceof KeyEncryptionError || err instanceof ConfigError || err instanceof ClientsFileError || err instanceof DuplicateEmailError || err instanceof ClientInputError || err instanceof ClientNotFoundError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

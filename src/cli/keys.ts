@@ -2,13 +2,14 @@
  * The signing-key commands as plain functions over the store (src/cli/index.ts prints). Rules: every
  * command reads the keys under the key-encryption key the server uses (KEY_ENCRYPTION_KEY, or the
  * development one kept in the store); a new KEK is read from standard input, never from an argument;
- * rewrapping is all or nothing (one transaction).
+ * rewrapping (signing keys and client secrets) is all or nothing (one transaction).
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { DEV_KEK_SECRET, resolveKeyEncryptionKey } from '../store/secrets.js';
 import { kekFromHex } from '../store/key-encryption.js';
+import { rewrapClientSecrets } from '../store/client-secret-box.js';
 import {
   encryptLegacySigningKeys,
   keyStates,
@@ -65,6 +66,8 @@ export async function rewrapKeys(db: Database, clock: Clock, newKekHex: string |
   const hex = newKekHex?.trim() || crypto.randomBytes(32).toString('hex');
   const to = kekFromHex(hex);
   const kids = await rewrapSigningKeys(db, from, to, async (trx) => {
+    // Client secrets are sealed under the same KEK: they move with the signing keys, all or nothing.
+    await rewrapClientSecrets(trx, from, to);
     if (generated) await trx('instance_secrets').where({ name: DEV_KEK_SECRET }).update({ value: hex });
   });
   return { kids, from: from.fingerprint, to: to.fingerprint, storedInDatabase: generated, generatedKek: newKekHex?.trim() ? undefined : hex };

@@ -1,5 +1,6 @@
 /**
- * The clients file: a JSON document `{ "clients": [ ...OIDC client metadata... ] }`.
+ * The clients file: a JSON document `{ "clients": [ ...OIDC client metadata... ] }`, an import only: at
+ * start-up its clients are loaded into the database (src/store/clients.ts), which is what the provider serves.
  * Rules: validated at start-up (a bad file stops the service with a message naming the field, e.g.
  * `clients[1].redirect_uris[0]`); unknown fields are refused (a typo must not silently weaken a client);
  * confidential clients need a strong secret; redirect URIs are absolute, without fragments, and matched
@@ -89,7 +90,7 @@ export class ClientsFileError extends Error {
   }
 }
 
-function formatPath(path: PropertyKey[]): string {
+export function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
@@ -103,7 +104,7 @@ export function parseClients(document: unknown, file = 'clients file'): ClientMe
 }
 
 /** A client without the authorization_code grant (client credentials only) takes no redirects. */
-function withProtocolDefaults(client: ClientMetadata): ClientMetadata {
+export function withProtocolDefaults(client: ClientMetadata): ClientMetadata {
   const grants = client.grant_types ?? ['authorization_code'];
   if (grants.includes('authorization_code')) return client;
   return { response_types: [], redirect_uris: [], ...client };
@@ -137,7 +138,7 @@ export function readClientsFile(file: string, options: { refuseExamples?: boolea
   return clients;
 }
 
-/** Writes the file atomically (write a sibling, then rename), after validating the new content. */
+/** Writes the file atomically (write a sibling, then rename), after validating the new content (for tools that keep an import file). */
 export function writeClientsFile(file: string, clients: ClientMetadata[]): void {
   parseClients({ clients }, file);
   const tmp = `${file}.${process.pid}.tmp`;

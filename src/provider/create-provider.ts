@@ -17,6 +17,9 @@ import type { Database } from '../store/db.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
 import { createAdapterClass } from '../store/oidc-adapter.js';
+import { withClientModel } from '../store/client-adapter.js';
+import type { ClientStore } from '../store/clients.js';
+import { ADMIN_SCOPE } from '../policies/admin-scope.js';
 import type { Renderer } from '../interactions/render.js';
 import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
@@ -39,7 +42,10 @@ export interface ProviderDeps {
   federated: FederatedAccountRepository;
   renderer: Renderer;
   secrets: ResolvedSecrets;
+  /** Static clients (the playground's built-in ones); the rest come from the clients table. */
   clients: ClientMetadata[];
+  /** The clients table, served through the adapter's Client model (src/store/client-adapter.ts). */
+  clientStore?: Pick<ClientStore, 'providerMetadata'>;
   jwks: { keys: JWK[] };
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
@@ -79,7 +85,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const post = postMethodSupport(config.issuer);
 
   const configuration: Configuration = {
-    adapter: createAdapterClass(db, clock),
+    adapter: withClientModel(createAdapterClass(db, clock), deps.clientStore),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
     findAccount: createFindAccount(accounts, federated),
@@ -90,7 +96,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
     claims: CLAIMS_BY_SCOPE,
-    scopes: SUPPORTED_SCOPES,
+    // nordlys:admin is granted by client credentials only to a client registered with it (src/admin/auth.ts).
+    scopes: [...SUPPORTED_SCOPES, ADMIN_SCOPE],
     responseTypes: ['code'],
     // OIDC Core 3.1.2.1: redirect_uri is REQUIRED, even when the client has registered only one.
     allowOmittingSingleRegisteredRedirectUri: false,

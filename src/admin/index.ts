@@ -1,0 +1,58 @@
+/**
+ * The admin parts the composition root wires: the client store (served to the provider through the
+ * adapter), the clients-file import, the secret grace middleware (a provider.use pre-middleware) and the
+ * /admin/api/v1 router. Rules: the
+ * clients file is only an import (loaded at start-up, production refusing example clients before this);
+ * the API and the CLI use the same service functions.
+ */
+import type Provider from 'oidc-provider';
+import type { Config } from '../config.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Database } from '../store/db.js';
+import type { Kek } from '../store/key-encryption.js';
+import type { AuditLog } from '../store/audit.js';
+import { createClientStore, type ClientStore, type StoredMetadata } from '../store/clients.js';
+import { createRateLimits } from '../store/rate-limits.js';
+import { createClientsService } from './clients-service.js';
+import { createAdminRouter } from './router.js';
+import { previousSecretGrace } from './secret-grace.js';
+
+export { createClientStore, previousSecretGrace };
+
+/** Loads the (validated) clients-file entries into the database and logs what changed, by client id only. */
+export async function importClients(store: ClientStore, clients: Array<Record<string, unknown> & { client_id: string }>, logger: Logger, file: string): Promise<void> {
+  const result = await store.importClients(clients as Array<StoredMetadata & { client_secret?: string }>);
+  if (result.created.length || result.updated.length) logger.info({ file, created: result.created, updated: result.updated }, 'clients imported into the database');
+}
+
+export function createAdmin(deps: { config: Config; db: Database; clock: Clock; store: ClientStore; audit: AuditLog; getProvider: () => Provider }) {
+  const { config, db, clock, store, audit } = deps;
+  const clients = createClientsService({
+    store,
+    audit,
+    graceSeconds: config.admin.secretGraceSeconds,
+    validate: async (metadata) => {
+      await deps.getProvider().Client.validate(metadata as never);
+    },
+  });
+  const rateLimits = createRateLimits(db, clock);
+  const router = createAdminRouter({
+    getProvider: deps.getProvider,
+    clock,
+    rateLimits,
+    perMinute: config.admin.requestsPerMinute,
+    clients,
+    audit,
+    issuer: config.issuer,
+    bodyLimitBytes: config.bodyLimitBytes,
+    retryAfterSeconds: config.availability.retryAfterSeconds,
+    keys: { config, db, clock, audit },
+    accounts: { db, clock, audit, rateLimits },
+  });
+  return { clients, router };
+}
+
+/** The CLI's offline kek-aware factory (same service functions as the API, no provider at hand). */
+export { createClientsService };
+export type { Kek };

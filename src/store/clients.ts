@@ -1,0 +1,196 @@
+/**
+ * The clients table (migration 006): every relying party and admin client, shared by all instances.
+ * Rules:
+ * - metadata is stored without secrets; the secret is sealed under the key-encryption key
+ *   (client-secret-box.ts) and only ever leaves this module decrypted for the provider's lookup and once,
+ *   to the caller that created or rotated it;
+ * - a rotation keeps the old secret until the grace period ends; after that it is never returned, whether
+ *   or not a later write has cleared it yet;
+ * - an import inserts a client the database lacks and overwrites one only when its file entry changed
+ *   (import_hash), so restarting with the same file does not undo API or CLI changes; two instances
+ *   importing at once cannot both insert (INSERT … ON CONFLICT).
+ * Reads go to the database every time: a change made on one instance is seen by the next lookup on every
+ * other instance, with no cache to refresh (oidc-provider's own Client cache is keyed by the metadata's hash).
+ */
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Database } from './db.js';
+import type { Kek } from './key-encryption.js';
+import { openClientSecret, sealClientSecret } from './client-secret-box.js';
+
+const TABLE = 'clients';
+
+/** RFC 7591 client metadata plus our policy fields, without client_secret. */
+export type StoredMetadata = Record<string, unknown> & { client_id: string };
+
+export interface ClientRecord {
+  metadata: StoredMetadata;
+  hasSecret: boolean;
+  /** Epoch ms until which the previous secret still works, when a rotation is in its grace period. */
+  previousSecretExpiresAt?: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Row {
+  client_id: string;
+  metadata: string;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | number | null;
+  import_hash: string | null;
+  created_at: string | number;
+  updated_at: string | number;
+}
+
+export class DuplicateClientError extends Error {
+  constructor(readonly clientId: string) {
+    super(`a client ${clientId} exists already`);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+function withoutSecret(metadata: Record<string, unknown>): StoredMetadata {
+  const { client_secret: _secret, ...rest } = metadata;
+  return rest as StoredMetadata;
+}
+
+export function importHashOf(metadata: Record<string, unknown>): string {
+  return crypto.createHash('sha256').update(JSON.stringify(metadata)).digest('hex');
+}
+
+export function createClientStore(db: Database, clock: Clock, kek: Kek) {
+  const { knex } = db;
+  const seal = (id: string, secret: string | undefined) => (secret ? sealClientSecret(kek, id, secret) : null);
+
+  const toRecord = (r: Row, now: number): ClientRecord => {
+    const graceEnds = r.previous_secret_expires_at === null ? undefined : Number(r.previous_secret_expires_at);
+    return {
+      metadata: JSON.parse(r.metadata) as StoredMetadata,
+      hasSecret: r.secret !== null,
+      ...(r.previous_secret && graceEnds !== undefined && graceEnds > now ? { previousSecretExpiresAt: graceEnds } : {}),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    };
+  };
+
+  async function row(clientId: string): Promise<Row | undefined> {
+    return (await knex(TABLE).where({ client_id: clientId }).first()) as Row | undefined;
+  }
+
+  async function get(clientId: string): Promise<ClientRecord | undefined> {
+    const r = await row(clientId);
+    return r ? toRecord(r, clock.now()) : undefined;
+  }
+
+  async function list(): Promise<ClientRecord[]> {
+    const now = clock.now();
+    return ((await knex(TABLE).orderBy('client_id')) as Row[]).map((r) => toRecord(r, now));
+  }
+
+  /** The metadata oidc-provider needs (with the current secret), or undefined. */
+  async function providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const r = await row(clientId);
+    if (!r) return undefined;
+    const metadata = JSON.parse(r.metadata) as Record<string, unknown>;
+    return r.secret ? { ...metadata, client_secret: openClientSecret(kek, clientId, r.secret) } : metadata;
+  }
+
+  /** Whether `presented` is the client's previous secret and its grace period has not ended. */
+  async function isPreviousSecret(clientId: string, presented: string): Promise<boolean> {
+    const r = await row(clientId);
+    if (!r?.previous_secret || r.previous_secret_expires_at === null || Number(r.previous_secret_expires_at) <= clock.now()) return false;
+    const previous = Buffer.from(openClientSecret(kek, clientId, r.previous_secret));
+    const given = Buffer.from(presented);
+    return previous.length === given.length && crypto.timingSafeEqual(previous, given);
+  }
+
+  async function insert(metadata: StoredMetadata & { client_secret?: string }, importHash?: string): Promise<void> {
+    const now = clock.now();
+    try {
+      await knex(TABLE).insert({
+        client_id: metadata.client_id,
+        metadata: JSON.stringify(withoutSecret(metadata)),
+        secret: seal(metadata.client_id, metadata.client_secret),
+        previous_secret: null,
+        previous_secret_expires_at: null,
+        import_hash: importHash ?? null,
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateClientError(metadata.client_id);
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces a client's metadata. `secret`: a string sets a new current secret (a public client made
+   * confidential), null removes every secret (made public), undefined keeps what is stored.
+   */
+  async function update(metadata: StoredMetadata, secret?: string | null): Promise<boolean> {
+    const id = metadata.client_id;
+    const changes: Record<string, unknown> = { metadata: JSON.stringify(withoutSecret(metadata)), updated_at: clock.now() };
+    if (secret !== undefined) Object.assign(changes, { secret: seal(id, secret ?? undefined), previous_secret: null, previous_secret_expires_at: null });
+    return (await knex(TABLE).where({ client_id: id }).update(changes)) === 1;
+  }
+
+  async function remove(clientId: string): Promise<boolean> {
+    return (await knex(TABLE).where({ client_id: clientId }).del()) === 1;
+  }
+
+  /** A new current secret; the old one keeps working for `graceSeconds`. Only a client with a secret. */
+  async function rotateSecret(clientId: string, secret: string, graceSeconds: number): Promise<{ previousSecretExpiresAt: number } | undefined> {
+    const now = clock.now();
+    const ends = now + graceSeconds * 1000;
+    return knex.transaction(async (trx) => {
+      const r = (await trx(TABLE).where({ client_id: clientId }).forUpdate().first()) as Row | undefined;
+      if (!r?.secret) return undefined;
+      await trx(TABLE)
+        .where({ client_id: clientId })
+        .update({ secret: seal(clientId, secret), previous_secret: graceSeconds > 0 ? r.secret : null, previous_secret_expires_at: graceSeconds > 0 ? ends : null, updated_at: now });
+      return { previousSecretExpiresAt: graceSeconds > 0 ? ends : now };
+    });
+  }
+
+  /** Loads clients-file entries (already validated); returns what happened to each. */
+  async function importClients(clients: Array<StoredMetadata & { client_secret?: string }>): Promise<{ created: string[]; updated: string[]; unchanged: string[] }> {
+    const result = { created: [] as string[], updated: [] as string[], unchanged: [] as string[] };
+    for (const c of clients) {
+      const hash = importHashOf(c);
+      const now = clock.now();
+      const inserted = (await knex(TABLE)
+        .insert({
+          client_id: c.client_id,
+          metadata: JSON.stringify(withoutSecret(c)),
+          secret: seal(c.client_id, c.client_secret),
+          previous_secret: null,
+          previous_secret_expires_at: null,
+          import_hash: hash,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict('client_id')
+        .ignore()
+        .returning('client_id')) as unknown[];
+      if (inserted.length) {
+        result.created.push(c.client_id);
+        continue;
+      }
+      const changed = await knex(TABLE)
+        .where({ client_id: c.client_id })
+        .andWhere((q) => q.whereNull('import_hash').orWhereNot('import_hash', hash))
+        .update({ metadata: JSON.stringify(withoutSecret(c)), secret: seal(c.client_id, c.client_secret), previous_secret: null, previous_secret_expires_at: null, import_hash: hash, updated_at: now });
+      (changed ? result.updated : result.unchanged).push(c.client_id);
+    }
+    return result;
+  }
+
+  return { get, list, providerMetadata, isPreviousSecret, insert, update, remove, rotateSecret, importClients };
+}
+
+export type ClientStore = ReturnType<typeof createClientStore>;
