@@ -6,6 +6,7 @@ import * as localAccounts from './003_local_accounts.js';
 import * as signingKeyProtection from './004_signing_key_protection.js';
 import * as federatedRetention from './004_federated_retention.js';
 import * as backchannelOutbox from './005_backchannel_outbox.js';
+import * as auditActor from './006_audit_actor.js';
 
 export interface Migration {
   name: string;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { name: '004_federated_retention', ...federatedRetention },
   { name: '004_signing_key_protection', ...signingKeyProtection },
   { name: '005_backchannel_outbox', ...backchannelOutbox },
+  { name: '006_audit_actor', ...auditActor },
 ];

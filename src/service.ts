@@ -20,7 +20,8 @@ import { migrateLatest } from './store/migrate.js';
 import { resolveKeyEncryptionKey, resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
 import { ensureSigningKeys, listKeys, providerJwks } from './store/signing-keys.js';
 import { createAccountRepository } from './store/accounts.js';
-import { createAuditLog } from './store/audit.js';
+import { AUDIT_EVENTS, AUDIT_HASH_SECRET, createAuditLog, type AuditLog } from './store/audit.js';
+import { auditProviderEvents } from './provider/audit-events.js';
 import { createFederatedAccountRepository } from './store/federated-accounts.js';
 import { getOrCreateSecret } from './store/secrets.js';
 import { createIdportenBroker } from './brokers/idporten/broker.js';
@@ -66,6 +67,8 @@ export interface ServiceOptions {
 export interface Service {
   app: Koa;
   db: Database;
+  /** The audit trail this instance writes (settled() waits for events still being stored). */
+  audit: AuditLog;
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   provider(): Provider;
@@ -104,9 +107,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
   const secrets = await resolveSecrets(db, clock, config.secrets);
   const { kek } = await resolveKeyEncryptionKey(db, clock, config.operations.keyEncryptionKey);
+  const audit = createAuditLog(db, clock, { logger, hashKey: await getOrCreateSecret(db, clock, AUDIT_HASH_SECRET, () => crypto.randomBytes(32).toString('hex')) });
   const createdKeys = await ensureSigningKeys(db, clock, kek);
   if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
+  for (const kid of createdKeys.created) await audit.record({ event: AUDIT_EVENTS.keyCreated, outcome: 'success', actor: 'system', detail: { kid } });
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
   // The playground's built-in clients join the configured ones (its secret and key stay server-side).
   const playgroundKeys = config.playground.enabled
@@ -122,7 +127,6 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
   const accounts = createAccountRepository(db, clock);
-  const audit = createAuditLog(db, clock);
   const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit });
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
@@ -142,6 +146,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
     const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: providerClients, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
+    auditProviderEvents(provider, audit);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
@@ -288,6 +293,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const stopBackground = async () => {
     for (const t of timers) t.stop();
     localAccounts.close();
+    await audit.settled();
     if (ownsDb) {
       await db.close();
       logger.info('database pool closed');
@@ -296,6 +302,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   return {
     app,
     db,
+    audit,
     secrets,
     clients,
     provider: () => current.provider,
@@ -315,7 +322,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       timers.push(startSessionSweeper({
         endings: createSessionEndings(db, clock, config.sessions),
         onEnded: async (session) => {
-          if (session.payload.accountId) logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+          if (session.payload.accountId) {
+            logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+            await audit.record({ event: AUDIT_EVENTS.logoutTimeout, outcome: 'success', actor: 'system', accountId: session.payload.accountId, detail: { reason: session.reason } });
+          }
           await sendBackchannelLogouts(current.provider, session);
         },
         onError: (err) => logger.warn({ err }, 'session sweep failed'),
