@@ -3,7 +3,7 @@
  * - `grant.success`: a token response, by grant type (token.issued); the actor is the client;
  * - `grant.error` with invalid_grant "refresh token already used": refresh-token reuse detected — the
  *   provider has already destroyed the token and revoked its grant (token.refresh_reuse);
- * - `grant.revoked`: a grant (the consent behind tokens) revoked, by logout or token revocation;
+ * - `grant.revoked`: a grant (the consent behind tokens) revoked, with the endpoint that revoked it;
  * - `end_session.success`: RP-initiated logout (logout.rp), with the account the session held;
  * - never a token, code or parameter: only ids, the grant type and the error's fixed detail.
  * The events cannot be awaited, so each is recorded in the background (audit.settled() waits).
@@ -16,6 +16,7 @@ interface EventContext {
   ip?: string;
   state?: { requestId?: string; clientIp?: string };
   oidc?: {
+    route?: string;
     client?: { clientId?: string };
     params?: Record<string, unknown>;
     session?: { accountId?: string };
@@ -72,7 +73,8 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog): void {
       outcome: 'success',
       accountId: accountOf(ctx),
       ...whereFrom(ctx),
-      detail: { grantId: String(grantId) },
+      // Which endpoint revoked it: end_session_confirm (logout), revocation, token (refresh reuse)…
+      detail: { grantId: String(grantId), via: ctx.oidc?.route ?? 'unknown' },
     });
   });
 
