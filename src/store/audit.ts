@@ -21,7 +21,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './db.js';
 
-import { queryAudit } from './audit-query.js';
+import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './audit-query.js';
 
 export { queryAudit, exportAudit, type AuditFilters, type AuditPage, type AuditRecord } from './audit-query.js';
 
@@ -186,7 +186,18 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     }
   }
 
-  return { record, recordInBackground, settled, identifierHash, recent, purgeOlderThan };
+  return {
+    record,
+    recordInBackground,
+    settled,
+    identifierHash,
+    recent,
+    purgeOlderThan,
+    /** queryAudit on this log's database: `audit.query(filters, page)`. */
+    query: (filters: AuditFilters, page?: AuditPage) => queryAudit(db, filters, page),
+    /** exportAudit on this log's database: `audit.export(filters, writeLine)`. */
+    export: (filters: AuditFilters, writeLine: (line: string) => void | Promise<void>) => exportAudit(db, filters, writeLine),
+  };
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

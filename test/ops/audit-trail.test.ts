@@ -271,6 +271,11 @@ describe.each(dialects)('the audit trail on %s', (dialect) => {
     expect(since.length + until.length).toBe(all.events.length);
     expect(since.every((e) => e.at >= middle) && until.every((e) => e.at < middle)).toBe(true);
     await expect(queryAudit(service.db, {}, { cursor: 'bm9wZQ' })).rejects.toThrow(/cursor/);
+    // The same through the service's audit log (what the admin API calls).
+    expect((await service.audit.query({ event: 'logout.rp' })).events.map((e) => e.id)).toEqual((await rows('logout.rp')).map((e) => e.id));
+    const viaLog: string[] = [];
+    expect(await service.audit.export({ event: 'consent.*' }, (l) => void viaLog.push(l))).toBe(viaLog.length);
+    expect(viaLog.length).toBeGreaterThan(1);
 
     const exported = await runCli(['audit', 'export', '--account', accountId, '--event', 'login.*', '--since', new Date(0).toISOString()]);
     expect(exported.code).toBe(0);
