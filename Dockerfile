@@ -7,14 +7,18 @@
 # image ships no clients (the repository's example clients are left out by .dockerignore, and
 # production refuses them). With NODE_ENV=production the service refuses to start without
 # COOKIE_KEYS, DPOP_NONCE_SECRET, PAIRWISE_SALT, CODE_HMAC_SECRET, KEY_ENCRYPTION_KEY, SMTP_URL, DATABASE_URL, an https
-# ISSUER and TRUSTED_PROXIES (the TLS-terminating proxy in front of it). Operator CLI inside the container:
-#   docker run --rm --env-file .env nordlys-id:latest node dist/src/cli/index.js migrate
+# ISSUER and TRUSTED_PROXIES (the TLS-terminating proxy in front of it). The operator CLI is on the PATH:
+#   docker run --rm --env-file .env nordlys-id:latest nordlys migrate
+#   docker compose exec nordlys nordlys audit export --since 2026-12-01T00:00:00Z > audit.ndjson
+# Nothing is built when the container starts: the image holds the compiled code and production
+# dependencies only, and CMD runs node on it directly (no npm in the process tree).
 #
 # Debian bookworm (glibc): argon2 and better-sqlite3 load the linux-x64 / linux-arm64 glibc
 # binaries they ship, so neither stage needs a compiler.
 
 # ---- build: all dependencies (TypeScript, type packages), compile to dist/ ----------------------
-FROM node:22-bookworm-slim AS build
+# Pinned: the same Node release in both stages and in every build (renovate/dependabot move it).
+FROM node:22.23.5-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # `npm install --no-save` installs exactly the locked versions; `npm ci` is not used because the lock
@@ -30,7 +34,7 @@ COPY migrations ./migrations
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, templates, static files, password list ----
-FROM node:22-bookworm-slim AS runtime
+FROM node:22.23.5-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
@@ -45,6 +49,8 @@ COPY views ./views
 COPY public ./public
 # config/ without clients.json (.dockerignore): the common-password list.
 COPY config ./config
+# `nordlys` on the PATH: a two-line wrapper around dist/src/cli/index.js (package.json "bin" names the same file).
+COPY --chmod=755 deploy/nordlys /usr/local/bin/nordlys
 # The only writable place: SQLite database and development data when DATABASE_URL is not set.
 RUN mkdir -p /app/data && chown node:node /app/data
 

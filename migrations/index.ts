@@ -8,6 +8,7 @@ import * as federatedRetention from './004_federated_retention.js';
 import * as backchannelOutbox from './005_backchannel_outbox.js';
 import * as decoupledOrders from './006_decoupled_orders.js';
 import * as clients from './006_clients.js';
+import * as auditActor from './006_audit_actor.js';
 
 export interface Migration {
   name: string;
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   { name: '005_backchannel_outbox', ...backchannelOutbox },
   { name: '006_decoupled_orders', ...decoupledOrders },
   { name: '006_clients', ...clients },
+  { name: '006_audit_actor', ...auditActor },
 ];

@@ -20,7 +20,8 @@ import { migrateLatest } from './store/migrate.js';
 import { resolveKeyEncryptionKey, resolveSecrets, type ResolvedSecrets } from './store/secrets.js';
 import { ensureSigningKeys, listKeys, providerJwks } from './store/signing-keys.js';
 import { createAccountRepository } from './store/accounts.js';
-import { createAuditLog } from './store/audit.js';
+import { AUDIT_EVENTS, AUDIT_HASH_SECRET, createAuditLog, type AuditLog } from './store/audit.js';
+import { auditProviderEvents } from './provider/audit-events.js';
 import { createFederatedAccountRepository } from './store/federated-accounts.js';
 import { getOrCreateSecret } from './store/secrets.js';
 import { createIdportenBroker } from './brokers/idporten/broker.js';
@@ -71,6 +72,8 @@ export interface ServiceOptions {
 export interface Service {
   app: Koa;
   db: Database;
+  /** The audit trail this instance writes (settled() waits for events still being stored). */
+  audit: AuditLog;
   secrets: ResolvedSecrets;
   clients: ClientMetadata[];
   provider(): Provider;
@@ -110,9 +113,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
   const secrets = await resolveSecrets(db, clock, config.secrets);
   const { kek } = await resolveKeyEncryptionKey(db, clock, config.operations.keyEncryptionKey);
+  const audit = createAuditLog(db, clock, { logger, hashKey: await getOrCreateSecret(db, clock, AUDIT_HASH_SECRET, () => crypto.randomBytes(32).toString('hex')) });
   const createdKeys = await ensureSigningKeys(db, clock, kek);
   if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
+  for (const kid of createdKeys.created) await audit.record({ event: AUDIT_EVENTS.keyCreated, outcome: 'success', actor: 'system', detail: { kid } });
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
   // Clients live in the database; the file above is only imported into it (below, once validated).
   const clientStore = createClientStore(db, clock, kek);
@@ -134,7 +139,6 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
   const accounts = createAccountRepository(db, clock);
-  const audit = createAuditLog(db, clock);
   const localAccounts = await createLocalAccounts({ config, db, clock, logger, renderer, accounts, audit, metrics });
   const federated = createFederatedAccountRepository(db, clock);
   const verifySeconds = maxSignedTokenSeconds(config);
@@ -157,6 +161,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
     provider.use(previousSecretGrace(clientStore));
+    auditProviderEvents(provider, audit);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();
@@ -322,6 +327,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     for (const t of timers) t.stop();
     await observed.close();
     localAccounts.close();
+    await audit.settled();
     if (ownsDb) {
       await db.close();
       logger.info('database pool closed');
@@ -330,6 +336,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   return {
     app,
     db,
+    audit,
     secrets,
     clients,
     provider: () => current.provider,
@@ -351,7 +358,10 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       timers.push(startSessionSweeper({
         endings: createSessionEndings(db, clock, config.sessions),
         onEnded: async (session) => {
-          if (session.payload.accountId) logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+          if (session.payload.accountId) {
+            logger.info({ accountId: session.payload.accountId, reason: session.reason }, 'session ended by timeout');
+            await audit.record({ event: AUDIT_EVENTS.logoutTimeout, outcome: 'success', actor: 'system', accountId: session.payload.accountId, detail: { reason: session.reason } });
+          }
           await sendBackchannelLogouts(current.provider, session);
         },
         onError: (err) => logger.warn({ err }, 'session sweep failed'),

@@ -78,8 +78,8 @@ export function createClientsService(deps: ClientsServiceDeps) {
     await audit.record({
       event: `admin.client.${event}`,
       outcome: 'success',
-      clientId: actor.kind === 'admin' ? actor.clientId : 'cli',
-      ...(actor.kind === 'admin' ? { ip: actor.ip, requestId: actor.requestId } : {}),
+      // The admin API's events carry the admin client's id; the CLI's are the `cli` actor's, about the target client.
+      ...(actor.kind === 'admin' ? { clientId: actor.clientId, ip: actor.ip, requestId: actor.requestId } : { actor: 'cli' as const, ...(target ? { clientId: target } : {}) }),
       detail: { actor: actor.kind === 'admin' ? 'admin-api' : 'cli', ...(target ? { target_client_id: target } : {}), ...detail },
     });
   }

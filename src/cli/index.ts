@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * nordlys CLI: `npm run cli -- <command>`. Commands: migrate, accounts create|set-legacy-username|
- * purge-inactive, audit purge, clients list|show|add|update|remove|rotate-secret,
+ * purge-inactive, audit purge|export, clients list|show|add|update|remove|rotate-secret,
  * keys list|rotate|revoke|purge|rewrap, sweep. Uses the same validated config as the server.
+ * Every command that changes something is written to the audit trail with actor `cli` (cli/audit.ts).
  */
 import { Command } from 'commander';
 import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
@@ -19,7 +20,9 @@ import { loadBlocklist } from '../passwords/blocklist.js';
 import { createLocalAccount, CliError, describeKeys, purgeExpiredKeys, revokeKey, rewrapKeys, rotateKeys, sweepExpired } from './commands.js';
 import { UnknownKeyError } from '../store/signing-keys.js';
 import { KeyEncryptionError } from '../store/key-encryption.js';
-import { purgeAuditEvents, purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
+import { purgeInactiveAccounts, setLegacyUsername, sweepLocalRows } from './local-accounts.js';
+import { addAuditExport, openCliAudit } from './audit.js';
+import { AUDIT_EVENTS, type AuditLog } from '../store/audit.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -41,6 +44,8 @@ async function readStdin(): Promise<string> {
 
 export function buildCli(config: Config): Command {
   const program = new Command('nordlys').description('Nordlys ID operator commands').exitOverride();
+  const withAudit = <T>(work: (db: Database, audit: AuditLog) => Promise<T>) =>
+    withDb(config, async (db) => work(db, await openCliAudit(db, systemClock, config.logLevel)));
 
   program.command('migrate').description('apply pending database migrations').action(async () => {
     await withDb(config, async () => out('database is up to date'));
@@ -57,7 +62,11 @@ export function buildCli(config: Config): Command {
       if (process.stdin.isTTY) process.stderr.write('Password (then Enter and Ctrl-D): ');
       const password = await readStdin();
       const policy = createPasswordPolicy(config.localAccounts.passwordPolicy, loadBlocklist(config.localAccounts.passwordBlocklistFile));
-      const account = await withDb(config, (db) => createLocalAccount(db, systemClock, { ...opts, password }, policy));
+      const account = await withAudit(async (db, audit) => {
+        const created = await createLocalAccount(db, systemClock, { ...opts, password }, policy);
+        await audit.record({ event: AUDIT_EVENTS.accountCreated, outcome: 'success', accountId: created.id, detail: { kind: 'local' } });
+        return created;
+      });
       out(`created account ${account.id} for ${account.email}${opts.legacyUsername ? ` (username ${opts.legacyUsername.toUpperCase()})` : ''}`);
     });
   accounts
@@ -66,26 +75,34 @@ export function buildCli(config: Config): Command {
     .requiredOption('--email <email>')
     .requiredOption('--username <username>')
     .action(async (opts: { email: string; username: string }) => {
-      await withDb(config, (db) => setLegacyUsername(db, systemClock, opts.email, opts.username));
+      await withAudit(async (db, audit) => {
+        await setLegacyUsername(db, systemClock, opts.email, opts.username);
+        await audit.record({ event: AUDIT_EVENTS.accountChanged, outcome: 'success', detail: { change: 'legacy_username' } });
+      });
       out(`${opts.email} can now log in as ${opts.username.toUpperCase()}`);
     });
   accounts
     .command('purge-inactive')
     .description('delete accounts of every kind without a login for ACCOUNT_RETENTION_DAYS (tombstones keep their ids)')
     .action(async () => {
-      const deleted = await withDb(config, (db) => purgeInactiveAccounts(db, systemClock, config.localAccounts.retentionDays));
+      const deleted = await withAudit((db, audit) => purgeInactiveAccounts(db, systemClock, config.localAccounts.retentionDays, audit));
       out(`deleted ${deleted.length} account(s) without a login for ${config.localAccounts.retentionDays} days`);
     });
 
-  program
-    .command('audit')
-    .description('the audit trail')
+  const audit = program.command('audit').description('the audit trail');
+  audit
     .command('purge')
     .description('delete audit events older than AUDIT_RETENTION_DAYS')
     .action(async () => {
-      const n = await withDb(config, (db) => purgeAuditEvents(db, systemClock, config.compliance.auditRetentionDays));
-      out(`deleted ${n} audit event(s) older than ${config.compliance.auditRetentionDays} days`);
+      const days = config.compliance.auditRetentionDays;
+      const n = await withAudit(async (_db, log) => {
+        const purged = await log.purgeOlderThan(days);
+        await log.record({ event: AUDIT_EVENTS.auditPurged, outcome: 'success', detail: { events: purged, retentionDays: days } });
+        return purged;
+      });
+      out(`deleted ${n} audit event(s) older than ${days} days`);
     });
+  addAuditExport(audit, withAudit);
 
   registerClientCommands(program, config, (work) => withDb(config, work));
 
@@ -97,20 +114,32 @@ export function buildCli(config: Config): Command {
     for (const k of rows) out(`${k.kid}\t${k.alg}\t${k.state}\tcreated ${k.created}\tsigns from ${k.signsFrom}`);
   });
   keys.command('rotate').description('publish new keys now; they sign after KEY_PUBLISH_SECONDS').action(async () => {
-    const created = await withDb(config, (db) => rotateKeys(db, systemClock, config.keys.publishSeconds, kek));
+    const created = await withAudit(async (db, log) => {
+      const made = await rotateKeys(db, systemClock, config.keys.publishSeconds, kek);
+      for (const k of made) await log.record({ event: AUDIT_EVENTS.keyRotated, outcome: 'success', detail: { kid: k.kid, alg: k.alg } });
+      return made;
+    });
     for (const k of created) out(`new ${k.alg} key ${k.kid}: published now, signs from ${new Date(k.activatesAt).toISOString()}`);
   });
   keys
     .command('revoke <kid>')
     .description('withdraw a (compromised) key at once: no longer published, no longer signing')
     .action(async (kid: string) => {
-      const { replacement } = await withDb(config, (db) => revokeKey(db, systemClock, kid, verifySeconds, kek));
+      const { replacement } = await withAudit(async (db, log) => {
+        const result = await revokeKey(db, systemClock, kid, verifySeconds, kek);
+        await log.record({ event: AUDIT_EVENTS.keyRevoked, outcome: 'success', detail: { kid, ...(result.replacement ? { replacement: result.replacement.kid } : {}) } });
+        return result;
+      });
       out(`revoked ${kid}: running instances stop publishing and using it within KEY_REFRESH_SECONDS (${config.keys.refreshSeconds} s)`);
       if (replacement) out(`it was signing: new ${replacement.alg} key ${replacement.kid} signs from now`);
       out('id_tokens it signed no longer verify; relying parties holding them must log their users in again');
     });
   keys.command('purge').description('delete keys no unexpired token can need, and revoked keys').action(async () => {
-    const purged = await withDb(config, (db) => purgeExpiredKeys(db, systemClock, verifySeconds, kek));
+    const purged = await withAudit(async (db, log) => {
+      const kids = await purgeExpiredKeys(db, systemClock, verifySeconds, kek);
+      if (kids.length) await log.record({ event: AUDIT_EVENTS.keyPurged, outcome: 'success', detail: { kids: kids.join(',') } });
+      return kids;
+    });
     out(purged.length ? `purged ${purged.join(', ')}` : 'no key to purge');
   });
   keys
@@ -120,7 +149,11 @@ export function buildCli(config: Config): Command {
     .action(async (opts: { newKeyFromStdin?: boolean }) => {
       if (opts.newKeyFromStdin && process.stdin.isTTY) process.stderr.write('New key-encryption key (then Enter and Ctrl-D): ');
       const newKek = opts.newKeyFromStdin ? await readStdin() : undefined;
-      const result = await withDb(config, (db) => rewrapKeys(db, systemClock, newKek, kek));
+      const result = await withAudit(async (db, log) => {
+        const rewrapped = await rewrapKeys(db, systemClock, newKek, kek);
+        await log.record({ event: AUDIT_EVENTS.keysRewrapped, outcome: 'success', detail: { keys: rewrapped.kids.length, from: rewrapped.from, to: rewrapped.to } });
+        return rewrapped;
+      });
       out(`re-encrypted ${result.kids.length} signing key(s): key-encryption key ${result.from} -> ${result.to}`);
       if (result.storedInDatabase) {
         out('the development key-encryption key in the database was replaced; nothing to set');

@@ -8,7 +8,7 @@
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { isLegacyUsername } from '../store/accounts.js';
-import { createAuditLog } from '../store/audit.js';
+import { createAuditLog, type AuditLog } from '../store/audit.js';
 import { createLocalAccountStore } from '../store/local-accounts.js';
 import { deleteInactiveAccounts, sweepLocalRows } from '../store/local-sweep.js';
 import { CliError } from './commands.js';
@@ -20,8 +20,8 @@ export async function setLegacyUsername(db: Database, clock: Clock, email: strin
   if (result === 'taken') throw new CliError(`the username ${username.toUpperCase()} belongs to another account`);
 }
 
-export async function purgeInactiveAccounts(db: Database, clock: Clock, retentionDays: number): Promise<string[]> {
-  return deleteInactiveAccounts({ db, clock, audit: createAuditLog(db, clock), retentionDays });
+export async function purgeInactiveAccounts(db: Database, clock: Clock, retentionDays: number, audit: AuditLog = createAuditLog(db, clock)): Promise<string[]> {
+  return deleteInactiveAccounts({ db, clock, audit, retentionDays });
 }
 
 export async function purgeAuditEvents(db: Database, clock: Clock, retentionDays: number): Promise<number> {

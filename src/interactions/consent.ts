@@ -2,10 +2,13 @@
  * The consent prompt. Rules:
  * - the page lists what the client asks for that the user has not yet granted;
  * - "Allow" records exactly those scopes and claims in a Grant (oidc-provider's grant model);
- * - a first-party client (`skip_consent`) is granted without a page: the user has nothing to decide.
+ * - a first-party client (`skip_consent`) is granted without a page: the user has nothing to decide;
+ * - every grant is written to the audit trail (consent.granted) with the scopes and claims it added.
  */
 import type { InteractionContext } from './router.js';
 import { LOGIN_CLAIMS, consentLabelId } from '../policies/claims.js';
+import { AUDIT_EVENTS, type AuditLog } from '../store/audit.js';
+import { requestIp } from './request-ip.js';
 
 interface ConsentDetails {
   missingOIDCScope?: string[];
@@ -15,7 +18,7 @@ interface ConsentDetails {
 
 const HIDDEN_CLAIMS = new Set<string>(LOGIN_CLAIMS);
 
-export function createConsent() {
+export function createConsent(audit: AuditLog) {
   async function grant(ic: InteractionContext): Promise<void> {
     const { details } = ic;
     const d = details.prompt.details as ConsentDetails;
@@ -28,6 +31,15 @@ export function createConsent() {
     if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
+    await audit.record({
+      event: AUDIT_EVENTS.consentGranted,
+      outcome: 'success',
+      accountId: grant.accountId,
+      clientId: grant.clientId,
+      ip: requestIp(ic.ctx),
+      requestId: String(ic.ctx.state.requestId ?? ''),
+      detail: { grantId, scopes: (d.missingOIDCScope ?? []).join(' '), claims: (d.missingOIDCClaims ?? []).join(' ') },
+    });
     await ic.finish({ consent: { grantId } });
   }
 

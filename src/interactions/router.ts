@@ -61,7 +61,7 @@ export type InteractionRoutes = (router: Router, kit: InteractionRouteKit) => vo
 export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const passwordLogin = createPasswordLogin(deps);
-  const consent = createConsent();
+  const consent = createConsent(deps.audit);
 
   const parseForm = koaBody({ urlencoded: true, json: false, text: false, multipart: false, formLimit: deps.bodyLimitBytes });
   const formBody = async (ctx: Context, next: () => Promise<unknown>) => {

@@ -1,53 +1,176 @@
 /**
- * The audit trail: one row per security-relevant event (login success and failure, ...). Rules:
- * - details are plain facts for an operator; never a password, code, token or national identity number;
+ * The audit trail: one row per security-relevant event (logins, logouts, consent, tokens, password and
+ * account changes, operator actions, client and key changes). Rules:
+ * - every event names its actor: `user:<accountId>`, `client:<clientId>`, `cli` or `system`;
+ * - every event is written to the database and, once stored, emitted as one JSON log line with
+ *   `"audit": true` through the logger the log was built with, so a log pipeline can ship it;
+ * - details are plain facts for an operator; secret-shaped fields (passwords, codes, tokens, secrets) are
+ *   dropped, and a national identity number is never kept in clear: an identifier field, and any value
+ *   shaped like an 11- or 12-digit number, is replaced by a keyed hash (HMAC-SHA256 under an instance
+ *   secret) so events about one person still correlate;
  * - an event may be written inside the caller's transaction, so it commits (or not) with what it records;
+ *   its log line is emitted only when that transaction commits;
  * - events older than the audit retention period are purged in batches of at most PURGE_BATCH rows per
  *   statement, so a first purge of a large backlog never holds one huge delete (locks, WAL, replication).
+ * Reading: queryAudit (filters, newest first, an opaque id cursor) and exportAudit (NDJSON, oldest first)
+ * in audit-query.ts, re-exported here.
  */
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
 import type { Database } from './db.js';
+
+import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './audit-query.js';
+
+export { queryAudit, exportAudit, type AuditFilters, type AuditPage, type AuditRecord } from './audit-query.js';
 
 export const PURGE_BATCH = 10_000;
 const DAY_MS = 24 * 3600 * 1000;
+/** The instance secret (instance_secrets) the identifier hashes are keyed with. */
+export const AUDIT_HASH_SECRET = 'AUDIT_HMAC_KEY';
+
+export type AuditActor = `user:${string}` | `client:${string}` | 'cli' | 'system';
+export type AuditDetail = Record<string, string | number | boolean>;
 
 export interface AuditEvent {
   event: string;
   outcome: 'success' | 'failure';
+  /** Who acted; by default the log's own actor, else the account, else the client, else `system`. */
+  actor?: AuditActor | undefined;
   accountId?: string | undefined;
   clientId?: string | undefined;
   ip?: string | undefined;
   requestId?: string | undefined;
-  detail?: Record<string, string | number | boolean> | undefined;
+  detail?: AuditDetail | undefined;
 }
 
-export function createAuditLog(db: Database, clock: Clock) {
+/** The event names recorded across the service; the admin API and log pipelines may rely on them. */
+export const AUDIT_EVENTS = {
+  logoutRp: 'logout.rp',
+  logoutTimeout: 'logout.timeout',
+  logoutAdmin: 'logout.admin',
+  consentGranted: 'consent.granted',
+  consentRevoked: 'consent.revoked',
+  tokenIssued: 'token.issued',
+  refreshReuse: 'token.refresh_reuse',
+  passwordChanged: 'password.changed',
+  accountCreated: 'account.created',
+  accountChanged: 'account.changed',
+  accountDisabled: 'account.disabled',
+  accountDeleted: 'account.deleted',
+  clientAdded: 'client.added',
+  clientChanged: 'client.changed',
+  clientDeleted: 'client.deleted',
+  keyCreated: 'key.created',
+  keyRotated: 'key.rotated',
+  keyRevoked: 'key.revoked',
+  keyPurged: 'key.purged',
+  keysRewrapped: 'key.rewrapped',
+  auditPurged: 'audit.purged',
+  auditExported: 'audit.exported',
+} as const;
+
+export interface AuditLogOptions {
+  /** Where each stored event is emitted as a JSON line with `"audit": true`. */
+  logger?: Logger;
+  /** The instance secret identifier hashes are keyed with (see AUDIT_HASH_SECRET). */
+  hashKey?: string;
+  /** The actor of every event this log records unless the event names one (the CLI: `cli`). */
+  actor?: AuditActor;
+}
+
+/** Fields that only ever hold secrets: never stored, whatever a caller passes. */
+const SECRET_DETAIL = /pass(word)?|secret|token|code|otp|cookie|csrf|assertion|verifier|authorization|hash$/i;
+/** Fields that name a person by a national or upstream identifier: stored only as a keyed hash. */
+const IDENTIFIER_DETAIL = /^(national_?id|nationalIdentityNumber|pid|personnummer|ssn|subject|upstream_?subject)$/i;
+/** A fødselsnummer / D-number has 11 digits, a personnummer 12 (or 10 with a separator). */
+const ID_NUMBER = /(?<!\d)(\d{6}[-+]?\d{4,6})(?!\d)/;
+
+export function createAuditLog(db: Database, clock: Clock, options: AuditLogOptions = {}) {
+  const { logger } = options;
+  // Without an instance secret (a bare store test), the hash still hides the number; it just cannot be
+  // recomputed by another instance. The service and the CLI always pass the stored secret.
+  const hashKey = options.hashKey ?? crypto.randomBytes(32).toString('hex');
+  const pending = new Set<Promise<unknown>>();
+
+  /** A keyed hash of an identifier: the same person correlates, the number cannot be read back. */
+  function identifierHash(value: string): string {
+    return `hmac:${crypto.createHmac('sha256', hashKey).update(value).digest('hex').slice(0, 32)}`;
+  }
+
+  function clean(detail: AuditDetail | undefined): AuditDetail | undefined {
+    if (!detail) return undefined;
+    const out: AuditDetail = {};
+    for (const [key, value] of Object.entries(detail)) {
+      if (IDENTIFIER_DETAIL.test(key)) out[key] = identifierHash(String(value));
+      else if (SECRET_DETAIL.test(key)) continue;
+      else if (typeof value === 'string' && ID_NUMBER.test(value)) out[key] = value.replace(new RegExp(ID_NUMBER, 'g'), (n) => identifierHash(n.replace(/[-+]/, '')));
+      else out[key] = value;
+    }
+    return out;
+  }
+
+  const actorOf = (e: AuditEvent): AuditActor =>
+    e.actor ?? options.actor ?? (e.accountId ? `user:${e.accountId}` : e.clientId ? `client:${e.clientId}` : 'system');
+
+  function emit(line: Record<string, unknown>): void {
+    logger?.info({ audit: true, ...line }, `audit ${String(line.event)}`);
+  }
+
   async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
-    await (trx ?? db.knex)('audit_events').insert({
+    const detail = clean(e.detail);
+    const row = {
       at: clock.now(),
       event: e.event,
       outcome: e.outcome,
+      actor: actorOf(e),
       account_id: e.accountId ?? null,
       client_id: e.clientId ?? null,
       ip: e.ip ?? null,
-      request_id: e.requestId ?? null,
-      detail: e.detail ? JSON.stringify(e.detail) : null,
-    });
+      request_id: e.requestId || null,
+      detail: detail ? JSON.stringify(detail) : null,
+    };
+    const line = {
+      at: new Date(row.at).toISOString(),
+      event: row.event,
+      outcome: row.outcome,
+      actor: row.actor,
+      ...(e.accountId ? { accountId: e.accountId } : {}),
+      ...(e.clientId ? { clientId: e.clientId } : {}),
+      ...(e.ip ? { ip: e.ip } : {}),
+      ...(e.requestId ? { reqId: e.requestId } : {}),
+      ...(detail ? { detail } : {}),
+    };
+    const write = (async () => {
+      await (trx ?? db.knex)('audit_events').insert(row);
+      // Inside a transaction the event exists only once it commits; a rollback emits nothing.
+      if (trx) void trx.executionPromise.then(() => emit(line), () => undefined);
+      else emit(line);
+    })();
+    pending.add(write);
+    try {
+      await write;
+    } finally {
+      pending.delete(write);
+    }
   }
 
-  async function recent(limit = 50): Promise<Array<AuditEvent & { at: number }>> {
-    const rows = await db.knex('audit_events').orderBy('id', 'desc').limit(limit);
-    return rows.map((r) => ({
-      at: Number(r.at),
-      event: r.event,
-      outcome: r.outcome,
-      accountId: r.account_id ?? undefined,
-      clientId: r.client_id ?? undefined,
-      ip: r.ip ?? undefined,
-      requestId: r.request_id ?? undefined,
-      detail: r.detail ? JSON.parse(r.detail) : undefined,
-    }));
+  /**
+   * Records without making the caller wait or fail (oidc-provider's events, which cannot be awaited):
+   * a failed write is logged as a warning; settled() waits for it.
+   */
+  function recordInBackground(e: AuditEvent): void {
+    record(e).catch((err: unknown) => logger?.warn({ err, event: e.event }, 'audit event could not be stored'));
+  }
+
+  /** Resolves when every write started so far has finished (shutdown; readers that must see them). */
+  async function settled(): Promise<void> {
+    while (pending.size) await Promise.allSettled([...pending]);
+  }
+
+  async function recent(limit = 50) {
+    return (await queryAudit(db, {}, { limit })).events;
   }
 
   /** Deletes events older than `retentionDays`, PURGE_BATCH rows per statement; returns how many went. */
@@ -63,7 +186,18 @@ export function createAuditLog(db: Database, clock: Clock) {
     }
   }
 
-  return { record, recent, purgeOlderThan };
+  return {
+    record,
+    recordInBackground,
+    settled,
+    identifierHash,
+    recent,
+    purgeOlderThan,
+    /** queryAudit on this log's database: `audit.query(filters, page)`. */
+    query: (filters: AuditFilters, page?: AuditPage) => queryAudit(db, filters, page),
+    /** exportAudit on this log's database: `audit.export(filters, writeLine)`. */
+    export: (filters: AuditFilters, writeLine: (line: string) => void | Promise<void>) => exportAudit(db, filters, writeLine),
+  };
 }
 
 export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -157,7 +157,8 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     const about = (target: string) => events.filter((e) => e.detail.includes(target)).map((e) => e.event);
     expect(about(client.client_id)).toEqual(['admin.client.created', 'admin.client.read', 'admin.client.updated', 'admin.client.secret_rotated', 'admin.client.deleted']);
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['admin.client.listed', 'admin.api.refused']));
-    const cliRows = await db.knex('audit_events').where({ client_id: 'cli', event: 'admin.client.created' });
+    // The CLI's own action: the `cli` actor, about the client it made.
+    const cliRows = await db.knex('audit_events').where({ actor: 'cli', client_id: 'ops-admin', event: 'admin.client.created' });
     expect(cliRows).toHaveLength(1);
   });
   test('signing keys: list, rotate and revoke through the API, never key material, audited', async () => {

@@ -61,7 +61,7 @@ test('clients add, list, update, rotate-secret and remove work on the database a
 
   const db = openDatabase({ sqliteFile: path.join(dataDir, 'nordlys.sqlite') });
   try {
-    const events = (await db.knex('audit_events').where({ client_id: 'cli' }).orderBy('id').pluck('event')) as string[];
+    const events = (await db.knex('audit_events').where({ actor: 'cli' }).orderBy('id').pluck('event')) as string[];
     expect(events).toEqual(['admin.client.created', 'admin.client.listed', 'admin.client.updated', 'admin.client.read', 'admin.client.secret_rotated', 'admin.client.deleted']);
     expect(await db.knex('clients').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   } finally {

@@ -37,7 +37,8 @@ function run(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<{ code
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // The CLI's audit lines ("audit": true, test/ops/audit-trail.test.ts) are not its messages.
+    child.on('close', (code) => resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !l.includes('"audit":true')).join('\n') }));
     child.stdin.end(stdin);
   });
 }

@@ -14,6 +14,7 @@ import { MailError } from '../../mail/mailer.js';
 import { normalisePassword } from '../../policies/password-rules.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { Flow } from '../../store/flows.js';
+import { AUDIT_EVENTS } from '../../store/audit.js';
 import type { InteractionContext } from '../router.js';
 import { auditBase, flowUrls, renderPassword, renderStart, type LocalAccountDeps } from './pages.js';
 
@@ -73,6 +74,7 @@ export function createChoosePassword(deps: LocalAccountDeps) {
       await deps.loginThrottle.clearAccount(reset.accountId);
       await deps.audit.record({ ...base, event: 'recovery.completed', outcome: 'success', accountId: reset.accountId });
       deps.countFlow('reset', 'completed');
+      await deps.audit.record({ ...base, event: AUDIT_EVENTS.passwordChanged, outcome: 'success', accountId: reset.accountId, detail: { via: 'reset', sessionsEnded: true } });
       deps.logger.info({ accountId: reset.accountId }, 'password reset; sessions ended');
       await notifyChanged(ic, flow, reset.accountId);
       return finishLogin(ic, reset.accountId);
