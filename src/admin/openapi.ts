@@ -12,6 +12,17 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const subParam = { name: 'sub', in: 'path', required: true, schema: { type: 'string' }, description: 'the account id (sub)' };
 const refusals = { 401: problem, 403: problem, 429: problem, 503: problem };
 
+/** The audit trail's filters, shared by the query and the export. */
+const auditParams: Array<Record<string, unknown>> = [
+  { name: 'account', in: 'query', description: 'account id (sub basis)', schema: { type: 'string' } },
+  { name: 'client', in: 'query', schema: { type: 'string' } },
+  { name: 'actor', in: 'query', description: 'user:<id>, client:<id>, cli or system', schema: { type: 'string' } },
+  { name: 'event', in: 'query', description: "an event name, or a prefix ending in '*' (login.*)", schema: { type: 'string' } },
+  { name: 'outcome', in: 'query', schema: { type: 'string', enum: ['success', 'failure'] } },
+  { name: 'since', in: 'query', description: 'ISO 8601 time or epoch ms, inclusive', schema: { type: 'string' } },
+  { name: 'until', in: 'query', description: 'ISO 8601 time or epoch ms, exclusive', schema: { type: 'string' } },
+];
+
 export function openApiDocument(issuer: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
@@ -47,6 +58,23 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             404: problem,
             ...refusals,
           },
+        },
+      },
+      '/audit': {
+        get: {
+          summary: 'Query the audit trail, newest first, one page at a time',
+          parameters: auditParams.concat([
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+            { name: 'cursor', in: 'query', description: 'next_cursor of the previous page', schema: { type: 'string' } },
+          ]),
+          responses: { 200: { description: 'a page of events', content: json({ type: 'object', properties: { events: { type: 'array', items: { type: 'object' } }, next_cursor: { type: 'string' } }, required: ['events'] }) }, 400: problem, ...refusals },
+        },
+      },
+      '/audit/export': {
+        get: {
+          summary: 'Export the matching audit events as NDJSON, oldest first (streamed)',
+          parameters: auditParams,
+          responses: { 200: { description: 'one JSON event per line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } }, 400: problem, ...refusals },
         },
       },
       '/keys': {

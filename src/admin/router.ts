@@ -18,6 +18,7 @@ import { sendProblem } from './problem.js';
 import { openApiDocument } from './openapi.js';
 import { addKeyRoutes, type KeyRoutesDeps } from './keys-routes.js';
 import { addAccountRoutes, type AccountRoutesDeps } from './accounts-routes.js';
+import { addAuditRoutes } from './audit-routes.js';
 import { UnknownKeyError } from '../store/signing-keys.js';
 
 export const ADMIN_PREFIX = '/admin/api/v1';
@@ -98,6 +99,7 @@ export function createAdminRouter(deps: AdminRouterDeps): Router {
 
   addKeyRoutes(router, guard, deps.keys);
   addAccountRoutes(router, guard, body, deps.accounts);
+  addAuditRoutes(router, guard, { db: deps.accounts.db, audit: deps.audit });
 
   // Anything else under the prefix is a problem too, not the HTML 404 page.
   router.all('/{*rest}', (ctx) => sendProblem(ctx, 404, 'not-found', 'Not Found', `no admin API route ${ctx.method} ${ctx.path.slice(0, 200)}`));

@@ -12,7 +12,8 @@ import type { Database } from '../../src/store/db.js';
 import { cliClientsService } from '../../src/cli/clients.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { createAccountRepository } from '../../src/store/accounts.js';
-import { TEST_USER } from '../support/rp.js';
+import { TEST_USER, discover, codeFlow } from '../support/rp.js';
+import * as oidc from 'openid-client';
 
 const GRACE_SECONDS = 600;
 const API = '/admin/api/v1';
@@ -179,6 +180,12 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     const account = await createLocalAccount(db, clock, TEST_USER);
     const repo = createAccountRepository(db, clock);
     await db.knex('oidc_payloads').insert({ model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: account.id }), expires_at: null, consumed_at: null });
+    // A real login session too: after the account is disabled, single sign-on must be over.
+    const rp = await discover(a.url, 'pub', oidc.None());
+    const { browser } = await codeFlow(rp, a.url);
+    const silent = () =>
+      browser.go(`${a.url}/auth?${new URLSearchParams({ client_id: 'pub', response_type: 'code', redirect_uri: RP, scope: 'openid', prompt: 'none', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`);
+    expect(new URL((await silent()).url).searchParams.get('code')).toBeTruthy();
     const bad = await call(a.url, 'POST', '/accounts/search', { email: TEST_USER.email, sub: account.id });
     expect(bad.status).toBe(400);
     const found = (await (await call(a.url, 'POST', '/accounts/search', { email: TEST_USER.email.toUpperCase() })).json()) as { accounts: Array<{ sub: string; status: string }> };
@@ -187,6 +194,7 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     expect(((await disabled.json()) as { status: string }).status).toBe('disabled');
     expect(await repo.findLocalCredentials(TEST_USER.email)).toBeUndefined();
     expect(await db.knex('oidc_payloads').where({ id: 'sess-1' })).toHaveLength(0);
+    expect(new URL((await silent()).url).searchParams.get('error')).toBe('login_required');
     expect(((await (await call(a.url, 'POST', `/accounts/${account.id}/enable`)).json()) as { status: string }).status).toBe('active');
     expect(await repo.findLocalCredentials(TEST_USER.email)).toBeDefined();
     expect((await call(a.url, 'POST', `/accounts/${account.id}/clear-throttling`)).status).toBe(200);
@@ -199,6 +207,46 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     expect(events).toEqual(['admin.account.searched', 'admin.account.disabled', 'admin.account.enabled', 'admin.account.throttling_cleared', 'admin.account.sessions_revoked', 'admin.account.deleted']);
     // The e-mail address is in no audit row.
     expect(JSON.stringify(await db.knex('audit_events').select('detail'))).not.toContain(TEST_USER.email);
+  });
+
+  test('the audit trail of all of the above, through the API: filtered, paginated and exported as NDJSON', async () => {
+    const pages: Array<{ event: string; id: number; clientId?: string }> = [];
+    let cursor: string | undefined;
+    for (let round = 0; round < 50; round += 1) {
+      const res = await call(b.url, 'GET', `/audit?client=ops-admin&limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { events: Array<{ event: string; id: number; clientId?: string }>; next_cursor?: string };
+      pages.push(...page.events);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeUndefined();
+    const ids = pages.map((e) => e.id);
+    expect([...ids].sort((x, y) => y - x)).toEqual(ids); // newest first, no repeats
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(pages.every((e) => e.clientId === 'ops-admin')).toBe(true);
+    const seen = new Set(pages.map((e) => e.event));
+    for (const event of ['admin.client.created', 'admin.client.secret_rotated', 'admin.client.deleted', 'admin.keys.rotated', 'admin.keys.revoked', 'admin.account.disabled', 'admin.account.deleted']) {
+      expect(seen).toContain(event);
+    }
+
+    const exported = await call(a.url, 'GET', '/audit/export?client=ops-admin');
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l) as { id: number; event: string; time: string });
+    // The export is oldest first and holds every event the pages held (the query itself was audited since).
+    expect(lines.map((l) => l.id).slice(0, ids.length)).toEqual([...ids].reverse());
+    expect(lines.every((l) => typeof l.time === 'string' && !Number.isNaN(Date.parse(l.time)))).toBe(true);
+
+    const bad = await call(a.url, 'GET', '/audit?since=yesterday&outcome=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await bad.json()) as { errors: Array<{ field: string }> };
+    expect(problem.errors.map((e) => e.field).sort()).toEqual(['outcome', 'since']);
+    const badCursor = (await (await call(a.url, 'GET', '/audit?cursor=nonsense')).json()) as { errors: Array<{ field: string }> };
+    expect(badCursor.errors[0]!.field).toBe('cursor');
+    const forbidden = await fetch(`${a.url}${API}/audit`);
+    expect(forbidden.status).toBe(401);
   });
 });
 
