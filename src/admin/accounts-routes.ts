@@ -5,6 +5,8 @@
  *   enable lets a disabled account log in again; a deleted account stays a tombstone (its sub is never
  *   reused) and cannot be enabled;
  * - delete leaves a tombstone and removes everything personal, as retention does;
+ * - every way an admin ends sessions (revoke, disable, delete) sends the back-channel logouts those sessions
+ *   owe their relying parties, after the change has committed;
  * - no merging or moving between accounts, ever (DESIGN §2); every call audited with the admin client's id.
  */
 import type Router from '@koa/router';
@@ -14,7 +16,7 @@ import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RateLimits } from '../store/rate-limits.js';
 import { createAccountRepository, isLegacyUsername, normaliseEmail, normaliseLegacyUsername, type Account } from '../store/accounts.js';
-import { endAccountSessions } from '../store/account-sessions.js';
+import { accountSessionPayloads, endAccountSessions } from '../store/account-sessions.js';
 import { tombstoneAccount } from '../store/account-retention.js';
 import { ClientInputError } from './clients-service.js';
 import { sendProblem } from './problem.js';
@@ -24,6 +26,8 @@ export interface AccountRoutesDeps {
   clock: Clock;
   audit: AuditLog;
   rateLimits: RateLimits;
+  /** Tells the relying parties of an ended session (back-channel logout, through the outbox). */
+  backchannelLogout?: (session: { id: string; payload: Record<string, unknown> }) => Promise<void>;
 }
 
 const view = (a: Account) => ({
@@ -39,6 +43,12 @@ const view = (a: Account) => ({
 
 export function addAccountRoutes(router: Router, guard: Middleware, body: Middleware, deps: AccountRoutesDeps): void {
   const { db, clock, audit } = deps;
+  /** Sends the logouts of sessions read before they were ended; a failure is the outbox's to retry, not the call's. */
+  const tellRelyingParties = async (ctx: Context, sessions: Array<{ id: string; payload: Record<string, unknown> }>) => {
+    for (const session of sessions) {
+      await deps.backchannelLogout?.(session).catch((err: unknown) => (ctx.state.log as { warn?: (o: object, m: string) => void } | undefined)?.warn?.({ err }, 'back-channel logout after an admin action failed'));
+    }
+  };
   const accounts = createAccountRepository(db, clock);
   const record = (ctx: Context, event: string, accountId: string | undefined, detail: Record<string, string | number | boolean> = {}) =>
     audit.record({
@@ -77,18 +87,29 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
     const account = await load(ctx);
     if (!account) return;
     await record(ctx, 'read', account.id);
-    ctx.body = view(account);
+    // Its identity source (never the national identity number itself) and the login sessions it has now.
+    const federated = (await db.knex('federated_identities').where({ account_id: account.id }).first('broker')) as { broker: string } | undefined;
+    const sessions = await accountSessionPayloads(db, db.knex, account.id);
+    const live = sessions.filter((s) => typeof s.payload.exp !== 'number' || s.payload.exp * 1000 > clock.now());
+    ctx.body = {
+      ...view(account),
+      identities: account.kind === 'local' ? [{ kind: 'local', email: account.email }] : federated ? [{ kind: 'federated', broker: federated.broker }] : [],
+      active_sessions: live.map((s) => ({ clients: Object.keys((s.payload.authorizations as Record<string, unknown> | undefined) ?? {}), ...(typeof s.payload.loginTs === 'number' ? { login_at: s.payload.loginTs } : {}) })),
+    };
   });
   const setStatus = (to: 'active' | 'disabled', from: 'active' | 'disabled', event: string) => async (ctx: Context) => {
     const account = await load(ctx);
     if (!account) return;
     if (account.status === 'deleted') return sendProblem(ctx, 409, 'account-deleted', 'Conflict', 'a deleted account is a tombstone and stays one');
+    let sessions: Array<{ id: string; payload: Record<string, unknown> }> = [];
     await db.knex.transaction(async (trx) => {
+      if (to === 'disabled') sessions = await accountSessionPayloads(db, trx, account.id);
       await trx('accounts').where({ id: account.id, status: from }).update({ status: to, updated_at: clock.now() });
       // A disabled account's sessions and tokens end with it.
       const ended = to === 'disabled' ? await endAccountSessions(db, trx, account.id) : 0;
       await audit.record({ event: `admin.account.${event}`, outcome: 'success', accountId: account.id, clientId: ctx.state.adminClientId as string, requestId: ctx.state.requestId as string | undefined, detail: { actor: 'admin-api', ended_rows: ended } }, trx);
     });
+    await tellRelyingParties(ctx, sessions);
     ctx.body = view((await accounts.findById(account.id))!);
   };
   router.post('/accounts/:id/disable', guard, setStatus('disabled', 'active', 'disabled'));
@@ -96,19 +117,24 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
   router.delete('/accounts/:id', guard, async (ctx) => {
     const account = await load(ctx);
     if (!account) return;
+    let sessions: Array<{ id: string; payload: Record<string, unknown> }> = [];
     await db.knex.transaction(async (trx) => {
+      sessions = await accountSessionPayloads(db, trx, account.id);
       const now = clock.now();
       await trx('accounts').where({ id: account.id }).whereNot({ status: 'deleted' }).update({ status: 'deleted', deleted_at: now, updated_at: now, name: null, last_login_at: null });
       await tombstoneAccount(db, trx, account.id);
       await audit.record({ event: 'admin.account.deleted', outcome: 'success', accountId: account.id, clientId: ctx.state.adminClientId as string, requestId: ctx.state.requestId as string | undefined, detail: { actor: 'admin-api', kind: account.kind } }, trx);
     });
+    await tellRelyingParties(ctx, sessions);
     ctx.status = 204;
   });
   router.post('/accounts/:id/revoke-sessions', guard, async (ctx) => {
     const account = await load(ctx);
     if (!account) return;
+    const sessions = await accountSessionPayloads(db, db.knex, account.id);
     const ended = await endAccountSessions(db, db.knex, account.id);
-    await record(ctx, 'sessions_revoked', account.id, { ended_rows: ended });
+    await record(ctx, 'sessions_revoked', account.id, { ended_rows: ended, sessions: sessions.length });
+    await tellRelyingParties(ctx, sessions);
     ctx.body = { sub: account.id, ended_rows: ended };
   });
   router.post('/accounts/:id/clear-throttling', guard, async (ctx) => {

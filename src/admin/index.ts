@@ -6,6 +6,8 @@
  * the API and the CLI use the same service functions.
  */
 import type Provider from 'oidc-provider';
+import { sendBackchannelLogouts } from '../provider/session-policy.js';
+import type { ClaimedSession } from '../store/session-expiry.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -48,7 +50,13 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
     bodyLimitBytes: config.bodyLimitBytes,
     retryAfterSeconds: config.availability.retryAfterSeconds,
     keys: { config, db, clock, audit },
-    accounts: { db, clock, audit, rateLimits },
+    accounts: {
+      db,
+      clock,
+      audit,
+      rateLimits,
+      backchannelLogout: (session) => sendBackchannelLogouts(deps.getProvider(), session as unknown as ClaimedSession),
+    },
   });
   return { clients, router };
 }

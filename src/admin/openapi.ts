@@ -122,6 +122,8 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             sub: { type: 'string' },
             kind: { type: 'string' },
             status: { enum: ['active', 'disabled', 'deleted'] },
+            identities: { type: 'array', description: 'GET only: the identity source (never a national identity number)', items: { type: 'object' } },
+            active_sessions: { type: 'array', description: 'GET only: live login sessions and their clients', items: { type: 'object', properties: { clients: { type: 'array', items: { type: 'string' } }, login_at: { type: 'integer' } } } },
             name: { type: ['string', 'null'] },
             email: { type: ['string', 'null'] },
             email_verified: { type: 'boolean' },

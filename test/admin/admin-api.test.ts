@@ -4,6 +4,8 @@
  * instance A and uses it at once on instance B, rotates its secret (the old one works in the grace period
  * and fails after it, on the injected clock), and every call leaves an audit row with the admin client's id.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
@@ -35,6 +37,18 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
   const clock = new ManualClock(Date.now());
   let adminSecret: string;
   let token: string;
+  // A relying party's back-channel logout endpoint, on loopback (allowed below, as an operator would).
+  const logoutTokens: string[] = [];
+  let logoutReceived: (() => void) | undefined;
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? '');
+      res.writeHead(204).end();
+      logoutReceived?.();
+    });
+  });
 
   const call = (base: string, method: string, path: string, body?: unknown, bearer = token) =>
     fetch(`${base}${API}${path}`, {
@@ -46,7 +60,8 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
     twin = db.openTwin();
-    const env = { CLIENT_SECRET_GRACE_SECONDS: String(GRACE_SECONDS) };
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const env = { CLIENT_SECRET_GRACE_SECONDS: String(GRACE_SECONDS), ALLOW_PRIVATE_OUTBOUND_HOSTS: '127.0.0.1' };
     a = await startService({ db, clock, env });
     b = await startService({ db: twin, clock, env, issuerPort: Number(new URL(a.url).port), clientsFile: a.config.clientsFile });
     // The operator registers the admin client offline, with the CLI's service functions.
@@ -59,6 +74,7 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     await b.close();
     await twin.close();
     await db.close();
+    await new Promise((resolve) => receiver.close(resolve));
   });
 
   test('a token by client credentials with nordlys:admin opens the API; none, or one without the scope, does not', async () => {
@@ -207,6 +223,33 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
     expect(events).toEqual(['admin.account.searched', 'admin.account.disabled', 'admin.account.enabled', 'admin.account.throttling_cleared', 'admin.account.sessions_revoked', 'admin.account.deleted']);
     // The e-mail address is in no audit row.
     expect(JSON.stringify(await db.knex('audit_events').select('detail'))).not.toContain(TEST_USER.email);
+  });
+
+  test('revoking an account\'s sessions sends their relying parties a back-channel logout', async () => {
+    const created = await call(a.url, 'POST', '/clients', {
+      client_name: 'Portal with back-channel logout',
+      redirect_uris: [RP],
+      grant_types: ['authorization_code'],
+      scope: 'openid',
+      skip_consent: true,
+      backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/backchannel`,
+    });
+    expect(created.status).toBe(201);
+    const portal = (await created.json()) as { client_id: string; client_secret: string };
+    const account = await createLocalAccount(db, clock, TEST_USER);
+    const rp = await discover(a.url, portal.client_id, oidc.ClientSecretBasic(portal.client_secret));
+    const { tokens } = await codeFlow(rp, a.url);
+    const shown = (await (await call(b.url, 'GET', `/accounts/${account.id}`)).json()) as { identities: unknown[]; active_sessions: Array<{ clients: string[] }>; last_login_at: number | null };
+    expect(shown.identities).toEqual([{ kind: 'local', email: TEST_USER.email }]);
+    expect(shown.active_sessions).toEqual([expect.objectContaining({ clients: [portal.client_id] })]);
+    expect(shown.last_login_at).not.toBeNull();
+    const received = new Promise<void>((resolve) => (logoutReceived = resolve));
+    const revoked = await call(b.url, 'POST', `/accounts/${account.id}/revoke-sessions`);
+    expect(revoked.status).toBe(200);
+    await received;
+    const payload = JSON.parse(Buffer.from(logoutTokens.at(-1)!.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(payload).toMatchObject({ sub: tokens.claims()!.sub, aud: portal.client_id, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+    expect(((await (await call(a.url, 'GET', `/accounts/${account.id}`)).json()) as { active_sessions: unknown[] }).active_sessions).toEqual([]);
   });
 
   test('the audit trail of all of the above, through the API: filtered, paginated and exported as NDJSON', async () => {
