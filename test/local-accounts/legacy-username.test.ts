@@ -75,6 +75,7 @@ describe.each(dialects)('legacy usernames on %s', (dialect) => {
 describe('the operator CLI for local accounts (built, as an operator runs it)', () => {
   const cli = path.join(appRoot(), 'dist/src/cli/index.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-cli-local-'));
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, NODE_ENV: 'development' };
   delete env.DATABASE_URL;
   delete env.NODE_OPTIONS;

@@ -3,6 +3,7 @@
  * (.ci/run sets it). Each PostgreSQL database lives in a fresh schema that is dropped afterwards.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import knexFactory from 'knex';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
@@ -31,7 +32,14 @@ export async function createTestDatabase(dialect: 'sqlite' | 'postgres', options
     const file = `/tmp/nordlys-test-${crypto.randomBytes(6).toString('hex')}.sqlite`;
     const db = openDatabase({ sqliteFile: file, ...patientSqlite });
     await migrateLatest(db);
-    return { ...db, openTwin: () => openDatabase({ sqliteFile: file, ...patientSqlite }) };
+    return {
+      ...db,
+      openTwin: () => openDatabase({ sqliteFile: file, ...patientSqlite }),
+      close: async () => {
+        await db.close();
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      },
+    };
   }
   if (!postgresUrl) throw new Error('TEST_DATABASE_URL is not set');
   const schema = `t_${crypto.randomBytes(6).toString('hex')}`;

@@ -64,8 +64,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Temp folders this test file made; removed when the file's tests are done (tests reuse a clients file across restarts). */
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function writeClientsFile(clients: ClientMetadata[] = testClients): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-clients-'));
+  madeDirs.push(dir);
   const file = path.join(dir, 'clients.json');
   fs.writeFileSync(file, JSON.stringify({ clients }));
   return file;
@@ -92,13 +99,15 @@ export async function startService(opts: {
 }): Promise<RunningService> {
   const port = await freePort();
   const issuerPort = opts.issuerPort ?? port;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-data-'));
+  madeDirs.push(dataDir);
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: String(port),
     ISSUER: `http://127.0.0.1:${issuerPort}`,
     CLIENTS_FILE: opts.clientsFile ?? writeClientsFile(),
-    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-data-')),
+    DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     // A loaded CI machine must not turn slow answers into 503s; tests of the deadline set their own.
     REQUEST_DEADLINE_MS: '60000',
