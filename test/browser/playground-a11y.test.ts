@@ -4,6 +4,7 @@
  * result; a person can run a request and use the result page's buttons with the keyboard alone; on a
  * phone-sized screen nothing scrolls sideways.
  */
+import { screenshot } from '../support/screenshots.js';
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -122,7 +123,7 @@ browserDescribe('the playground is accessible', () => {
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.waitForURL(`${server.url}/playground/result`);
     expect(await scrollsSideways(page)).toBe(false);
-    await page.screenshot({ path: '/tmp/nordlys-playground-phone-result.png', fullPage: true });
+    await screenshot(page, 'playground-phone-result');
     await page.goto(`${server.url}/playground`);
     await page.getByRole('button', { name: 'Show the request' }).click();
     await page.getByRole('heading', { name: 'The authorization request' }).waitFor();

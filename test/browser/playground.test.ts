@@ -4,6 +4,7 @@
  * the scenario page says, and the result page shows the decoded claims, compared with what we expect.
  * Buttons and fields are found by their visible names; nothing is faked.
  */
+import { screenshot } from '../support/screenshots.js';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
@@ -86,7 +87,7 @@ browserDescribe('the playground in Chromium', () => {
     await expect(page.locator('#id-token [data-signature]').getAttribute('data-signature')).resolves.toBe('valid');
     const userinfo = JSON.parse((await page.locator('#userinfo').textContent())!) as Record<string, unknown>;
     expect(userinfo.pid).toBe(KARI);
-    await page.screenshot({ path: '/tmp/nordlys-playground-bankid-level4.png', fullPage: true });
+    await screenshot(page, 'playground-bankid-level4');
     await context.close();
   });
 

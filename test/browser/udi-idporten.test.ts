@@ -3,6 +3,7 @@
  * requires security level 4, MinID is level 3), go back, log in with BankID, land at the relying party.
  * Buttons and fields are found by their visible names and labels.
  */
+import { screenshot } from '../support/screenshots.js';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -54,7 +55,7 @@ browserDescribe('UDI My page in Chromium', () => {
     await page.getByRole('button', { name: /Misbehave/ }).click();
     await page.getByRole('heading', { name: 'This electronic ID does not have a high enough security level' }).waitFor();
     await page.getByText('This service requires security level 4 when you log in with ID-porten. You logged in with MinID, which has security level 3.').waitFor();
-    await page.screenshot({ path: '/tmp/nordlys-udi-minid-refused.png', fullPage: true });
+    await screenshot(page, 'udi-minid-refused');
 
     await page.getByRole('link', { name: 'Choose another way to log in' }).click();
     await page.getByRole('button', { name: 'ID-porten' }).click();

@@ -2,12 +2,10 @@
  * One real browser (Debian's Chromium through playwright-core) registers, verifies and logs in the way
  * a person would: it follows "Register now", finds every field by its visible label, reads the code
  * from the mail, is told which password rule it broke, lands back at the relying party, and later logs
- * in with the new account. Screenshots of each page go to $TMPDIR/nordlys-screenshots for a human look.
+ * in with the new account. Screenshots of each page go to $SCREENSHOT_DIR, when set, for a human look.
  * .ci/run installs Chromium; elsewhere, without /usr/bin/chromium, test/support/chromium.ts skips it.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { screenshot } from '../support/screenshots.js';
 import * as oidc from 'openid-client';
 import type { Browser as Chromium, Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
@@ -16,7 +14,6 @@ import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import { insecure } from '../support/rp.js';
 import { browserDescribe, launchChromium } from '../support/chromium.js';
 
-const screenshots = path.join(os.tmpdir(), 'nordlys-screenshots');
 
 browserDescribe('a person registers and logs in with Chromium', () => {
   let db: TestDatabase;
@@ -31,7 +28,6 @@ browserDescribe('a person registers and logs in with Chromium', () => {
     server = await startService({ db, env: { SMTP_URL: smtp.url } });
     config = await oidc.discovery(new URL(server.url), 'pub', { token_endpoint_auth_method: 'none' }, oidc.None(), insecure);
     browser = await launchChromium();
-    fs.mkdirSync(screenshots, { recursive: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -66,7 +62,7 @@ browserDescribe('a person registers and logs in with Chromium', () => {
     };
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => screenshot(page, `local-${name}`);
 
   test('register from the login page, verify the address, choose a password, land at the RP; then log in', async () => {
     const email = 'ingrid.person@example.no';

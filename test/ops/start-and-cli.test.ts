@@ -66,6 +66,7 @@ const stop = (child: ChildProcess) => new Promise<number | null>((resolve) => {
 describe('start command and operator CLI', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-start-'));
   const clientsFile = path.join(dataDir, 'clients.json');
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
   beforeAll(() => {
     if (!fs.existsSync(main)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
