@@ -35,7 +35,7 @@ import { createBankidOrders, startOrderSweeper, type BankidOrders } from './inte
 import { createDecoupledOrders } from './store/decoupled-orders.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
-import { createSessionEndings } from './store/session-expiry.js';
+import { createSessionEndings, type ClaimedSession } from './store/session-expiry.js';
 import { startSessionSweeper } from './store/session-sweep.js';
 import { sendBackchannelLogouts } from './provider/session-policy.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
@@ -174,7 +174,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     }
   }
   await importClients(clientStore, clients, logger, config.clientsFile);
-  const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider });
+  // Admin actions end sessions in the store; the provider tells their relying parties (back-channel logout).
+  const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider, backchannelLogout: (session) => sendBackchannelLogouts(current.provider, session as unknown as ClaimedSession) });
 
   // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
   const brokers = new Map<string, RedirectBroker>();
