@@ -59,7 +59,7 @@ import { newRequestKey, playgroundClients } from './playground/clients.js';
 import { createPlaygroundRouter } from './playground/router.js';
 import { createServiceMetrics, knexPoolGauges } from './observability/metrics-service.js';
 import { countProviderEvents } from './observability/metrics-provider.js';
-import { createAdmin, createClientStore, importClients, previousSecretGrace } from './admin/index.js';
+import { createAdmin, createClientStore, importClients, withSecretGrace } from './admin/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -157,10 +157,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientStore), jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
-    provider.use(previousSecretGrace(clientStore));
     auditProviderEvents(provider, audit);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };

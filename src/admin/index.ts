@@ -1,6 +1,6 @@
 /**
  * The admin parts the composition root wires: the client store (served to the provider through the
- * adapter), the clients-file import, the secret grace middleware (a provider.use pre-middleware) and the
+ * adapter, with the rotated secrets' grace period applied to each lookup), the clients-file import and the
  * /admin/api/v1 router. Rules: the clients file is only an import (loaded at start-up, production
  * refusing example clients before this); the API and the CLI use the same service functions; telling
  * relying parties that sessions ended (back-channel logout) is the provider's job, handed in by the
@@ -18,9 +18,9 @@ import { createRateLimits } from '../store/rate-limits.js';
 import { createClientsService } from './clients-service.js';
 import { createAdminRouter } from './router.js';
 import type { EndedSession } from './accounts-routes.js';
-import { previousSecretGrace } from './secret-grace.js';
+import { withSecretGrace } from './secret-grace.js';
 
-export { createClientStore, previousSecretGrace };
+export { createClientStore, withSecretGrace };
 
 /** Loads the (validated) clients-file entries into the database and logs what changed, by client id only. */
 export async function importClients(store: ClientStore, clients: Array<Record<string, unknown> & { client_id: string }>, logger: Logger, file: string): Promise<void> {
