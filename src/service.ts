@@ -289,7 +289,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
           storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
           keys: playgroundKeys,
           builtInClients,
-          configuredClients: clients,
+          registeredClients: async () => (await clientStore.list()).map((c) => c.metadata),
           bodyLimitBytes: config.bodyLimitBytes,
           sessions: config.sessions,
           logger,
