@@ -35,7 +35,7 @@ import { createBankidOrders, startOrderSweeper, type BankidOrders } from './inte
 import { createDecoupledOrders } from './store/decoupled-orders.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
-import { createSessionEndings } from './store/session-expiry.js';
+import { createSessionEndings, type ClaimedSession } from './store/session-expiry.js';
 import { startSessionSweeper } from './store/session-sweep.js';
 import { sendBackchannelLogouts } from './provider/session-policy.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from './provider/clients-file.js';
@@ -59,7 +59,7 @@ import { newRequestKey, playgroundClients } from './playground/clients.js';
 import { createPlaygroundRouter } from './playground/router.js';
 import { createServiceMetrics, knexPoolGauges } from './observability/metrics-service.js';
 import { countProviderEvents } from './observability/metrics-provider.js';
-import { createAdmin, createClientStore, importClients, previousSecretGrace } from './admin/index.js';
+import { createAdmin, createClientStore, importClients, withSecretGrace } from './admin/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -157,10 +157,9 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientStore), jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
-    provider.use(previousSecretGrace(clientStore));
     auditProviderEvents(provider, audit);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
@@ -174,7 +173,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     }
   }
   await importClients(clientStore, clients, logger, config.clientsFile);
-  const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider });
+  // Admin actions end sessions in the store; the provider tells their relying parties (back-channel logout).
+  const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider, backchannelLogout: (session) => sendBackchannelLogouts(current.provider, session as unknown as ClaimedSession) });
 
   // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
   const brokers = new Map<string, RedirectBroker>();
@@ -289,7 +289,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
           storage: new (createAdapterClass(db, clock))('PlaygroundSession'),
           keys: playgroundKeys,
           builtInClients,
-          configuredClients: clients,
+          registeredClients: async () => (await clientStore.list()).map((c) => c.metadata),
           bodyLimitBytes: config.bodyLimitBytes,
           sessions: config.sessions,
           logger,

@@ -1,13 +1,12 @@
 /**
  * The admin parts the composition root wires: the client store (served to the provider through the
- * adapter), the clients-file import, the secret grace middleware (a provider.use pre-middleware) and the
- * /admin/api/v1 router. Rules: the
- * clients file is only an import (loaded at start-up, production refusing example clients before this);
- * the API and the CLI use the same service functions.
+ * adapter, with the rotated secrets' grace period applied to each lookup), the clients-file import and the
+ * /admin/api/v1 router. Rules: the clients file is only an import (loaded at start-up, production
+ * refusing example clients before this); the API and the CLI use the same service functions; telling
+ * relying parties that sessions ended (back-channel logout) is the provider's job, handed in by the
+ * composition root, so nothing here reaches into the provider module.
  */
 import type Provider from 'oidc-provider';
-import { sendBackchannelLogouts } from '../provider/session-policy.js';
-import type { ClaimedSession } from '../store/session-expiry.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -18,9 +17,10 @@ import { createClientStore, type ClientStore, type StoredMetadata } from '../sto
 import { createRateLimits } from '../store/rate-limits.js';
 import { createClientsService } from './clients-service.js';
 import { createAdminRouter } from './router.js';
-import { previousSecretGrace } from './secret-grace.js';
+import type { EndedSession } from './accounts-routes.js';
+import { withSecretGrace } from './secret-grace.js';
 
-export { createClientStore, previousSecretGrace };
+export { createClientStore, withSecretGrace };
 
 /** Loads the (validated) clients-file entries into the database and logs what changed, by client id only. */
 export async function importClients(store: ClientStore, clients: Array<Record<string, unknown> & { client_id: string }>, logger: Logger, file: string): Promise<void> {
@@ -28,7 +28,18 @@ export async function importClients(store: ClientStore, clients: Array<Record<st
   if (result.created.length || result.updated.length) logger.info({ file, created: result.created, updated: result.updated }, 'clients imported into the database');
 }
 
-export function createAdmin(deps: { config: Config; db: Database; clock: Clock; store: ClientStore; audit: AuditLog; getProvider: () => Provider }) {
+export interface AdminDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  store: ClientStore;
+  audit: AuditLog;
+  getProvider: () => Provider;
+  /** Sends the back-channel logouts of a session an admin action ended (revoke, disable, delete). */
+  backchannelLogout: (session: EndedSession) => Promise<void>;
+}
+
+export function createAdmin(deps: AdminDeps) {
   const { config, db, clock, store, audit } = deps;
   const clients = createClientsService({
     store,
@@ -55,7 +66,7 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
       clock,
       audit,
       rateLimits,
-      backchannelLogout: (session) => sendBackchannelLogouts(deps.getProvider(), session as unknown as ClaimedSession),
+      backchannelLogout: deps.backchannelLogout,
     },
   });
   return { clients, router };
@@ -63,4 +74,4 @@ export function createAdmin(deps: { config: Config; db: Database; clock: Clock; 
 
 /** The CLI's offline kek-aware factory (same service functions as the API, no provider at hand). */
 export { createClientsService };
-export type { Kek };
+export type { Kek, EndedSession };

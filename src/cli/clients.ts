@@ -109,6 +109,6 @@ export function registerClientCommands(program: Command, config: Config, withDb:
     .action(async (id: string) => {
       const rotated = await withService((s) => s.rotateSecret(id, CLI));
       out(`client_secret (shown once): ${rotated.client_secret}`);
-      out(`the previous secret works until ${new Date(rotated.previous_secret_expires_at * 1000).toISOString()} (HTTP Basic client authentication)`);
+      out(`the previous secret works until ${new Date(rotated.previous_secret_expires_at * 1000).toISOString()}`);
     });
 }
