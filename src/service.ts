@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
@@ -51,6 +51,8 @@ import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
+import { createRequestScope } from './http/request-scope.js';
+import { createRequestMemo } from './store/request-memo.js';
 import { createGracefulServer, type GracefulServer } from './http/graceful-server.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
 import { createAuthAdmission } from './interactions/auth-admission.js';
@@ -154,10 +156,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     perClientMinute: config.guessing.authNewInteractionsPerClientMinute,
   });
 
+  // What one request has read is remembered for the rest of it (issue 13): oidc-provider's Provider.ctx
+  // inside its routes, our own request scope on our pages (the same koa ctx).
+  const requestScope = createRequestScope();
+  const requestMemo = createRequestMemo(() => Provider.ctx ?? requestScope.current());
+
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientStore), jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientStore), requestMemo, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
     auditProviderEvents(provider, audit);
@@ -297,6 +304,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       ]
     : [];
   const app = createApp({
+    requestScope,
     loopbackHttpIssuer: post.loopbackHttp,
     readiness,
     logger,

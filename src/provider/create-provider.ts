@@ -18,6 +18,7 @@ import type { AccountRepository } from '../store/accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
 import { createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
+import { withRequestMemo, type RequestMemo } from '../store/request-memo.js';
 import type { ClientStore } from '../store/clients.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
 import type { Renderer } from '../interactions/render.js';
@@ -46,6 +47,8 @@ export interface ProviderDeps {
   clients: ClientMetadata[];
   /** The clients table, served through the adapter's Client model (src/store/client-adapter.ts). */
   clientStore?: Pick<ClientStore, 'providerMetadata'>;
+  /** Each request reads a stored artefact at most once (src/store/request-memo.ts). */
+  requestMemo?: RequestMemo;
   jwks: { keys: JWK[] };
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
@@ -85,7 +88,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const post = postMethodSupport(config.issuer);
 
   const configuration: Configuration = {
-    adapter: withClientModel(createAdapterClass(db, clock), deps.clientStore),
+    adapter: withClientModel(deps.requestMemo ? withRequestMemo(createAdapterClass(db, clock), deps.requestMemo) : createAdapterClass(db, clock), deps.clientStore),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
     findAccount: createFindAccount(accounts, federated),

@@ -26,8 +26,8 @@ import { systemClock } from '../../src/clock.js';
 
 /** The achieved figures; raising one needs a reason in the commit. */
 const LIMITS = {
-  login: 67,
-  loginBehindProxy: 67,
+  login: 64,
+  loginBehindProxy: 64,
   clientCredentials: 3,
   introspection: 6,
   userinfo: 5,
