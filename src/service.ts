@@ -53,6 +53,8 @@ import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
 import { createRequestScope } from './http/request-scope.js';
 import { createRequestMemo } from './store/request-memo.js';
+import { createClientCache } from './store/client-cache.js';
+import { authenticatingRequest } from './provider/client-authentication.js';
 import { createGracefulServer, type GracefulServer } from './http/graceful-server.js';
 import { createLocalAccounts } from './interactions/local-accounts/index.js';
 import { createAuthAdmission } from './interactions/auth-admission.js';
@@ -123,6 +125,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
   // Clients live in the database; the file above is only imported into it (below, once validated).
   const clientStore = createClientStore(db, clock, kek);
+  // The provider's lookups are served from memory, confirmed where a client authenticates (client-cache.ts).
+  const clientCache = createClientCache({ db, store: clientStore, confirmFor: authenticatingRequest });
   // The playground's built-in clients join the configured ones (its secret and key stay server-side).
   const playgroundKeys = config.playground.enabled
     ? {
@@ -164,7 +168,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientStore), requestMemo, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientCache), requestMemo, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
     auditProviderEvents(provider, audit);
@@ -330,9 +334,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   };
 
   const timers: Array<{ stop(): void }> = [];
+  let clientWatch: { stop(): Promise<void> } | undefined;
   let web: GracefulServer | undefined;
   const stopBackground = async () => {
     for (const t of timers) t.stop();
+    await clientWatch?.stop();
     await observed.close();
     localAccounts.close();
     await audit.settled();
@@ -359,6 +365,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       }, config.keys.refreshSeconds * 1000);
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) }, backchannel.start());
+      clientWatch = clientCache.start(logger);
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
       // BankID orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
       if (bankidOrders) timers.push(startOrderSweeper(bankidOrders, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'BankID order sweep failed')));

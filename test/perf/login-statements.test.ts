@@ -26,11 +26,11 @@ import { systemClock } from '../../src/clock.js';
 
 /** The achieved figures; raising one needs a reason in the commit. */
 const LIMITS = {
-  login: 64,
-  loginBehindProxy: 64,
+  login: 55,
+  loginBehindProxy: 55,
   clientCredentials: 3,
   introspection: 6,
-  userinfo: 5,
+  userinfo: 4,
 };
 
 /** A browser behind a proxy on loopback that forwards its real (public) address. */
