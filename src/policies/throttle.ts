@@ -5,7 +5,10 @@
  *   after a quiet period;
  * - `window` (code sends): at most `limit` hits per fixed window; the next hit waits for the window's end;
  * - addresses are bucketed so one client cannot dodge the limit by rotating: an IPv6 address counts by
- *   its /64 prefix, an IPv4-mapped IPv6 address as the IPv4 address.
+ *   its /64 prefix, an IPv4-mapped IPv6 address as the IPv4 address;
+ * - a loopback client address has no per-IP limit: it is this machine (a local proxy that is not in
+ *   TRUSTED_PROXIES, a health check, a test), where every person would share one counter — a per-IP
+ *   limit there is a limit on everybody at once. Per-account limits still hold.
  */
 
 export interface CounterState {
@@ -83,4 +86,12 @@ export function ipBucket(ip: string): string {
     .slice(0, 4)
     .map((g) => (g || '0').replace(/^0+(?=.)/, ''))
     .join(':')}::/64`;
+}
+
+/** Whether per-IP limits count `ip`: every address but loopback (127.0.0.0/8, ::1, and IPv4-mapped loopback). */
+export function countsPerIp(ip: string): boolean {
+  const address = ip.trim().toLowerCase().replace(/%.*$/, '');
+  const v4 = /^(?:::ffff:)?(\d{1,3})(?:\.\d{1,3}){3}$/.exec(address);
+  if (v4) return v4[1] !== '127';
+  return address !== '::1' && address !== '0:0:0:0:0:0:0:1';
 }

@@ -13,7 +13,7 @@
  */
 import { MailError } from '../../mail/mailer.js';
 import { composeMail, type MailKind } from '../../mail/messages.js';
-import { ipBucket, type WindowPolicy } from '../../policies/throttle.js';
+import { countsPerIp, ipBucket, type WindowPolicy } from '../../policies/throttle.js';
 import { normaliseEmail } from '../../store/accounts.js';
 import { generateCode, type Flow, type FlowKind } from '../../store/flows.js';
 import type { Locale } from '../../i18n/locales.js';
@@ -36,12 +36,14 @@ export function createSendCode(deps: LocalAccountDeps) {
 
   /** Counts a send against both limits; returns the minutes to wait when one refuses. */
   async function limit(ic: InteractionContext, email: string): Promise<number | undefined> {
-    const ipKey = `send:ip:${ipBucket(requestIp(ic.ctx))}`;
-    const byIp = await deps.rateLimits.hit(ipKey, perIp);
+    const ip = requestIp(ic.ctx);
+    // No per-IP limit for loopback (countsPerIp): there it would limit everybody at once.
+    const ipKey = countsPerIp(ip) ? `send:ip:${ipBucket(ip)}` : undefined;
+    const byIp = ipKey ? await deps.rateLimits.hit(ipKey, perIp) : { allowed: true as const };
     if (!byIp.allowed) return Math.ceil(byIp.retryAfterSeconds / 60);
     const byAddress = await deps.rateLimits.hit(`send:email:${deps.keyHash(email)}`, perAddress);
     if (byAddress.allowed) return undefined;
-    await deps.rateLimits.refund(ipKey, perIp);
+    if (ipKey) await deps.rateLimits.refund(ipKey, perIp);
     return Math.ceil(byAddress.retryAfterSeconds / 60);
   }
 
