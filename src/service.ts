@@ -53,6 +53,7 @@ import { createInteractionRouter } from './interactions/router.js';
 import { createApp } from './http/app.js';
 import { createRequestScope } from './http/request-scope.js';
 import { createRequestMemo } from './store/request-memo.js';
+import { withAccountMemo } from './store/account-memo.js';
 import { createClientCache } from './store/client-cache.js';
 import { authenticatingRequest } from './provider/client-authentication.js';
 import { createGracefulServer, type GracefulServer } from './http/graceful-server.js';
@@ -168,7 +169,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientCache), requestMemo, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts: withAccountMemo(accounts, requestMemo), federated, renderer, secrets, clients: builtInClients, clientStore: withSecretGrace(clientCache), requestMemo, jwks, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
     auditProviderEvents(provider, audit);

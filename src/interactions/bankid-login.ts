@@ -77,7 +77,11 @@ export function bankidRoutes(deps: BankidLoginDeps): InteractionRoutes {
       return { image: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`, data };
     }
 
-    kit.onLeave((ic) => deps.orders.cancel(ic.uid));
+    // Only where BankID is offered can an order be running: elsewhere the page costs no order lookup
+    // (an order left behind all the same, say by a client changed mid-login, is the order sweeper's).
+    kit.onLeave(async (ic) => {
+      if (methodChoice(ic).floorOf(METHOD)) await deps.orders.cancel(ic.uid);
+    });
 
     router.post(`/method/${METHOD}`, kit.formBody, async (ctx) => {
       const ic = await kit.load(ctx);

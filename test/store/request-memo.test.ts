@@ -2,11 +2,14 @@
  * The per-request memo over the storage adapter, on each dialect: inside one request a row is read once
  * and a save is seen without reading it back; outside a request, or in the next one, the database is read
  * again; consume, destroy and revokeByGrantId forget; and a code found (and remembered) by two requests
- * is still redeemed exactly once, because consume's row count decides, not the remembered find.
+ * is still redeemed exactly once, because consume's row count decides, not the remembered find. The
+ * provider's account reads go through the same memo: once per request, forgotten by a write.
  */
 import { ManualClock } from '../../src/clock.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { createRequestMemo, withRequestMemo } from '../../src/store/request-memo.js';
+import { withAccountMemo } from '../../src/store/account-memo.js';
+import { createAccountRepository } from '../../src/store/accounts.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const HOUR = 3600;
@@ -119,5 +122,23 @@ describe.each(dialects)('request memo on %s', (dialect) => {
     await expect(inRequest(b, () => codes.consume('c1'))).rejects.toMatchObject({ error: 'invalid_grant', error_detail: 'authorization code already consumed' });
     // The loser revoked the grant, and nothing remembered in its request says otherwise.
     await inRequest(b, async () => expect(await new Adapter('Grant').find('g1')).toBeUndefined());
+  });
+
+  test('the provider reads an account once per request; a login recorded through it is read back', async () => {
+    const repository = createAccountRepository(db, clock);
+    const accounts = withAccountMemo(repository, createRequestMemo(() => current));
+    const created = await repository.createLocal({ email: 'memo@example.no', name: 'Memo', passwordHash: 'x', emailVerified: true });
+    statements = [];
+    await inRequest({}, async () => {
+      expect(await accounts.findById(created.id)).toMatchObject({ id: created.id, lastLoginAt: null });
+      expect(await accounts.findById(created.id)).toMatchObject({ id: created.id });
+      expect(reads()).toBe(1);
+      clock.advance(1000);
+      await accounts.recordLogin(created.id);
+      expect(await accounts.findById(created.id)).toMatchObject({ lastLoginAt: clock.now() });
+      expect(reads()).toBe(2);
+    });
+    await inRequest({}, () => accounts.findById(created.id));
+    expect(reads()).toBe(3);
   });
 });
