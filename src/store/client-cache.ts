@@ -96,7 +96,7 @@ export function createClientCache(deps: {
               // Whatever was notified while nobody listened is unknown: start again from the table.
               subscription = undefined;
               drop();
-                  if (!stopped && !relisten) relisten = retry(RELISTEN_MS);
+              if (!stopped && !relisten) relisten = retry(RELISTEN_MS);
             },
           );
           if (stopped) await opened.close();
