@@ -8,6 +8,7 @@
  *   to set instead (productionRefusals).
  * No other module reads process.env.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyList } from './http/client-address.js';
@@ -117,6 +118,8 @@ export interface Config {
     /** Admin API requests per admin client per minute. */
     requestsPerMinute: number;
   };
+  /** WORKERS: processes serving requests (src/cluster.ts); SQLite always runs one. */
+  workers: number;
 }
 
 /** When a login session ends (DESIGN §6): after inactivity, and at the latest after its absolute lifetime. */
@@ -303,6 +306,8 @@ const envSchema = z.object({
   // --- clients in the database and the admin API ---
   CLIENT_SECRET_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(24 * 3600),
   ADMIN_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+  // --- worker processes (src/cluster.ts) ---
+  WORKERS: z.coerce.number({ message: 'must be a whole number of worker processes' }).int('must be a whole number of worker processes').min(1).max(256).optional(),
 });
 
 /** Parse and validate the environment into a Config. Throws ConfigError naming every bad variable. */
@@ -410,6 +415,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     playground: { enabled: e.PLAYGROUND_ENABLED ?? !production },
     metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN },
     admin: { secretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS, requestsPerMinute: e.ADMIN_API_REQUESTS_PER_MINUTE },
+    // Every core in production; one process in development, where a debugger and the logs stay simple.
+    workers: e.WORKERS ?? (production ? os.availableParallelism() : 1),
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
   const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
