@@ -102,10 +102,11 @@ const onPostgres = postgresUrl ? describe : describe.skip;
 
 onPostgres('WORKERS=2 on PostgreSQL', () => {
   const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-'));
+  let dataDir = '';
   let server: ServerProcess | undefined;
 
   beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-'));
     const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
     await admin.raw(`create schema "${schema}"`);
     await admin.destroy();
@@ -116,7 +117,7 @@ onPostgres('WORKERS=2 on PostgreSQL', () => {
     const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
     await admin.raw(`drop schema if exists "${schema}" cascade`);
     await admin.destroy();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('both workers answer, a token is issued, a killed worker is replaced, SIGTERM ends every process and the primary exits 0', async () => {
@@ -167,8 +168,13 @@ onPostgres('WORKERS=2 on PostgreSQL', () => {
 });
 
 describe('WORKERS=2 on SQLite', () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-sqlite-'));
-  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  let dataDir = '';
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-sqlite-'));
+  });
+  afterAll(() => {
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   test('runs one process and says so', async () => {
     const port = await freePort();
