@@ -14,6 +14,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { appRoot } from '../../src/app-root.js';
 import { processRole, restartAllowed } from '../../src/cluster.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { postgresUrl } from '../support/databases.js';
 import { CONFIDENTIAL_SECRET, freePort, testClients, writeClientsFile } from '../support/service.js';
 
@@ -80,6 +81,32 @@ beforeAll(() => {
 });
 
 describe('which role a process takes', () => {
+  test('WORKERS: every core in production, 1 in development, a whole number from 1 when set', () => {
+    const production = {
+      NODE_ENV: 'production',
+      ISSUER: 'https://id.example.test',
+      TRUSTED_PROXIES: '10.0.0.0/8',
+      DATABASE_URL: 'postgres://nordlys@db.example.test/nordlys',
+      COOKIE_KEYS: 'a'.repeat(32),
+      DPOP_NONCE_SECRET: 'ab'.repeat(32),
+      PAIRWISE_SALT: 'c'.repeat(32),
+      CODE_HMAC_SECRET: 'd'.repeat(32),
+      KEY_ENCRYPTION_KEY: 'ef'.repeat(32),
+      SMTP_URL: 'smtp://mail.example.test:25',
+    };
+    expect(loadConfig(production).workers).toBe(os.availableParallelism());
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '3' }).workers).toBe(3);
+    for (const bad of ['0', '1.5', 'many', '257']) {
+      expect(() => loadConfig({ WORKERS: bad })).toThrow(ConfigError);
+      try {
+        loadConfig({ WORKERS: bad });
+      } catch (err) {
+        expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^WORKERS: /)]);
+      }
+    }
+  });
+
   test('WORKERS=1 serves alone; more on PostgreSQL make a primary; SQLite stays alone and remembers what was asked', () => {
     expect(processRole({ workers: 1, postgres: true })).toEqual({ kind: 'single' });
     expect(processRole({ workers: 3, postgres: true })).toEqual({ kind: 'primary', workers: 3 });
