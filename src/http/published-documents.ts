@@ -7,7 +7,9 @@
  * - every answer carries a strong ETag (a hash of the body) and `Cache-Control: public, max-age=…`;
  *   a GET or HEAD whose If-None-Match names it (or `*`) gets 304 without a body;
  * - CORS as oidc-provider answers these open endpoints: Access-Control-Allow-Origin is the request's
- *   Origin or `*`, with `Vary: Origin`. Preflight requests (OPTIONS) still go to oidc-provider.
+ *   Origin or `*`, with `Vary: Origin`. Preflight requests (OPTIONS) still go to oidc-provider;
+ * - the request is labelled with the route the provider's router matched, as if it had answered (the
+ *   request timer of src/observability/metrics-http.ts reads it).
  * Sharing one copy is safe: host-check.ts turns away every other host and makes the request the
  * issuer's before anything is built, so the URLs in discovery are the issuer's, whoever asked.
  * MAX_AGE_SECONDS is short against KEY_PUBLISH_SECONDS (a new key is published an hour before it signs).
@@ -24,6 +26,8 @@ interface Document {
   body: Buffer;
   type: string;
   etag: string;
+  /** The route template the provider's router matched: the request timer labels by it (metrics-http.ts). */
+  route: unknown;
 }
 
 interface ProviderDocuments {
@@ -32,6 +36,7 @@ interface ProviderDocuments {
 }
 
 function answer(ctx: Context, doc: Document): void {
+  (ctx as { _matchedRoute?: unknown })._matchedRoute = doc.route;
   ctx.vary('Origin');
   ctx.set('Access-Control-Allow-Origin', ctx.get('Origin') || '*');
   ctx.set('Cache-Control', CACHE_CONTROL);
@@ -61,7 +66,8 @@ function capture(ctx: Context): Document | undefined {
   else if (raw && typeof raw === 'object' && typeof (raw as { pipe?: unknown }).pipe !== 'function') body = Buffer.from(JSON.stringify(raw));
   else return undefined;
   const type = ctx.response.get('Content-Type') || 'application/json; charset=utf-8';
-  return { body, type, etag: `"${crypto.createHash('sha256').update(body).digest('base64url')}"` };
+  const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return { body, type, etag: `"${crypto.createHash('sha256').update(body).digest('base64url')}"`, route };
 }
 
 /**
