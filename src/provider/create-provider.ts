@@ -20,7 +20,7 @@ import { createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
 import type { ClientStore } from '../store/clients.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';

@@ -17,7 +17,7 @@ import { ipBucket, type WindowPolicy } from '../../policies/throttle.js';
 import { normaliseEmail } from '../../store/accounts.js';
 import { generateCode, type Flow, type FlowKind } from '../../store/flows.js';
 import type { Locale } from '../../i18n/locales.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { requestIp } from '../request-ip.js';
 import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
 
