@@ -13,7 +13,7 @@
  * - rate-limit counters: no hit and no refund is lost, and no more hits get through than the policy allows.
  */
 import { errors } from 'oidc-provider';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { createFlowRepository, type FlowRepository } from '../../src/store/flows.js';
