@@ -11,6 +11,7 @@
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { afterHit, afterRefund, waitMs, type CounterState, type ThrottlePolicy } from '../policies/throttle.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'rate_limits';
 const MAX_ROUNDS = 200;
@@ -29,11 +30,6 @@ const toState = (r: Row): CounterState => ({
   windowStartedAt: Number(r.window_started_at),
   blockedUntil: r.blocked_until === null ? null : Number(r.blocked_until),
 });
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 export function createRateLimits(db: Database, clock: Clock) {
   const { knex } = db;
