@@ -83,7 +83,8 @@ describe.each(dialects)('isUniqueViolation on %s', (dialect) => {
 
   test('another constraint, or no error, is not', async () => {
     const notNull = await failure({ id: 'c', name: 'third', note: null });
-    expect(notNull).toBeInstanceOf(Error);
+    // (Not toBeInstanceOf(Error): better-sqlite3's errors may come from another realm than jest's.)
+    expect(notNull).toHaveProperty('message', expect.stringMatching(/not.null/i));
     expect(isUniqueViolation(notNull)).toBe(false);
     expect(isUniqueViolation(undefined)).toBe(false);
     expect(isUniqueViolation(new Error('boom'))).toBe(false);
