@@ -46,7 +46,7 @@ import { createBackchannelOutbox } from './store/backchannel-outbox.js';
 import { createBackchannelDelivery } from './outbound/backchannel-delivery.js';
 import { createProviderFetch } from './outbound/provider-fetch.js';
 import { logProviderEvents } from './provider/log-events.js';
-import { createRenderer } from './interactions/render.js';
+import { createRenderer } from './views/renderer.js';
 import { createCsrf } from './interactions/csrf.js';
 import { createRestartStore } from './interactions/restart.js';
 import { createInteractionRouter } from './interactions/router.js';

@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import { negotiateLocale } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { readOutbox } from '../mail/mailer.js';
 
 export function createDevOutboxRouter(renderer: Renderer, outboxDir: string): Router {

@@ -23,7 +23,7 @@ import type { Requirement } from '../brokers/types.js';
 import { BadRequestError } from '../errors.js';
 import { translate } from '../i18n/translate.js';
 import type { MessageId } from '../i18n/messages/en.js';
-import type { InteractionContext, InteractionRoutes } from './router.js';
+import type { InteractionContext, InteractionRoutes } from './interaction-context.js';
 import { methodChoice } from './login-methods.js';
 import type { BankidOrders, Observation, OrderPayload } from './bankid-orders.js';
 

@@ -20,7 +20,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
-import type { Renderer } from './render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { Locale } from '../i18n/locales.js';
 import { freshnessDemand } from '../brokers/freshness.js';
 import type { AuditLog } from '../store/audit.js';
@@ -30,7 +30,7 @@ import { BrokerError, type BrokerState, type RedirectBroker, type Requirement, t
 import { InsufficientLevelError } from '../brokers/idporten/broker.js';
 import { BadRequestError } from '../errors.js';
 import { isLoginMethod } from '../policies/client-policy.js';
-import type { InteractionContext, InteractionRoutes } from './router.js';
+import type { InteractionContext, InteractionRoutes } from './interaction-context.js';
 import { methodChoice } from './login-methods.js';
 import type { LoginCounters, LoginMethod } from '../observability/metrics.js';
 

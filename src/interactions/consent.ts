@@ -5,7 +5,7 @@
  * - a first-party client (`skip_consent`) is granted without a page: the user has nothing to decide;
  * - every grant is written to the audit trail (consent.granted) with the scopes and claims it added.
  */
-import type { InteractionContext } from './router.js';
+import type { InteractionContext } from './interaction-context.js';
 import { LOGIN_CLAIMS, consentLabelId } from '../policies/claims.js';
 import { AUDIT_EVENTS, type AuditLog } from '../store/audit.js';
 import { requestIp } from './request-ip.js';

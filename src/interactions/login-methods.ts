@@ -4,7 +4,7 @@
  * can log in at all the relying party gets `unmet_authentication_requirements` — never a dead end.
  */
 import { clientPolicy, offeredMethods, requestDemand, type ClientPolicyMetadata, type LoginMethod, type OfferedMethod } from '../policies/client-policy.js';
-import type { InteractionContext } from './router.js';
+import type { InteractionContext } from './interaction-context.js';
 
 export interface MethodChoice {
   offered: OfferedMethod[];

@@ -16,7 +16,7 @@
  *   Such a cookie cannot help anyone guess: it is bound to one account and comes from a login to it.
  */
 import type { BackoffPolicy } from '../policies/throttle.js';
-import { ipBucket } from '../policies/throttle.js';
+import { counterRule, ipBucket } from '../policies/throttle.js';
 import type { RateLimits } from '../store/rate-limits.js';
 import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername } from '../store/accounts.js';
 
@@ -36,14 +36,15 @@ export function createLoginThrottle(deps: {
   freeFailures: number;
   maxDelaySeconds: number;
 }): LoginThrottle {
-  const account: BackoffPolicy = {
+  const perAccount: BackoffPolicy = {
     kind: 'backoff',
     freeFailures: deps.freeFailures,
     baseDelaySeconds: Math.min(30, deps.maxDelaySeconds),
     maxDelaySeconds: deps.maxDelaySeconds,
     forgetAfterSeconds: 24 * 3600,
   };
-  const ip: BackoffPolicy = { ...account, freeFailures: deps.freeFailures * 4 };
+  const account = counterRule(perAccount);
+  const ip = counterRule({ ...perAccount, freeFailures: deps.freeFailures * 4 });
   const accountKey = (id: string) => `login:account:${id}`;
 
   /** A known browser: its own counter, nothing else. */

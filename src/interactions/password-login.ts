@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { AuditLog } from '../store/audit.js';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../passwords/hasher.js';
-import type { InteractionContext } from './router.js';
+import type { InteractionContext } from './interaction-context.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { DeviceCookies } from './device-cookie.js';
 import { requestIp } from './request-ip.js';

@@ -13,13 +13,14 @@ import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors as oidcErrors } from 'oidc-provider';
-import { negotiateLocale, type Locale } from '../i18n/locales.js';
+import { negotiateLocale } from '../i18n/locales.js';
 import { BadRequestError, CsrfError, PayloadTooLargeError } from '../errors.js';
-import type { Renderer } from './render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { Csrf } from './csrf.js';
 import type { RestartStore } from './restart.js';
 import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js';
 import { createConsent } from './consent.js';
+import type { Details, InteractionContext, InteractionRoutes } from './interaction-context.js';
 
 export interface InteractionDeps extends PasswordLoginDeps {
   getProvider: () => Provider;
@@ -28,35 +29,6 @@ export interface InteractionDeps extends PasswordLoginDeps {
   restart: RestartStore;
   bodyLimitBytes: number;
 }
-
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-export interface InteractionContext {
-  ctx: Context;
-  provider: Provider;
-  /** The client's metadata, including our policy fields; undefined if it vanished from the config. */
-  client: Record<string, unknown> | undefined;
-  details: Details;
-  locale: Locale;
-  uid: string;
-  csrfToken: string;
-  clientName: string;
-  render(view: string, vars: Record<string, unknown>): void;
-  finish(result: Record<string, unknown>): Promise<void>;
-}
-
-/** What a module that adds routes under /interaction/:uid (brokers, registration …) gets to work with. */
-export interface InteractionRouteKit {
-  load(ctx: Context): Promise<InteractionContext | undefined>;
-  checkCsrf(ic: InteractionContext): void;
-  formBody: (ctx: Context, next: () => Promise<unknown>) => Promise<unknown>;
-  /** Called when the person leaves whatever method they were in: back at the method list, another method, abort. */
-  onLeave(listener: (ic: InteractionContext) => Promise<void>): void;
-  /** Tells every onLeave listener that the person left (a method's routes call it when another method starts). */
-  left(ic: InteractionContext): Promise<void>;
-}
-
-export type InteractionRoutes = (router: Router, kit: InteractionRouteKit) => void;
 
 export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
   const router = new Router({ prefix: '/interaction/:uid' });

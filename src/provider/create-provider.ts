@@ -20,11 +20,11 @@ import { createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
 import type { ClientStore } from '../store/clients.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { ClientMetadata } from './clients-file.js';
 import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';
-import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
+import { loginInteractionPolicy } from './loa-checks.js';
 import { supportedAcrValues } from '../policies/loa.js';
 import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
@@ -84,12 +84,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   // POST /auth and POST /session/end need a SameSite=None (so Secure) session cookie; see post-methods.ts.
   const post = postMethodSupport(config.issuer);
 
+  const acrOptions = { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified };
+
   const configuration: Configuration = {
     adapter: withClientModel(createAdapterClass(db, clock), deps.clientStore),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
     findAccount: createFindAccount(accounts, federated),
-    acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
+    acrValues: supportedAcrValues(acrOptions),
     cookies: {
       keys: secrets.cookieKeys,
       long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
@@ -124,7 +126,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         await deps.admitInteraction?.(ctx, interaction);
         return `/interaction/${interaction.uid}`;
       },
-      policy: loginInteractionPolicy(accountMethod, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
+      policy: loginInteractionPolicy(accountMethod, acrOptions, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
     },
     features: {
       devInteractions: { enabled: false },
@@ -173,7 +175,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
-  installAcrVocabulary(provider, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
   return provider;
 }
 

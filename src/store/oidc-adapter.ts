@@ -29,6 +29,7 @@
 import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'oidc_payloads';
 
@@ -82,11 +83,6 @@ interface StoredRow {
 }
 
 type Lookup = { id: string } | { uid: string } | { user_code: string };
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;

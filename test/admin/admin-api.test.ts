@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { cliClientsService } from '../../src/cli/clients.js';
 import { createLocalAccount } from '../../src/cli/commands.js';

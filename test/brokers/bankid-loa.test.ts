@@ -7,7 +7,7 @@
  */
 import { loadConfig } from '../../src/config.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { COLLECT_INTERVAL_MS } from '../../src/interactions/bankid-orders.js';
 import { startService, writeClientsFile, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';

@@ -8,7 +8,7 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, type RunningService } from '../support/service.js';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.js';
 import { Browser, type Page } from '../support/browser.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { COLLECT_INTERVAL_MS } from '../../src/interactions/bankid-orders.js';
 import { begin, chooseMethod, eidClientsFile, redeem, rpError, type Flow } from './eid-support.js';
 
@@ -285,7 +285,7 @@ describe.each(dialects)('BankID login on %s', (dialect) => {
 
 describe('BankID order timing (injected clock)', () => {
   test('no app picks the order up within 30 seconds → startFailed with the QR message', async () => {
-    const { ManualClock } = await import('../../src/clock.js');
+    const { ManualClock } = await import('../support/manual-clock.js');
     const clock = new ManualClock(Date.now());
     const db = await createTestDatabase('sqlite');
     const server = await startService({ db, clock, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true' } });

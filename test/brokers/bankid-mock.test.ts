@@ -13,7 +13,7 @@ import { Browser, type Page } from '../support/browser.js';
 import { createBankidMock, qrAuthCode, qrData, TEST_PERSONS, TESTER_FAILURES, UNKNOWN_PENDING_HINT, type CompletionData } from '../../src/brokers/bankid-se/mock/index.js';
 import { parseSwedishPersonalNumber } from '../../src/policies/national-id.js';
 import type { Database } from '../../src/store/db.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLogger } from '../../src/logger.js';
 
 const BASE = '/mock/bankid';

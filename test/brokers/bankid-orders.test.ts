@@ -9,7 +9,7 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, type RunningService } from '../support/service.js';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.js';
 import { Browser, type Page } from '../support/browser.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLogger } from '../../src/logger.js';
 import { createAuditLog } from '../../src/store/audit.js';
 import { createFederatedAccountRepository } from '../../src/store/federated-accounts.js';

@@ -13,7 +13,7 @@ import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../s
 import { insecure } from '../support/rp.js';
 import { eidClientsFile } from '../brokers/eid-support.js';
 import { browserDescribe, launchChromium } from '../support/chromium.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { PAGE_CSP } from '../../src/http/security-headers.js';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';

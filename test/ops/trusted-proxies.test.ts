@@ -6,7 +6,7 @@
  * a URL from them, and an https issuer is served over https from a trusted proxy only.
  */
 import http from 'node:http';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { Browser } from '../support/browser.js';

@@ -1,5 +1,5 @@
 /** Levels of assurance and client policies: pure rules, table-driven. */
-import { formatAcr, parseAcrValues, satisfies, SUPPORTED_ACR_VALUES, type Rank } from '../../src/policies/loa.js';
+import { formatAcr, lookupAcr, parseAcrValues, RANKS, satisfies, SUPPORTED_ACR_VALUES, VOCABULARIES, type Rank } from '../../src/policies/loa.js';
 import { clientPolicy, offeredMethods, requestDemand, sessionSatisfies, validateClientPolicy } from '../../src/policies/client-policy.js';
 
 describe('acr vocabularies', () => {
@@ -19,6 +19,15 @@ describe('acr vocabularies', () => {
     expect(parseAcrValues(value)).toEqual({ minimum: rank, vocabulary });
     expect(formatAcr(rank as Rank, vocabulary as never, { swedenConnectCertified: true })).toBe(value);
   });
+
+  // A session's acr is kept in the words of the last request that used it (src/provider/loa-checks.ts):
+  // whatever we write must read back as the rank it was written for.
+  test.each(VOCABULARIES.flatMap((vocabulary) => [false, true].map((certified) => [vocabulary, certified] as const)))(
+    'every rank written in the %s vocabulary (certified: %s) reads back as that rank',
+    (vocabulary, certified) => {
+      for (const rank of RANKS) expect(lookupAcr(formatAcr(rank, vocabulary, { swedenConnectCertified: certified }))?.rank).toBe(rank);
+    },
+  );
 
   test('not certified by Sweden Connect: the Swedish vocabulary says uncertified, and eIDAS high stands in for loa4', () => {
     expect(parseAcrValues('http://id.swedenconnect.se/loa/1.0/uncertified-loa3')).toEqual({ minimum: 'substantial', vocabulary: 'swedish' });

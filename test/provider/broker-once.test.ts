@@ -12,7 +12,7 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
 import { Racer } from '../support/racer.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { begin, chooseMethod, eidClientsFile, KARI, redeem, type Flow } from '../brokers/eid-support.js';
 
 const RACERS = 50;

@@ -15,7 +15,7 @@ import { normalisePassword } from '../../policies/password-rules.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { Flow } from '../../store/flows.js';
 import { AUDIT_EVENTS } from '../../store/audit.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { auditBase, flowUrls, renderPassword, renderStart, type LocalAccountDeps } from './pages.js';
 
 const MAX_NAME_LENGTH = 200;

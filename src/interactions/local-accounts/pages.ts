@@ -17,7 +17,7 @@ import type { LocalAccountStore } from '../../store/local-accounts.js';
 import type { RateLimits } from '../../store/rate-limits.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import type { DeviceCookies } from '../device-cookie.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { requestIp } from '../request-ip.js';
 import { formatMoment } from '../../i18n/time.js';
 import type { CodeBudget } from './code-budget.js';

@@ -12,7 +12,7 @@ import type { Context } from 'koa';
 import { BadRequestError } from '../../errors.js';
 import type { Flow, FlowKind } from '../../store/flows.js';
 import { methodChoice } from '../login-methods.js';
-import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from '../router.js';
+import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from '../interaction-context.js';
 import { createChoosePassword } from './choose-password.js';
 import { FLOW_PATHS, flowUrls, renderStart, type LocalAccountDeps } from './pages.js';
 import { createSendCode } from './send-code.js';

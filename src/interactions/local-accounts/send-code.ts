@@ -13,11 +13,11 @@
  */
 import { MailError } from '../../mail/mailer.js';
 import { composeMail, type MailKind } from '../../mail/messages.js';
-import { ipBucket, type WindowPolicy } from '../../policies/throttle.js';
+import { counterRule, ipBucket } from '../../policies/throttle.js';
 import { normaliseEmail } from '../../store/accounts.js';
 import { generateCode, type Flow, type FlowKind } from '../../store/flows.js';
 import type { Locale } from '../../i18n/locales.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { requestIp } from '../request-ip.js';
 import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
 
@@ -31,8 +31,8 @@ interface Plan {
 }
 
 export function createSendCode(deps: LocalAccountDeps) {
-  const perAddress: WindowPolicy = { kind: 'window', limit: deps.settings.codeSendsPerAddressHourly, windowSeconds: 3600 };
-  const perIp: WindowPolicy = { kind: 'window', limit: deps.settings.codeSendsPerIpHourly, windowSeconds: 3600 };
+  const perAddress = counterRule({ kind: 'window', limit: deps.settings.codeSendsPerAddressHourly, windowSeconds: 3600 });
+  const perIp = counterRule({ kind: 'window', limit: deps.settings.codeSendsPerIpHourly, windowSeconds: 3600 });
 
   /** Counts a send against both limits; returns the minutes to wait when one refuses. */
   async function limit(ic: InteractionContext, email: string): Promise<number | undefined> {

@@ -12,7 +12,7 @@
  *   a stated time, or start again when the flow itself has expired.
  */
 import type { Flow } from '../../store/flows.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
 
 export function createVerifyCode(deps: LocalAccountDeps) {
