@@ -11,7 +11,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { appRoot } from './app-root.js';

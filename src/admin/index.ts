@@ -8,7 +8,7 @@
 import type Provider from 'oidc-provider';
 import { sendBackchannelLogouts } from '../provider/session-policy.js';
 import type { ClaimedSession } from '../store/session-expiry.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';

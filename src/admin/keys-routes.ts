@@ -6,7 +6,7 @@
  */
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';

@@ -6,7 +6,7 @@
  * Every command that changes something is written to the audit trail with actor `cli` (cli/audit.ts).
  */
 import { Command } from 'commander';
-import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
+import { loadConfigFromEnvironment, ConfigError, type Config } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { migrateLatest } from '../store/migrate.js';

@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AccountRepository } from '../store/accounts.js';

@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import knexFactory from 'knex';
 import * as oidc from 'openid-client';
 import { appRoot } from '../../src/app-root.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { createService, type Service } from '../../src/service.js';
 import { createLocalAccount } from '../../src/cli/commands.js';

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import type Router from '@koa/router';
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { Database } from '../../store/db.js';

@@ -6,7 +6,7 @@
  * after; every page offers a way on (send a new code, use another address, back to login).
  */
 import type { Clock } from '../../clock.js';
-import type { LocalAccountSettings } from '../../config.js';
+import type { LocalAccountSettings } from '../../config/index.js';
 import type { Logger } from '../../logger.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { PasswordPolicy, PasswordRuleId } from '../../policies/password-rules.js';
