@@ -6,7 +6,7 @@
  */
 import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config/index.js';
 import { createLogger } from './logger.js';
-import { createService } from './service.js';
+import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 
 async function main(): Promise<void> {

@@ -23,7 +23,7 @@ export interface KeyRoutesDeps {
 export function addKeyRoutes(router: Router, guard: Middleware, deps: KeyRoutesDeps): void {
   const { config, db, clock, audit } = deps;
   const kek = config.operations.keyEncryptionKey;
-  const verifySeconds = maxSignedTokenSeconds(config);
+  const verifySeconds = maxSignedTokenSeconds(config.ttl);
   const record = (ctx: Context, event: string, detail: Record<string, string | number | boolean> = {}) =>
     audit.record({
       event: `admin.keys.${event}`,

@@ -108,7 +108,7 @@ export function buildCli(config: Config): Command {
 
   const keys = program.command('keys').description('signing keys');
   const kek = config.operations.keyEncryptionKey;
-  const verifySeconds = maxSignedTokenSeconds(config);
+  const verifySeconds = maxSignedTokenSeconds(config.ttl);
   keys.command('list').action(async () => {
     const rows = await withDb(config, (db) => describeKeys(db, systemClock, verifySeconds, kek));
     for (const k of rows) out(`${k.kid}\t${k.alg}\t${k.state}\tcreated ${k.created}\tsigns from ${k.signsFrom}`);

@@ -17,7 +17,7 @@ import * as oidc from 'openid-client';
 import { appRoot } from '../../src/app-root.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createService, type Service } from '../../src/service.js';
+import { createService, type Service } from '../../src/service/index.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { exportAudit, queryAudit, type AuditRecord } from '../../src/store/audit.js';
 import { dialects, postgresUrl } from '../support/databases.js';

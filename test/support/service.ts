@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createService, type Service } from '../../src/service.js';
+import { createService, type Service } from '../../src/service/index.js';
 import type { Clock } from '../../src/clock.js';
 import type { Database } from '../../src/store/db.js';
 import type { ClientMetadata } from '../../src/provider/clients-file.js';
