@@ -22,7 +22,9 @@ import type { AuditLog } from '../store/audit.js';
 import { createAccountRepository } from '../store/accounts.js';
 import { createFederatedAccountRepository } from '../store/federated-accounts.js';
 import { createSessionEndings } from '../store/session-expiry.js';
+import { createRateLimits } from '../store/rate-limits.js';
 import type { ClientMetadata } from '../provider/clients-file.js';
+import { maxSignedTokenSeconds } from '../provider/create-provider.js';
 import { createRenderer } from '../interactions/render.js';
 import { createGracefulServer, type GracefulServer } from '../http/graceful-server.js';
 import { createServiceMetrics, knexPoolGauges } from '../observability/metrics-service.js';
@@ -87,7 +89,27 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     fetch: providerFetch as Configuration['fetch'],
   });
   await importValidatedClients(provider.current(), clients, config.clientsFile, logger);
-  const admin = createAdmin({ config, db, clock, store: clients.store, audit, getProvider: provider.current });
+  const admin = createAdmin({
+    settings: {
+      issuer: config.issuer,
+      bodyLimitBytes: config.bodyLimitBytes,
+      retryAfterSeconds: config.availability.retryAfterSeconds,
+      secretGraceSeconds: config.admin.secretGraceSeconds,
+      requestsPerMinute: config.admin.requestsPerMinute,
+      keys: {
+        keyEncryptionKey: config.operations.keyEncryptionKey,
+        publishSeconds: config.keys.publishSeconds,
+        refreshSeconds: config.keys.refreshSeconds,
+        verifySeconds: maxSignedTokenSeconds(config.ttl),
+      },
+    },
+    db,
+    clock,
+    store: clients.store,
+    rateLimits: createRateLimits(db, clock),
+    audit,
+    getProvider: provider.current,
+  });
   const upstreams = await wireUpstreams({ config, db, clock, logger, metrics, federated, audit, renderer });
 
   const readiness = { draining: false };
