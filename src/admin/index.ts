@@ -15,6 +15,7 @@ import type { Kek } from '../store/key-encryption.js';
 import type { AuditLog } from '../store/audit.js';
 import { createClientStore, type ClientStore, type StoredMetadata } from '../store/clients.js';
 import type { RateLimits } from '../store/rate-limits.js';
+import type { AccountRepository } from '../store/accounts.js';
 import { createClientsService } from './clients-service.js';
 import { createAdminRouter } from './router.js';
 import type { KeyRoutesSettings } from './keys-routes.js';
@@ -46,6 +47,7 @@ export function createAdmin(deps: {
   clock: Clock;
   store: ClientStore;
   rateLimits: RateLimits;
+  accounts: AccountRepository;
   audit: AuditLog;
   getProvider: () => Provider;
 }) {
@@ -72,6 +74,7 @@ export function createAdmin(deps: {
     accounts: {
       db,
       clock,
+      accounts: deps.accounts,
       audit,
       rateLimits,
       backchannelLogout: (session) => sendBackchannelLogouts(deps.getProvider(), session as unknown as ClaimedSession),

@@ -107,6 +107,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     clock,
     store: clients.store,
     rateLimits: createRateLimits(db, clock),
+    accounts,
     audit,
     getProvider: provider.current,
   });
