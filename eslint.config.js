@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config.ts' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config/' }],
     },
   },
   {
@@ -22,7 +22,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
+    files: ['src/config/index.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -4,9 +4,9 @@
  * (service.shutdown: drain, finish in-flight requests, close the pool) and it exits 0; a second signal
  * during that wait ends the process at once (the listeners are `once`).
  */
-import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config.js';
+import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config/index.js';
 import { createLogger } from './logger.js';
-import { createService } from './service.js';
+import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 
 async function main(): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { resolveKeyEncryptionKey } from '../store/secrets.js';

@@ -21,6 +21,7 @@ import type { LoginThrottle } from './login-throttle.js';
 import type { DeviceCookies } from './device-cookie.js';
 import { requestIp } from './request-ip.js';
 import { normalisePassword } from '../policies/password-rules.js';
+import { MAX_EMAIL_LENGTH } from '../policies/email-address.js';
 import { methodChoice, showLoginPage } from './login-methods.js';
 import { BadRequestError } from '../errors.js';
 import { isMessageId } from '../i18n/translate.js';
@@ -42,8 +43,6 @@ export interface PasswordLoginDeps {
   /** Login metrics (src/observability/metrics.ts): outcomes and throttling refusals. */
   count: LoginCounters;
 }
-
-const MAX_EMAIL_LENGTH = 320;
 
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const urls = (uid: string) => ({ actionUrl: `/interaction/${uid}/login`, abortUrl: `/interaction/${uid}/abort` });

@@ -8,7 +8,7 @@
  * 10 000 rows per statement. On PostgreSQL, two instances sweeping at once delete and audit each account once.
  */
 import { ManualClock } from '../support/manual-clock.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { purgeAuditEvents, purgeInactiveAccounts } from '../../src/cli/local-accounts.js';
 import { deleteInactiveAccounts } from '../../src/store/account-retention.js';
 import { createAuditLog, PURGE_BATCH } from '../../src/store/audit.js';
