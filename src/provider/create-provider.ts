@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
-import { createAdapterClass } from '../store/oidc-adapter.js';
+import { adapterRequestScope, createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
 import type { ClientStore } from '../store/clients.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
@@ -170,6 +170,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
+  // First: the adapter reads a token's Grant and Session with it, for this request only (store/payload-reads.ts).
+  provider.use(adapterRequestScope);
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
