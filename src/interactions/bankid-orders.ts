@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit.js';
 import type { DecoupledOrder, DecoupledOrders } from '../store/decoupled-orders.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
+import { startPeriodic, type Sweeper } from '../store/sweeper.js';
 import { BankidError, type BankidBroker } from '../brokers/bankid-se/broker.js';
 import { rfaForFailed, type StartMode } from '../brokers/bankid-se/hints.js';
 import { BrokerError, type BrokerState, type Requirement } from '../brokers/types.js';
@@ -170,25 +171,7 @@ export function createBankidOrders(deps: BankidOrderDeps) {
 
 export type BankidOrders = ReturnType<typeof createBankidOrders>;
 
-/** Runs the sweep every `intervalSeconds`: never overlapping, never keeping the process alive, never crashing it. */
-export function startOrderSweeper(orders: BankidOrders, intervalSeconds: number, onError: (err: unknown) => void): { stop(): void } {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    orders
-      .sweep()
-      .catch((err: unknown) => {
-        try {
-          onError(err);
-        } catch {
-          // A throwing error handler must not become an unhandled rejection.
-        }
-      })
-      .finally(() => {
-        running = false;
-      });
-  }, intervalSeconds * 1000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+/** Runs the sweep every `intervalSeconds` on the one sweeper framework: never overlapping, never keeping the process alive, never crashing it. */
+export function startOrderSweeper(orders: BankidOrders, intervalSeconds: number, onError: (err: unknown) => void): Sweeper {
+  return startPeriodic('BankID order sweep', intervalSeconds, () => orders.sweep(), onError);
 }

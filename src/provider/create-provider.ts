@@ -15,7 +15,7 @@ import type { TokenLifetimes } from '../config/index.js';
 import type { Clock } from '../clock.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
-import type { OidcAdapterClass } from '../store/oidc-adapter.js';
+import { adapterRequestScope, type OidcAdapterClass } from '../store/oidc-adapter.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
 import type { Renderer } from '../views/renderer.js';
 import type { ClientMetadata } from './clients-file.js';
@@ -181,6 +181,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(settings.issuer, configuration);
+  // First: the adapter reads a token's Grant and Session with it, for this request only (store/payload-reads.ts).
+  provider.use(adapterRequestScope);
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
