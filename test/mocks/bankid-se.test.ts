@@ -367,3 +367,11 @@ describe('BankID mock on a port of its own', () => {
     }
   });
 });
+
+describe("the mock's own personal number check", () => {
+  test('agrees with the product on 12-digit numbers, samordningsnummer and leap days included', async () => {
+    const { isSwedishPersonalNumber } = await import('../../mocks/bankid-se/personal-number.js');
+    const numbers = [...TEST_PERSONS.map((p) => p.personalNumber), '195006262547', '199202309807', '197010932391', '19850709982', 'x98507099821'];
+    for (const n of numbers) expect([n, isSwedishPersonalNumber(n)]).toEqual([n, parseSwedishPersonalNumber(n)?.number === n]);
+  });
+});

@@ -380,3 +380,16 @@ describe.each([
     expect(parsed.some((p) => (p.birthdate ?? '9999') < '1930-01-01')).toBe(true);
   });
 });
+
+describe("the mock's own pid check", () => {
+  test('agrees with the product on numbers of every kind, and refuses a wrong check digit or date', async () => {
+    const { isNorwegianId } = await import('../../mocks/idporten/pid.js');
+    const made = ['1985-03-14', '1990-11-23', '2014-05-20', '1921-02-28', '2000-02-29'].flatMap((date) =>
+      [{}, { dNumber: true }, { tenor: true }, { dNumber: true, tenor: true }].flatMap((kind) => [12, 345, 501, 777].map((n) => makeNorwegianTestId(date, n, kind))),
+    );
+    const valid = made.filter((pid): pid is string => pid !== undefined);
+    expect(valid.length).toBeGreaterThan(30);
+    for (const pid of valid) expect([pid, isNorwegianId(pid)]).toEqual([pid, true]);
+    for (const pid of ['12345678901', '14038541287', '32038541286', '1403854128', '14138541286']) expect([pid, isNorwegianId(pid)]).toEqual([pid, parseNorwegianId(pid) !== undefined]);
+  });
+});
