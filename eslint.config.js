@@ -14,6 +14,13 @@ export default tseslint.config(
     },
   },
   {
+    // The mock upstreams are the outside world: they import nothing of the product (DESIGN §1).
+    files: ['mocks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src', '**/src/**'], message: 'a mock imports nothing of the product' }] }],
+    },
+  },
+  {
     // The few scripts our pages load run in the browser, as classic scripts.
     files: ['public/**/*.js'],
     languageOptions: {

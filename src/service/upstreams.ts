@@ -21,11 +21,11 @@ import { getOrCreateSecret } from '../store/secrets.js';
 import { createAdapterClass } from '../store/oidc-adapter.js';
 import { createDecoupledOrders } from '../store/decoupled-orders.js';
 import { createIdportenBroker } from '../brokers/idporten/broker.js';
-import { createIdportenMock } from '../brokers/idporten/mock/index.js';
+import { createIdportenMock } from '../../mocks/idporten/index.js';
 import type { RedirectBroker } from '../brokers/types.js';
 import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from '../interactions/broker-login.js';
 import { createBankidBroker } from '../brokers/bankid-se/broker.js';
-import { createBankidMock } from '../brokers/bankid-se/mock/index.js';
+import { createBankidMock } from '../../mocks/bankid-se/index.js';
 import { bankidRoutes, type BankidLoginDeps } from '../interactions/bankid-login.js';
 import { createBankidOrders, startOrderSweeper, type BankidOrders } from '../interactions/bankid-orders.js';
 
@@ -72,8 +72,7 @@ export async function wireUpstreams(deps: {
     if (!config.idporten.issuer) {
       const mock = await createIdportenMock({
         issuer: idportenIssuer,
-        db,
-        clock,
+        now: () => clock.now(),
         logger,
         // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
         trustProxy: true,
@@ -99,7 +98,8 @@ export async function wireUpstreams(deps: {
   if (bankidBaseUrl) {
     const usesMock = !config.bankid.baseUrl;
     if (usesMock) {
-      const mock = await createBankidMock({ basePath: '/mock/bankid', publicUrl: `${config.issuer}/mock/bankid`, db, clock, logger });
+      // Mounted in our app: X-Forwarded-For is already the validated client address.
+      const mock = createBankidMock({ basePath: '/mock/bankid', publicUrl: `${config.issuer}/mock/bankid`, now: () => clock.now(), logger, trustProxy: true });
       upstreamMiddleware.push(mock.middleware);
     }
     const read = (file: string | undefined) => (file ? fs.readFileSync(file) : undefined);
