@@ -12,6 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyList } from './http/client-address.js';
 import { parseOutboundAllowList } from './policies/outbound-hosts.js';
+import { BROKER_ENV, brokerRefusals, brokerSettings, brokerTimeouts, type BrokerSettings } from './brokers/registry.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -35,25 +36,8 @@ export interface Config {
   };
   mail: { smtpUrl: string | undefined; from: string };
   mocksEnabled: boolean;
-  idporten: {
-    /** The upstream issuer; undefined means the built-in mock when mocks are on, else no ID-porten. */
-    issuer: string | undefined;
-    clientId: string;
-    clientSecret: string | undefined;
-    authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-    /** A private JWK (JSON) for private_key_jwt. */
-    privateKey: string | undefined;
-    timeoutMs: number;
-  };
-  bankid: {
-    /** The RP API v6.0 base URL; undefined means the built-in mock when mocks are on, else no BankID. */
-    baseUrl: string | undefined;
-    /** The relying-party certificate (PKCS#12 file) and its passphrase, and BankID's CA (PEM file). */
-    pfxFile: string | undefined;
-    passphrase: string | undefined;
-    caFile: string | undefined;
-    timeoutMs: number;
-  };
+  /** Every login method kind's settings (each schema lives in its folder, src/brokers/<kind>/config.ts). */
+  brokers: BrokerSettings;
   ttl: {
     interactionSeconds: number;
     accessTokenSeconds: number;
@@ -216,17 +200,8 @@ const envSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   MAIL_FROM: z.string().min(3).default('Nordlys ID <no-reply@localhost>'),
   MOCKS_ENABLED: bool.optional(),
-  IDPORTEN_ISSUER: z.url({ message: 'must be an absolute URL' }).optional(),
-  IDPORTEN_CLIENT_ID: z.string().min(1).default('nordlys-dev'),
-  IDPORTEN_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  IDPORTEN_AUTH_METHOD: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
-  IDPORTEN_PRIVATE_KEY: z.string().min(2).optional(),
-  BANKID_BASE_URL: z.url({ message: 'must be an absolute URL' }).optional(),
-  BANKID_PFX_FILE: z.string().min(1).optional(),
-  BANKID_PASSPHRASE: z.string().optional(),
-  BANKID_CA_FILE: z.string().min(1).optional(),
-  BANKID_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
-  IDPORTEN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
+  // --- login methods: IDPORTEN_*, BANKID_*, OIDC_UPSTREAMS (src/brokers/registry.ts) ---
+  ...BROKER_ENV,
   INTERACTION_TTL_SECONDS: seconds.default(3600),
   ACCESS_TOKEN_TTL_SECONDS: seconds.default(3600),
   ID_TOKEN_TTL_SECONDS: seconds.default(3600),
@@ -310,11 +285,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const emptyAsMissing = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(emptyAsMissing);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('') || 'environment'}: ${i.message}`));
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || 'environment'}: ${i.message}`));
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const issuer = (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
+  const mocksEnabled = e.MOCKS_ENABLED ?? !production;
+  const brokers = brokerSettings(e, { issuer, mocksEnabled });
+  if (brokers.problems.length) throw new ConfigError(brokers.problems);
   const config: Config = {
     nodeEnv: e.NODE_ENV,
     host: e.HOST,
@@ -326,22 +304,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     clientsFile: path.resolve(e.CLIENTS_FILE),
     secrets: { cookieKeys: e.COOKIE_KEYS, dpopNonceSecret: e.DPOP_NONCE_SECRET, pairwiseSalt: e.PAIRWISE_SALT, codeHmacSecret: e.CODE_HMAC_SECRET },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
-    mocksEnabled: e.MOCKS_ENABLED ?? !production,
-    idporten: {
-      issuer: e.IDPORTEN_ISSUER?.replace(/\/$/, ''),
-      clientId: e.IDPORTEN_CLIENT_ID,
-      clientSecret: e.IDPORTEN_CLIENT_SECRET,
-      authMethod: e.IDPORTEN_AUTH_METHOD,
-      privateKey: e.IDPORTEN_PRIVATE_KEY,
-      timeoutMs: e.IDPORTEN_TIMEOUT_MS,
-    },
-    bankid: {
-      baseUrl: e.BANKID_BASE_URL?.replace(/\/$/, ''),
-      pfxFile: e.BANKID_PFX_FILE ? path.resolve(e.BANKID_PFX_FILE) : undefined,
-      passphrase: e.BANKID_PASSPHRASE,
-      caFile: e.BANKID_CA_FILE ? path.resolve(e.BANKID_CA_FILE) : undefined,
-      timeoutMs: e.BANKID_TIMEOUT_MS,
-    },
+    mocksEnabled,
+    brokers: brokers.settings,
     ttl: {
       interactionSeconds: e.INTERACTION_TTL_SECONDS,
       accessTokenSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
@@ -412,9 +376,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     admin: { secretGraceSeconds: e.CLIENT_SECRET_GRACE_SECONDS, requestsPerMinute: e.ADMIN_API_REQUESTS_PER_MINUTE },
   };
   // An upstream's own timeout must fire first, so its failure page is shown rather than "try again shortly".
-  const upstreamMs = Math.max(config.idporten.timeoutMs, config.bankid.timeoutMs);
+  const timeouts = brokerTimeouts(config.brokers);
+  const upstreamMs = Math.max(0, ...timeouts.map((t) => t.ms));
   if (config.availability.requestDeadlineMs <= upstreamMs) {
-    throw new ConfigError([`REQUEST_DEADLINE_MS: must be longer than IDPORTEN_TIMEOUT_MS and BANKID_TIMEOUT_MS (${upstreamMs} ms)`]);
+    const names = timeouts.map((t) => t.variable);
+    throw new ConfigError([`REQUEST_DEADLINE_MS: must be longer than ${[names.slice(0, -1).join(', '), names.at(-1)].filter(Boolean).join(' and ')} (${upstreamMs} ms)`]);
   }
   if (config.metrics.port !== undefined && config.metrics.port === config.port) throw new ConfigError(['METRICS_PORT: must differ from PORT']);
   if (production) {
@@ -458,15 +424,7 @@ export function productionRefusals(config: Config): string[] {
   } else if (config.deployment.trustedProxies.length === 0) {
     found.push('TRUSTED_PROXIES is not set: the service speaks plain http and must learn of https from the TLS-terminating proxy in front of it; set TRUSTED_PROXIES to that proxy\'s addresses or ranges (e.g. 10.0.0.0/8, private or loopback)');
   }
-  if (config.bankid.baseUrl && (!config.bankid.baseUrl.startsWith('https://') || !config.bankid.pfxFile)) {
-    found.push('BANKID_BASE_URL needs https and BANKID_PFX_FILE: BankID requires mutual TLS; set both (and BANKID_CA_FILE)');
-  }
-  if (config.idporten.issuer && !config.idporten.issuer.startsWith('https://')) {
-    found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer}: production talks to ID-porten over https; set IDPORTEN_ISSUER=https://…`);
-  }
-  if (config.idporten.issuer && config.idporten.authMethod !== 'private_key_jwt' && !config.idporten.clientSecret) {
-    found.push('IDPORTEN_CLIENT_SECRET is not set: it would be generated and the real ID-porten would refuse it; set IDPORTEN_CLIENT_SECRET or use IDPORTEN_AUTH_METHOD=private_key_jwt');
-  }
+  found.push(...brokerRefusals(config.brokers));
   return found;
 }
 

@@ -6,7 +6,6 @@
  * drains, lets in-flight requests finish, and only then stops the sweepers and closes the pool.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import type Koa from 'koa';
@@ -24,14 +23,14 @@ import { AUDIT_EVENTS, AUDIT_HASH_SECRET, createAuditLog, type AuditLog } from '
 import { auditProviderEvents } from './provider/audit-events.js';
 import { createFederatedAccountRepository } from './store/federated-accounts.js';
 import { getOrCreateSecret } from './store/secrets.js';
-import { createIdportenBroker } from './brokers/idporten/broker.js';
 import { createIdportenMock } from './brokers/idporten/mock/index.js';
-import type { RedirectBroker } from './brokers/types.js';
-import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from './interactions/broker-login.js';
-import { createBankidBroker } from './brokers/bankid-se/broker.js';
 import { createBankidMock } from './brokers/bankid-se/mock/index.js';
-import { bankidRoutes, type BankidLoginDeps } from './interactions/bankid-login.js';
-import { createBankidOrders, startOrderSweeper, type BankidOrders } from './interactions/bankid-orders.js';
+import { knownMethodIds, mockStandIns, openMethods, type MethodRegistry } from './brokers/registry.js';
+import { callbackUrlFor, type UpstreamClient } from './brokers/method.js';
+import { brokerCallbackRouter, brokerRoutes } from './interactions/broker-login.js';
+import { decoupledRoutes } from './interactions/decoupled-login.js';
+import { createDecoupledFlow, startOrderSweeper } from './interactions/decoupled-flow.js';
+import { createUpstreamLogins } from './interactions/upstream-login.js';
 import { createDecoupledOrders } from './store/decoupled-orders.js';
 import { createAdapterClass } from './store/oidc-adapter.js';
 import { startSweeper } from './store/sweeper.js';
@@ -89,10 +88,28 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** The public half of a private JWK (for registering our broker with the mock). */
-function publicJwkOf(privateJwkJson: string): Record<string, unknown> {
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = JSON.parse(privateJwkJson) as Record<string, unknown>;
-  return publicJwk;
+/** The built-in mocks (development): each stands in for an upstream the config leaves unset. */
+async function mountMocks(methods: MethodRegistry, standIns: ReturnType<typeof mockStandIns>, deps: { issuer: string; db: Database; clock: Clock; logger: Logger }) {
+  const middleware = [];
+  const clientOf = (c: UpstreamClient) => ({
+    client_id: c.clientId,
+    ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
+    ...(c.jwks ? { jwks: c.jwks } : {}),
+    redirect_uris: [c.redirectUri],
+    token_endpoint_auth_method: c.authMethod,
+  });
+  for (const standIn of standIns) {
+    if (standIn.mock === 'idporten') {
+      // Every method whose upstream is this mock (ID-porten, configured OpenID upstreams) is a client of it.
+      const clients = methods.methods.flatMap((m) => (m.capability === 'redirect' && m.upstreamClient?.issuer === standIn.url ? [clientOf(m.upstreamClient)] : []));
+      // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
+      middleware.push((await createIdportenMock({ issuer: standIn.url, db: deps.db, clock: deps.clock, logger: deps.logger, trustProxy: true, clients })).middleware);
+    } else {
+      const mock = await createBankidMock({ basePath: new URL(standIn.url).pathname, publicUrl: standIn.url, db: deps.db, clock: deps.clock, logger: deps.logger });
+      middleware.push(mock.middleware);
+    }
+  }
+  return middleware;
 }
 
 export async function createService(options: ServiceOptions): Promise<Service> {
@@ -118,7 +135,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   if (createdKeys.encrypted.length) logger.info({ kids: createdKeys.encrypted }, 'plaintext signing keys encrypted at rest');
   if (createdKeys.created.length) logger.info({ kids: createdKeys.created }, 'signing keys generated');
   for (const kid of createdKeys.created) await audit.record({ event: AUDIT_EVENTS.keyCreated, outcome: 'success', actor: 'system', detail: { kid } });
-  const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
+  const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production', knownMethods: knownMethodIds(config.brokers) });
   // Clients live in the database; the file above is only imported into it (below, once validated).
   const clientStore = createClientStore(db, clock, kek);
   // The playground's built-in clients join the configured ones (its secret and key stay server-side).
@@ -136,6 +153,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const observed = createServiceMetrics(config.metrics, knexPoolGauges(db.knex));
   const { metrics } = observed;
   const loginCount = { login: metrics.login, refusal: metrics.refusal };
+  // The login methods (src/brokers/registry.ts): every configured broker, opened once, read by everything below.
+  const methods = await openMethods(config.brokers, {
+    clock,
+    callbackUrl: (id) => callbackUrlFor(config.issuer, id),
+    observe: (kind, call, seconds, ok) => metrics.upstream(kind, call, seconds, ok),
+    storedSecret: (name) => getOrCreateSecret(db, clock, name, () => crypto.randomBytes(32).toString('base64url')),
+  });
   const root = appRoot();
   const renderer = createRenderer(path.join(root, 'views'));
   const accounts = createAccountRepository(db, clock);
@@ -157,7 +181,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const build = async () => {
     const keys = await listKeys(db, kek);
     const jwks = providerJwks(keys, clock.now(), verifySeconds);
-    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, fetch: providerFetch as never, admitInteraction });
+    const provider = createProvider({ config, db, clock, accounts, federated, renderer, secrets, clients: builtInClients, clientStore, jwks, methods, nationalIdClaimOf: methods.nationalIdClaimOf, fetch: providerFetch as never, admitInteraction });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, metrics);
     provider.use(previousSecretGrace(clientStore));
@@ -176,89 +200,23 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   await importClients(clientStore, clients, logger, config.clientsFile);
   const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider });
 
-  // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
-  const brokers = new Map<string, RedirectBroker>();
-  const upstreamMiddleware = [];
-  const idportenIssuer = config.idporten.issuer ?? (config.mocksEnabled ? `${config.issuer}/mock/idporten` : undefined);
-  if (idportenIssuer) {
-    const clientSecret =
-      config.idporten.clientSecret ??
-      (config.idporten.authMethod === 'private_key_jwt'
-        ? undefined
-        : await getOrCreateSecret(db, clock, 'IDPORTEN_CLIENT_SECRET', () => crypto.randomBytes(32).toString('base64url')));
-    if (!config.idporten.issuer) {
-      const mock = await createIdportenMock({
-        issuer: idportenIssuer,
-        db,
-        clock,
-        logger,
-        // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
-        trustProxy: true,
-        clients: [
-          {
-            client_id: config.idporten.clientId,
-            ...(clientSecret ? { client_secret: clientSecret } : {}),
-            ...(config.idporten.privateKey ? { jwks: { keys: [publicJwkOf(config.idporten.privateKey)] } } : {}),
-            redirect_uris: [callbackUrlFor(config.issuer, 'idporten')],
-            token_endpoint_auth_method: config.idporten.authMethod,
-          },
-        ],
-      });
-      upstreamMiddleware.push(mock.middleware);
-    }
-    const observe = (call: string, seconds: number, ok: boolean) => metrics.upstream('idporten', call, seconds, ok);
-    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret, clock, observe }));
-  }
-  // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
-  let bankidDeps: BankidLoginDeps | undefined;
-  let bankidOrders: BankidOrders | undefined;
-  const bankidBaseUrl = config.bankid.baseUrl ?? (config.mocksEnabled ? `${config.issuer}/mock/bankid/rp/v6.0` : undefined);
-  if (bankidBaseUrl) {
-    const usesMock = !config.bankid.baseUrl;
-    if (usesMock) {
-      const mock = await createBankidMock({ basePath: '/mock/bankid', publicUrl: `${config.issuer}/mock/bankid`, db, clock, logger });
-      upstreamMiddleware.push(mock.middleware);
-    }
-    const read = (file: string | undefined) => (file ? fs.readFileSync(file) : undefined);
-    const broker = createBankidBroker({
-      baseUrl: bankidBaseUrl,
-      tls: config.bankid.pfxFile ? { pfx: read(config.bankid.pfxFile), passphrase: config.bankid.passphrase, ca: read(config.bankid.caFile) } : undefined,
-      timeoutMs: config.bankid.timeoutMs,
-      clock,
-      observe: (call, seconds, ok) => metrics.upstream('bankid-se', call, seconds, ok),
-    });
-    bankidOrders = createBankidOrders({
-      broker,
-      orders: createDecoupledOrders(db, clock),
-      clock,
-      federated,
-      audit,
-      logger,
-      leaseMs: config.bankid.timeoutMs,
-      ttlSeconds: config.ttl.interactionSeconds,
-      count: loginCount,
-    });
-    bankidDeps = {
-      broker,
-      orders: bankidOrders,
-      logger,
-      autoStartBase: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
-      mockAppUrl: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
-    };
-  }
+  // The upstreams a config leaves unset are the built-in mocks when mocks are on (DESIGN §4).
+  const upstreamMiddleware = await mountMocks(methods, mockStandIns(config.brokers), { issuer: config.issuer, db, clock, logger });
+  const logins = createUpstreamLogins({ federated, audit, count: loginCount });
   const brokerDeps = {
     issuer: config.issuer,
-    brokers,
-    decoupledMethods: new Set(bankidDeps ? ['bankid-se'] : []),
+    methods,
     pending: new (createAdapterClass(db, clock))('BrokerLogin'),
     outcomes: new (createAdapterClass(db, clock))('BrokerOutcome'),
     ttlSeconds: config.ttl.interactionSeconds,
-    federated,
+    logins,
     audit,
     logger,
     renderer,
-    count: loginCount,
   };
+  const decoupled = methods.methods.some((m) => m.capability === 'decoupled')
+    ? createDecoupledFlow({ methods, orders: createDecoupledOrders(db, clock), logins, logger, ttlSeconds: config.ttl.interactionSeconds, count: loginCount })
+    : undefined;
 
   const csrf = createCsrf(secrets.cookieKeys[0]!);
   const restart = createRestartStore(new (createAdapterClass(db, clock))('InteractionRestart'), config.issuer);
@@ -274,7 +232,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     audit,
     logger,
     count: loginCount,
-  }, [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : []), localAccounts.routes]);
+    methods,
+  }, [brokerRoutes(brokerDeps), ...(decoupled ? [decoupledRoutes({ methods, flow: decoupled })] : []), localAccounts.routes]);
   const post = postMethodSupport(config.issuer);
   if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);
   const readiness = { draining: false };
@@ -352,8 +311,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       keyTimer.unref();
       timers.push(sweeper, { stop: () => clearInterval(keyTimer) }, backchannel.start());
       timers.push(localAccounts.startSweeper((err) => logger.warn({ err }, 'local account sweep failed')));
-      // BankID orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
-      if (bankidOrders) timers.push(startOrderSweeper(bankidOrders, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'BankID order sweep failed')));
+      // Decoupled orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
+      if (decoupled) timers.push(startOrderSweeper(decoupled, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'decoupled order sweep failed')));
       // Sessions that ended by timeout: each is claimed by one instance, and its RPs get a back-channel logout.
       timers.push(startSessionSweeper({
         endings: createSessionEndings(db, clock, config.sessions),

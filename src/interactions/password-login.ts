@@ -60,12 +60,12 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const body = ic.ctx.request.body as Record<string, unknown>;
       const email = typeof body.email === 'string' ? body.email.trim().slice(0, MAX_EMAIL_LENGTH) : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const clientId = String((ic.details.params as Record<string, unknown>).client_id);
+      const { clientId } = ic;
       const ip = requestIp(ic.ctx);
       const auditBase = { event: 'login.password', clientId, ip, requestId: String(ic.ctx.state.requestId ?? '') };
 
       // The e-mail form is refused when this client or request does not accept an e-mail login.
-      if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail login is not offered for this request');
+      if (!methodChoice(ic).password) throw new BadRequestError('e-mail login is not offered for this request');
       if (!email || !password) {
         ic.ctx.status = 400;
         await page(ic, { email, errorId: 'login.error.missing_fields' });

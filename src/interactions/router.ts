@@ -20,6 +20,7 @@ import type { Csrf } from './csrf.js';
 import type { RestartStore } from './restart.js';
 import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js';
 import { createConsent } from './consent.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 
 export interface InteractionDeps extends PasswordLoginDeps {
   getProvider: () => Provider;
@@ -27,6 +28,8 @@ export interface InteractionDeps extends PasswordLoginDeps {
   csrf: Csrf;
   restart: RestartStore;
   bodyLimitBytes: number;
+  /** The login methods (src/brokers/registry.ts), handed to every page through the context. */
+  methods: MethodRegistry;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -37,12 +40,19 @@ export interface InteractionContext {
   /** The client's metadata, including our policy fields; undefined if it vanished from the config. */
   client: Record<string, unknown> | undefined;
   details: Details;
+  /** The client the login is for, as the request named it. */
+  clientId: string;
+  /** The login methods this service has. */
+  methods: MethodRegistry;
   locale: Locale;
   uid: string;
   csrfToken: string;
   clientName: string;
   render(view: string, vars: Record<string, unknown>): void;
+  /** Ends the interaction with `result` and redirects the browser on. */
   finish(result: Record<string, unknown>): Promise<void>;
+  /** Ends the interaction with `result` and returns where the browser goes on (for a script's JSON). */
+  finishUrl(result: Record<string, unknown>): Promise<string>;
 }
 
 /** What a module that adds routes under /interaction/:uid (brokers, registration …) gets to work with. */
@@ -105,14 +115,24 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
       acceptLanguage: ctx.get('accept-language'),
     });
     ctx.state.locale = locale;
-    const client = await provider.Client.find(String(params.client_id));
+    const clientId = String(params.client_id);
+    const client = await provider.Client.find(clientId);
     const csrfToken = deps.csrf.tokenFor(uid);
-    const clientName = client?.clientName ?? String(params.client_id);
+    const clientName = client?.clientName ?? clientId;
+    const finishUrl = async (result: Record<string, unknown>): Promise<string> => {
+      // remember: false makes the session cookie last until the browser closes rather than until the
+      // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
+      const login = result.login as Record<string, unknown> | undefined;
+      const final = login ? { ...result, login: { remember: false, ...login } } : result;
+      return provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+    };
     return {
       ctx,
       provider,
       client: client as unknown as Record<string, unknown> | undefined,
       details,
+      clientId,
+      methods: deps.methods,
       locale,
       uid,
       csrfToken,
@@ -121,12 +141,9 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
         ctx.type = 'html';
         ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, uid, ...vars });
       },
+      finishUrl,
       async finish(result) {
-        // remember: false makes the session cookie last until the browser closes rather than until the
-        // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
-        const login = result.login as Record<string, unknown> | undefined;
-        const final = login ? { ...result, login: { remember: false, ...login } } : result;
-        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+        const redirectTo = await finishUrl(result);
         ctx.status = 303;
         ctx.redirect(redirectTo);
       },

@@ -26,7 +26,7 @@ import { createFindAccount } from './find-account.js';
 import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
 import { supportedAcrValues } from '../policies/loa.js';
-import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import { validateClientPolicy, type MethodCatalogue } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
 import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
@@ -47,6 +47,10 @@ export interface ProviderDeps {
   /** The clients table, served through the adapter's Client model (src/store/client-adapter.ts). */
   clientStore?: Pick<ClientStore, 'providerMetadata'>;
   jwks: { keys: JWK[] };
+  /** The login methods (the registry, src/brokers/registry.ts): client policies and session checks. */
+  methods: MethodCatalogue;
+  /** The claim a federated account's subject is released as, by its method (findAccount). */
+  nationalIdClaimOf: (methodId: string) => string | undefined;
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
   /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
@@ -75,9 +79,9 @@ async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, db, clock, accounts, federated, renderer, secrets } = deps;
-  const accountMethod = async (accountId: string): Promise<LoginMethod | undefined> => {
+  const accountMethod = async (accountId: string): Promise<string | undefined> => {
     const account = await accounts.findById(accountId);
-    return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
+    return account?.status === 'active' && deps.methods.known.includes(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
   const sessionPolicy = config.sessions;
@@ -88,7 +92,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: withClientModel(createAdapterClass(db, clock), deps.clientStore),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts, federated),
+    findAccount: createFindAccount(accounts, federated, deps.nationalIdClaimOf),
     acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
     cookies: {
       keys: secrets.cookieKeys,
@@ -111,7 +115,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         if ((key === 'skip_consent' || key === 'release_national_id') && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${key} must be a boolean`);
         }
-        const problems = validateClientPolicy({ [key]: value });
+        const problems = validateClientPolicy({ [key]: value }, deps.methods.known);
         if (problems.length) throw new Error(problems.join('; '));
       },
     },
@@ -124,7 +128,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         await deps.admitInteraction?.(ctx, interaction);
         return `/interaction/${interaction.uid}`;
       },
-      policy: loginInteractionPolicy(accountMethod, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
+      policy: loginInteractionPolicy(accountMethod, deps.methods, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
     },
     features: {
       devInteractions: { enabled: false },
@@ -173,7 +177,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
-  installAcrVocabulary(provider, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
+  installAcrVocabulary(provider, deps.methods, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
   return provider;
 }
 

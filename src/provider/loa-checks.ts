@@ -8,19 +8,19 @@
  */
 import Provider, { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { formatAcr, isRank, type AcrOptions, type Rank } from '../policies/loa.js';
-import { clientPolicy, requestDemand, responseVocabulary, sessionSatisfies, type ClientPolicyMetadata, type LoginMethod } from '../policies/client-policy.js';
+import { clientPolicy, requestDemand, responseVocabulary, sessionSatisfies, type ClientPolicyMetadata, type MethodCatalogue } from '../policies/client-policy.js';
 
 /** Which login method made an account (its kind), or undefined for an unknown or deleted account. */
-export type AccountMethodLookup = (accountId: string) => Promise<LoginMethod | undefined>;
+export type AccountMethodLookup = (accountId: string) => Promise<string | undefined>;
 
-export function policyOf(ctx: KoaContextWithOIDC) {
+export function policyOf(ctx: KoaContextWithOIDC, methods: MethodCatalogue) {
   const client = (ctx.oidc.client ?? {}) as unknown as ClientPolicyMetadata;
   const params = ctx.oidc.params as { acr_values?: unknown; claims?: unknown } | undefined;
-  return { policy: clientPolicy(client), demand: requestDemand(params ?? {}) };
+  return { policy: clientPolicy(client, methods), demand: requestDemand(params ?? {}) };
 }
 
 /** `extraChecks` are further login Checks (such as session-policy.ts's `session_ended`), added last. */
-export function loginInteractionPolicy(accountMethod: AccountMethodLookup, extraChecks: InstanceType<typeof interactionPolicy.Check>[] = []) {
+export function loginInteractionPolicy(accountMethod: AccountMethodLookup, methods: MethodCatalogue, extraChecks: InstanceType<typeof interactionPolicy.Check>[] = []) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   const login = policy.get('login')!;
@@ -33,7 +33,7 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup, extra
       const rank = session.acr;
       const method = await accountMethod(session.accountId);
       if (!method || !isRank(rank)) return Check.REQUEST_PROMPT;
-      const { policy: clientRules, demand } = policyOf(ctx);
+      const { policy: clientRules, demand } = policyOf(ctx, methods);
       return sessionSatisfies(clientRules, demand, { method, rank }) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -42,14 +42,14 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup, extra
 }
 
 /** Makes `ctx.oidc.acr` the session's rank written in the vocabulary this request speaks. */
-export function installAcrVocabulary(provider: Provider, acrOptions: AcrOptions = {}): void {
+export function installAcrVocabulary(provider: Provider, methods: MethodCatalogue, acrOptions: AcrOptions = {}): void {
   const prototype = provider.OIDCContext.prototype as object;
   Object.defineProperty(prototype, 'acr', {
     configurable: true,
     get(this: { session?: { acr?: string }; ctx: KoaContextWithOIDC }) {
       const rank = this.session?.acr;
       if (!isRank(rank)) return rank;
-      const { policy, demand } = policyOf(this.ctx);
+      const { policy, demand } = policyOf(this.ctx, methods);
       return formatAcr(rank as Rank, responseVocabulary(policy, demand), acrOptions);
     },
   });
