@@ -16,7 +16,8 @@
 import * as oidc from 'openid-client';
 import { importJWK, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
-import { BrokerError, type BrokerState, type Requirement } from './types.js';
+import { satisfies, type Rank } from '../policies/loa.js';
+import { BrokerError, levelTooLow, type BrokerState, type Requirement } from './types.js';
 import type { UpstreamClient } from './method.js';
 import { stalenessOf } from './freshness.js';
 
@@ -44,6 +45,11 @@ export interface OpenIdRp {
   begin(requirement: Requirement, callbackUrl: string, params: Record<string, string>): Promise<{ redirectTo: string; state: BrokerState; stateParam: string }>;
   /** Redeems the code and validates the id_token; returns its claims. */
   complete(callbackUrl: URL, state: BrokerState): Promise<oidc.IDToken>;
+  /**
+   * The rank the answer vouches for (its `acr`, read by `rankOf`) and how the person authenticated: an
+   * unknown or missing acr is `invalid_response`, one below the floor `insufficient_level`.
+   */
+  level(claims: oidc.IDToken, requirement: Requirement, rankOf: (acr: string) => Rank | undefined): { acr: Rank; amr: string[] };
   /** The auth_time the login gets, after checking it meets the freshness demanded. */
   freshAuthTime(requirement: Requirement, claims: oidc.IDToken, state: BrokerState): { authTime?: number };
 }
@@ -164,6 +170,14 @@ export function createOpenIdRp(config: OpenIdRpConfig): OpenIdRp {
       return claims;
     },
 
+    level(claims, requirement, rankOf) {
+      const reached = typeof claims.acr === 'string' ? rankOf(claims.acr) : undefined;
+      if (!reached) throw new BrokerError(broker, 'invalid_response', `unknown acr ${String(claims.acr)}`);
+      const amr = amrOf(claims);
+      if (!satisfies(reached, requirement.minimum)) throw levelTooLow(broker, upstreamName, { reached, required: requirement.minimum, amr });
+      return { acr: reached, amr };
+    },
+
     freshAuthTime(requirement, claims, state) {
       const stale = stalenessOf(requirement.fresh, claims.auth_time, Number(state.sentAt), clock.now());
       if (stale) throw new BrokerError(broker, 'stale_authentication', `${upstreamName} did not log the person in afresh: ${stale}`);
@@ -174,6 +188,6 @@ export function createOpenIdRp(config: OpenIdRpConfig): OpenIdRp {
 }
 
 /** How the person authenticated upstream, from the id_token's `amr`. */
-export function amrOf(claims: oidc.IDToken): string[] {
+function amrOf(claims: oidc.IDToken): string[] {
   return Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string') : [];
 }

@@ -68,6 +68,8 @@ export function mockStandIns(settings: BrokerSettings): MockStandIn[] {
 export interface MethodRegistry extends MethodCatalogue {
   readonly methods: readonly LoginMethod[];
   get(id: string): LoginMethod | undefined;
+  /** Whether accounts of this method come from an upstream (all but the password method's). */
+  isFederated(methodId: string): boolean;
   /** The claim an account's subject is released as, for its method (undefined: never released). */
   nationalIdClaimOf(methodId: string): string | undefined;
 }
@@ -79,6 +81,7 @@ export function methodRegistry(methods: readonly LoginMethod[], known: readonly 
     methods,
     known: [...new Set([...known, ...byId.keys()])],
     get: (id) => byId.get(id),
+    isFederated: (id) => byId.get(id)?.capability !== 'password',
     nationalIdClaimOf: (id) => byId.get(id)?.nationalIdClaim,
   };
 }

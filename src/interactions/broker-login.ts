@@ -30,7 +30,7 @@ import { callbackUrlFor, type RedirectMethod } from '../brokers/method.js';
 import type { MethodRegistry } from '../brokers/registry.js';
 import { BadRequestError } from '../errors.js';
 import type { InteractionContext, InteractionRoutes } from './router.js';
-import { methodChoice } from './login-methods.js';
+import { startMethod } from './login-methods.js';
 import { labelText } from './labels.js';
 import { loginResult, type UpstreamLogins } from './upstream-login.js';
 
@@ -78,12 +78,9 @@ export function brokerRoutes(deps: BrokerLoginDeps): InteractionRoutes {
       const known = deps.methods.get(id);
       // Decoupled methods (BankID) have their own routes, registered after these.
       if (known?.capability === 'decoupled') return next();
-      const ic = await kit.load(ctx);
-      if (!ic) return;
-      kit.checkCsrf(ic);
-      if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-      const offered = methodChoice(ic).floorOf(id);
-      if (!offered) throw new BadRequestError(`login method ${id} is not offered for this request`);
+      const started = await startMethod(kit, ctx, id);
+      if (!started) return;
+      const { ic, offered } = started;
       const method = redirectMethod(deps.methods, id);
       if (!method) throw new BadRequestError(`login method ${id} is not an upstream login`);
       await kit.left(ic);

@@ -19,10 +19,9 @@ import type Router from '@koa/router';
 import type { MethodRegistry } from '../brokers/registry.js';
 import type { DecoupledMethod } from '../brokers/method.js';
 import type { Requirement } from '../brokers/types.js';
-import { BadRequestError } from '../errors.js';
 import { translate } from '../i18n/translate.js';
 import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from './router.js';
-import { methodChoice } from './login-methods.js';
+import { startMethod } from './login-methods.js';
 import { isHandheld } from './device-kind.js';
 import type { DecoupledFlow, Observation, OrderPayload } from './decoupled-flow.js';
 import { loginResult } from './upstream-login.js';
@@ -76,12 +75,9 @@ function methodRoutes(router: Router, kit: InteractionRouteKit, method: Decouple
   }
 
   router.post(`/method/${method.id}`, kit.formBody, async (ctx) => {
-    const ic = await kit.load(ctx);
-    if (!ic) return;
-    kit.checkCsrf(ic);
-    if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-    const offered = methodChoice(ic).floorOf(method.id);
-    if (!offered) throw new BadRequestError(`login method ${method.id} is not offered for this request`);
+    const started = await startMethod(kit, ctx, method.id);
+    if (!started) return;
+    const { ic, offered } = started;
     const requirement: Requirement = { minimum: offered.floor, locale: ic.locale };
     await flow.begin(ic.uid, method, requirement, ctx.ip);
     ctx.status = 303;

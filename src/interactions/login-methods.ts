@@ -5,7 +5,10 @@
  * methods exist comes from the registry (ic.methods); nothing here names one.
  */
 import { clientPolicy, offeredMethods, requestDemand, type ClientPolicyMetadata, type OfferedMethod } from '../policies/client-policy.js';
-import type { InteractionContext } from './router.js';
+import type { Context } from 'koa';
+import type { PasswordMethod } from '../brokers/method.js';
+import { BadRequestError } from '../errors.js';
+import type { InteractionContext, InteractionRouteKit } from './router.js';
 import { labelText } from './labels.js';
 
 export interface MethodChoice {
@@ -13,7 +16,7 @@ export interface MethodChoice {
   reachable: boolean;
   floorOf(method: string): OfferedMethod | undefined;
   /** The password method (e-mail accounts), when it is offered. */
-  password: OfferedMethod | undefined;
+  password: PasswordMethod | undefined;
 }
 
 export function methodChoice(ic: Pick<InteractionContext, 'client' | 'details' | 'methods'>): MethodChoice {
@@ -24,8 +27,25 @@ export function methodChoice(ic: Pick<InteractionContext, 'client' | 'details' |
     offered,
     reachable,
     floorOf: (method) => offered.find((o) => o.method === method),
-    password: offered.find((o) => ic.methods.get(o.method)?.capability === 'password'),
+    password: offered.map((o) => ic.methods.get(o.method)).find((m): m is PasswordMethod => m?.capability === 'password'),
   };
+}
+
+/**
+ * The start of a method (POST /method/<id>): the interaction with its CSRF token checked, at the login
+ * prompt, and the method offered at its floor. Undefined when another page was answered instead.
+ */
+export async function startMethod(kit: InteractionRouteKit, ctx: Context, id: string): Promise<{ ic: InteractionContext; offered: OfferedMethod } | undefined> {
+  const ic = await kit.load(ctx);
+  if (!ic) return undefined;
+  kit.checkCsrf(ic);
+  if (ic.details.prompt.name !== 'login') {
+    ctx.redirect(`/interaction/${ic.uid}`);
+    return undefined;
+  }
+  const offered = methodChoice(ic).floorOf(id);
+  if (!offered) throw new BadRequestError(`login method ${id} is not offered for this request`);
+  return { ic, offered };
 }
 
 export async function showLoginPage(ic: InteractionContext, vars: Record<string, unknown> = {}): Promise<void> {

@@ -22,7 +22,7 @@ import type { ClientStore } from '../store/clients.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
 import type { Renderer } from '../interactions/render.js';
 import type { ClientMetadata } from './clients-file.js';
-import { createFindAccount } from './find-account.js';
+import { createFindAccount, type AccountMethods } from './find-account.js';
 import { createProviderPages } from './pages.js';
 import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
 import { supportedAcrValues } from '../policies/loa.js';
@@ -47,10 +47,8 @@ export interface ProviderDeps {
   /** The clients table, served through the adapter's Client model (src/store/client-adapter.ts). */
   clientStore?: Pick<ClientStore, 'providerMetadata'>;
   jwks: { keys: JWK[] };
-  /** The login methods (the registry, src/brokers/registry.ts): client policies and session checks. */
-  methods: MethodCatalogue;
-  /** The claim a federated account's subject is released as, by its method (findAccount). */
-  nationalIdClaimOf: (methodId: string) => string | undefined;
+  /** The login methods (the registry, src/brokers/registry.ts): client policies, session checks, findAccount. */
+  methods: MethodCatalogue & AccountMethods;
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
   /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
@@ -92,7 +90,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: withClientModel(createAdapterClass(db, clock), deps.clientStore),
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts, federated, deps.nationalIdClaimOf),
+    findAccount: createFindAccount(accounts, federated, deps.methods),
     acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
     cookies: {
       keys: secrets.cookieKeys,

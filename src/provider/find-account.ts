@@ -9,14 +9,22 @@ import type { FindAccount } from 'oidc-provider';
 import type { AccountRepository } from '../store/accounts.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 
-export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository, nationalIdClaimOf: (methodId: string) => string | undefined): FindAccount {
+/** What findAccount asks of the login methods (the registry answers, by an account's kind). */
+export interface AccountMethods {
+  /** The account was made by an upstream login (it has a federated identity). */
+  isFederated(kind: string): boolean;
+  /** The claim the upstream subject is released as; undefined: never released. */
+  nationalIdClaimOf(kind: string): string | undefined;
+}
+
+export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository, methods: AccountMethods): FindAccount {
   return async (ctx, sub) => {
     const account = await accounts.findById(sub);
     if (!account || account.status !== 'active') return undefined;
-    const upstream = account.kind === 'local' ? undefined : await federated.findByAccountId(account.id);
+    const upstream = methods.isFederated(account.kind) ? await federated.findByAccountId(account.id) : undefined;
     // A national identity number leaves only for a client whose policy allows it (and a `pid` scope).
     const mayReleaseNationalId = (ctx.oidc.client as unknown as { release_national_id?: boolean } | undefined)?.release_national_id === true;
-    const nationalIdClaim = upstream && mayReleaseNationalId ? nationalIdClaimOf(upstream.broker) : undefined;
+    const nationalIdClaim = upstream && mayReleaseNationalId ? methods.nationalIdClaimOf(upstream.broker) : undefined;
     return {
       accountId: account.id,
       async claims() {

@@ -6,23 +6,14 @@
  * fødselsnummer/D-number check; ID-porten speaks nb and en to our people (sv and uk get en); the rest
  * (discovery, PKCE, nonce, signature, freshness, timeouts, client authentication) is the shared RP's.
  */
-import { BrokerError, levelTooLow, type RedirectBroker, type UpstreamIdentity } from '../types.js';
-import { formatAcr, lookupAcr, satisfies } from '../../policies/loa.js';
+import { BrokerError, type RedirectBroker, type UpstreamIdentity } from '../types.js';
+import { formatAcr, lookupAcr } from '../../policies/loa.js';
 import { parseNorwegianId } from '../../policies/national-id.js';
 import { systemClock, type Clock } from '../../clock.js';
-import { amrOf, createOpenIdRp, type ClientAuthMethod } from '../openid-rp.js';
+import { createOpenIdRp, type OpenIdRpConfig } from '../openid-rp.js';
 
-export interface IdportenBrokerConfig {
-  issuer: string;
-  clientId: string;
-  authMethod: ClientAuthMethod;
-  clientSecret?: string | undefined;
-  privateKey?: string | undefined;
-  timeoutMs: number;
-  clock?: Clock;
-  /** Told how long each request to ID-porten took (`discovery`, `token`, `jwks`) and whether it answered 2xx. */
-  observe?: ((call: string, seconds: number, ok: boolean) => void) | undefined;
-}
+/** The shared RP's settings; the clock defaults to the system's. */
+export type IdportenBrokerConfig = Omit<OpenIdRpConfig, 'broker' | 'upstreamName' | 'clock'> & { clock?: Clock };
 
 export const IDPORTEN = 'idporten';
 const NAME = 'ID-porten';
@@ -45,17 +36,13 @@ export function createIdportenBroker(config: IdportenBrokerConfig): RedirectBrok
 
     async complete(callbackUrl, state, requirement): Promise<UpstreamIdentity> {
       const claims = await rp.complete(callbackUrl, state);
-      const reached = typeof claims.acr === 'string' ? lookupAcr(claims.acr) : undefined;
-      if (!reached) throw new BrokerError(IDPORTEN, 'invalid_response', `unknown acr ${String(claims.acr)}`);
-      const amr = amrOf(claims);
-      if (!satisfies(reached.rank, requirement.minimum)) throw levelTooLow(IDPORTEN, NAME, { reached: reached.rank, required: requirement.minimum, amr });
+      const level = rp.level(claims, requirement, (acr) => lookupAcr(acr)?.rank);
       const pid = typeof claims.pid === 'string' ? parseNorwegianId(claims.pid) : undefined;
       if (!pid) throw new BrokerError(IDPORTEN, 'invalid_response', 'the id_token has no valid pid');
       return {
         broker: IDPORTEN,
         subject: pid.number,
-        acr: reached.rank,
-        amr,
+        ...level,
         ...rp.freshAuthTime(requirement, claims, state),
         claims: {
           national_id: pid.number,

@@ -42,11 +42,12 @@ export const idportenMethod = {
     if (!s.issuer) return [];
     const clientSecret = s.clientSecret ?? (s.authMethod === 'private_key_jwt' ? undefined : await deps.storedSecret('IDPORTEN_CLIENT_SECRET'));
     const settings = { ...s, issuer: s.issuer, clientSecret };
+    const broker = createIdportenBroker({ ...settings, clock: deps.clock, observe: (call, seconds, ok) => deps.observe('idporten', call, seconds, ok) });
     const method: RedirectMethod = {
       id: IDPORTEN,
       kind: 'idporten',
       capability: 'redirect',
-      reachable: ['substantial', 'high'],
+      reachable: broker.reachable,
       displayName: { id: 'method.idporten' },
       hint: (floor) => ({ id: floor === 'high' ? 'method.idporten.hint_high' : 'method.idporten.hint_substantial' }),
       errors: errorPages('broker.help.idporten', {
@@ -54,7 +55,7 @@ export const idportenMethod = {
       }),
       errorParams: levelParams,
       nationalIdClaim: 'pid',
-      broker: createIdportenBroker({ ...settings, clock: deps.clock, observe: (call, seconds, ok) => deps.observe('idporten', call, seconds, ok) }),
+      broker,
       upstreamClient: upstreamClientOf(settings, deps.callbackUrl(IDPORTEN)),
     };
     return [method];

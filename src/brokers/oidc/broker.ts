@@ -9,10 +9,10 @@
  *   its own federated account, never merged with another;
  * - only the configured claims are released, under our names.
  */
-import { BrokerError, levelTooLow, type RedirectBroker, type UpstreamIdentity } from '../types.js';
+import { BrokerError, type RedirectBroker, type UpstreamIdentity } from '../types.js';
 import { rankValue, satisfies, type Rank } from '../../policies/loa.js';
 import type { Clock } from '../../clock.js';
-import { amrOf, createOpenIdRp } from '../openid-rp.js';
+import { createOpenIdRp } from '../openid-rp.js';
 import type { OidcUpstreamSettings } from './config.js';
 
 export interface OidcBrokerDeps {
@@ -46,18 +46,14 @@ export function createOidcBroker(upstream: OidcUpstreamSettings, deps: OidcBroke
 
     async complete(callbackUrl, state, requirement): Promise<UpstreamIdentity> {
       const claims = await rp.complete(callbackUrl, state);
-      const reached = typeof claims.acr === 'string' && Object.hasOwn(upstream.acr, claims.acr) ? upstream.acr[claims.acr] : undefined;
-      if (!reached) throw new BrokerError(id, 'invalid_response', `unknown acr ${String(claims.acr)}`);
-      const amr = amrOf(claims);
-      if (!satisfies(reached, requirement.minimum)) throw levelTooLow(id, id, { reached, required: requirement.minimum, amr });
+      const level = rp.level(claims, requirement, (acr) => (Object.hasOwn(upstream.acr, acr) ? upstream.acr[acr] : undefined));
       const subject = claims[upstream.subjectClaim];
       if (typeof subject !== 'string' || subject === '') throw new BrokerError(id, 'invalid_response', `the id_token has no ${upstream.subjectClaim}`);
       const released = Object.entries(upstream.claims).flatMap(([ours, theirs]) => (typeof claims[theirs] === 'string' && claims[theirs] !== '' ? [[ours, claims[theirs]]] : []));
       return {
         broker: id,
         subject,
-        acr: reached,
-        amr,
+        ...level,
         ...rp.freshAuthTime(requirement, claims, state),
         claims: Object.fromEntries(released) as UpstreamIdentity['claims'],
       };
