@@ -30,8 +30,10 @@ const METHOD_KINDS = {
 type Kinds = typeof METHOD_KINDS;
 const KINDS = Object.keys(METHOD_KINDS) as MethodKind[];
 
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
 /** Every kind's environment variables, for the config's schema. */
-export const BROKER_ENV = { ...idportenMethod.env, ...bankidMethod.env, ...oidcMethod.env, ...localMethod.env, ...foreignEidMethod.env };
+export const BROKER_ENV = Object.assign({}, ...KINDS.map((kind) => METHOD_KINDS[kind].env)) as Intersection<Kinds[MethodKind]['env']>;
 
 /** The settings of every kind, as the validated config holds them (`config.brokers`). */
 export type BrokerSettings = { readonly [K in MethodKind]: ReturnType<Kinds[K]['settings']> };
