@@ -89,7 +89,7 @@ export interface Service {
 }
 
 /** The built-in mocks (development): each stands in for an upstream the config leaves unset. */
-async function mountMocks(methods: MethodRegistry, standIns: ReturnType<typeof mockStandIns>, deps: { issuer: string; db: Database; clock: Clock; logger: Logger }) {
+async function mountMocks(methods: MethodRegistry, standIns: ReturnType<typeof mockStandIns>, deps: { db: Database; clock: Clock; logger: Logger }) {
   const middleware = [];
   const clientOf = (c: UpstreamClient) => ({
     client_id: c.clientId,
@@ -201,7 +201,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const admin = createAdmin({ config, db, clock, store: clientStore, audit, getProvider: () => current.provider });
 
   // The upstreams a config leaves unset are the built-in mocks when mocks are on (DESIGN §4).
-  const upstreamMiddleware = await mountMocks(methods, mockStandIns(config.brokers), { issuer: config.issuer, db, clock, logger });
+  const upstreamMiddleware = await mountMocks(methods, mockStandIns(config.brokers), { db, clock, logger });
   const logins = createUpstreamLogins({ federated, audit, count: loginCount });
   const brokerDeps = {
     issuer: config.issuer,
