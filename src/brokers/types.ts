@@ -88,8 +88,6 @@ export type BrokerErrorKind =
   /** The method refuses every login by design (the foreign-eID explanation). */
   | 'refused';
 
-export const BROKER_ERROR_KINDS: readonly BrokerErrorKind[] = ['cancelled', 'upstream_error', 'timeout', 'insufficient_level', 'invalid_response', 'stale_authentication', 'refused'];
-
 /** What a level refusal says: the rank reached, the rank required, and how the person authenticated. */
 export interface LevelDetail {
   reached?: Rank;
