@@ -14,7 +14,7 @@ import { ConfigError } from './fields.js';
 import { deploymentEnv, readDeployment, type DeploymentConfig } from './deployment.js';
 import { readSecrets, secretsEnv, type SecretsConfig } from './secrets.js';
 import { mailEnv, readMail, type MailConfig } from './mail.js';
-import { readUpstreams, upstreamDeadlineProblems, upstreamEnv, type UpstreamConfig } from './upstreams.js';
+import { readUpstreams, upstreamDeadlineProblems, upstreamEnv, upstreamRefusals, type UpstreamConfig } from './upstreams.js';
 import { readTokens, restartProblems, tokenEnv, type TokenConfig } from './tokens.js';
 import { localAccountEnv, readLocalAccounts, type LocalAccountConfig } from './local-accounts.js';
 import { readSessions, sessionEnv, type SessionConfig } from './sessions.js';
@@ -76,15 +76,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const emptyAsMissing = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(emptyAsMissing);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('') || 'environment'}: ${i.message}`));
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join('') || 'environment'}: ${i.message}`));
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  const deployment = readDeployment(e);
   const config: Config = {
-    ...readDeployment(e),
+    ...deployment,
     ...readSecrets(e),
     ...readMail(e),
-    ...readUpstreams(e, production),
+    ...readUpstreams(e, production, deployment.issuer),
     ...readTokens(e),
     ...readLocalAccounts(e),
     ...readSessions(e),
@@ -143,15 +144,7 @@ export function productionRefusals(config: Config): string[] {
   } else if (config.deployment.trustedProxies.length === 0) {
     found.push('TRUSTED_PROXIES is not set: the service speaks plain http and must learn of https from the TLS-terminating proxy in front of it; set TRUSTED_PROXIES to that proxy\'s addresses or ranges (e.g. 10.0.0.0/8, private or loopback)');
   }
-  if (config.bankid.baseUrl && (!config.bankid.baseUrl.startsWith('https://') || !config.bankid.pfxFile)) {
-    found.push('BANKID_BASE_URL needs https and BANKID_PFX_FILE: BankID requires mutual TLS; set both (and BANKID_CA_FILE)');
-  }
-  if (config.idporten.issuer && !config.idporten.issuer.startsWith('https://')) {
-    found.push(`IDPORTEN_ISSUER is ${config.idporten.issuer}: production talks to ID-porten over https; set IDPORTEN_ISSUER=https://…`);
-  }
-  if (config.idporten.issuer && config.idporten.authMethod !== 'private_key_jwt' && !config.idporten.clientSecret) {
-    found.push('IDPORTEN_CLIENT_SECRET is not set: it would be generated and the real ID-porten would refuse it; set IDPORTEN_CLIENT_SECRET or use IDPORTEN_AUTH_METHOD=private_key_jwt');
-  }
+  found.push(...upstreamRefusals(config));
   return found;
 }
 

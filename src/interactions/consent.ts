@@ -25,7 +25,7 @@ export function createConsent(audit: AuditLog) {
     const Grant = ic.provider.Grant;
     const grant = details.grantId
       ? await Grant.find(details.grantId)
-      : new Grant({ accountId: details.session!.accountId, clientId: String((details.params as Record<string, unknown>).client_id) });
+      : new Grant({ accountId: details.session!.accountId, clientId: ic.clientId });
     if (!grant) throw new Error('grant vanished during consent');
     if (d.missingOIDCScope?.length) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);

@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Locale } from '../i18n/locales.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 
 export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -16,12 +17,19 @@ export interface InteractionContext {
   /** The client's metadata, including our policy fields; undefined if it vanished from the config. */
   client: Record<string, unknown> | undefined;
   details: Details;
+  /** The client the login is for, as the request named it. */
+  clientId: string;
+  /** The login methods this service has. */
+  methods: MethodRegistry;
   locale: Locale;
   uid: string;
   csrfToken: string;
   clientName: string;
   render(view: string, vars: Record<string, unknown>): void;
+  /** Ends the interaction with `result` and redirects the browser on. */
   finish(result: Record<string, unknown>): Promise<void>;
+  /** Ends the interaction with `result` and returns where the browser goes on (for a script's JSON). */
+  finishUrl(result: Record<string, unknown>): Promise<string>;
 }
 
 /** What a module that adds routes under /interaction/:uid (brokers, registration …) gets to work with. */

@@ -21,6 +21,7 @@ import type { RestartStore } from './restart.js';
 import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js';
 import { createConsent } from './consent.js';
 import type { Details, InteractionContext, InteractionRoutes } from './interaction-context.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 
 export interface InteractionDeps extends PasswordLoginDeps {
   getProvider: () => Provider;
@@ -28,6 +29,8 @@ export interface InteractionDeps extends PasswordLoginDeps {
   csrf: Csrf;
   restart: RestartStore;
   bodyLimitBytes: number;
+  /** The login methods (src/brokers/registry.ts), handed to every page through the context. */
+  methods: MethodRegistry;
 }
 
 export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
@@ -77,14 +80,24 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
       acceptLanguage: ctx.get('accept-language'),
     });
     ctx.state.locale = locale;
-    const client = await provider.Client.find(String(params.client_id));
+    const clientId = String(params.client_id);
+    const client = await provider.Client.find(clientId);
     const csrfToken = deps.csrf.tokenFor(uid);
-    const clientName = client?.clientName ?? String(params.client_id);
+    const clientName = client?.clientName ?? clientId;
+    const finishUrl = async (result: Record<string, unknown>): Promise<string> => {
+      // remember: false makes the session cookie last until the browser closes rather than until the
+      // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
+      const login = result.login as Record<string, unknown> | undefined;
+      const final = login ? { ...result, login: { remember: false, ...login } } : result;
+      return provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+    };
     return {
       ctx,
       provider,
       client: client as unknown as Record<string, unknown> | undefined,
       details,
+      clientId,
+      methods: deps.methods,
       locale,
       uid,
       csrfToken,
@@ -93,12 +106,9 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
         ctx.type = 'html';
         ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, uid, ...vars });
       },
+      finishUrl,
       async finish(result) {
-        // remember: false makes the session cookie last until the browser closes rather than until the
-        // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
-        const login = result.login as Record<string, unknown> | undefined;
-        const final = login ? { ...result, login: { remember: false, ...login } } : result;
-        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+        const redirectTo = await finishUrl(result);
         ctx.status = 303;
         ctx.redirect(redirectTo);
       },

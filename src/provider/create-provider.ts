@@ -19,11 +19,11 @@ import { adapterRequestScope, type OidcAdapterClass } from '../store/oidc-adapte
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
 import type { Renderer } from '../views/renderer.js';
 import type { ClientMetadata } from './clients-file.js';
-import { createFindAccount } from './find-account.js';
+import { createFindAccount, type AccountMethods } from './find-account.js';
 import { createProviderPages } from './pages.js';
 import { loginInteractionPolicy } from './loa-checks.js';
 import { supportedAcrValues } from '../policies/loa.js';
-import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import { validateClientPolicy, type MethodCatalogue } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
 import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
@@ -55,6 +55,8 @@ export interface ProviderDeps {
   /** Static clients (the playground's built-in ones); the rest come from the clients table. */
   clients: ClientMetadata[];
   jwks: { keys: JWK[] };
+  /** The login methods (the registry, src/brokers/registry.ts): client policies, session checks, findAccount. */
+  methods: MethodCatalogue & AccountMethods;
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
   /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
@@ -83,9 +85,9 @@ async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { settings, clock, accounts, federated, renderer, secrets } = deps;
-  const accountMethod = async (accountId: string): Promise<LoginMethod | undefined> => {
+  const accountMethod = async (accountId: string): Promise<string | undefined> => {
     const account = await accounts.findById(accountId);
-    return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
+    return account?.status === 'active' && deps.methods.known.includes(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
   const sessionPolicy = settings.sessions;
@@ -99,7 +101,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: deps.adapter,
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts, federated),
+    findAccount: createFindAccount(accounts, federated, deps.methods),
     acrValues: supportedAcrValues(acrOptions),
     cookies: {
       keys: secrets.cookieKeys,
@@ -122,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         if ((key === 'skip_consent' || key === 'release_national_id') && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${key} must be a boolean`);
         }
-        const problems = validateClientPolicy({ [key]: value });
+        const problems = validateClientPolicy({ [key]: value }, deps.methods.known);
         if (problems.length) throw new Error(problems.join('; '));
       },
     },
@@ -135,7 +137,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         await deps.admitInteraction?.(ctx, interaction);
         return `/interaction/${interaction.uid}`;
       },
-      policy: loginInteractionPolicy(accountMethod, acrOptions, [sessionEndedCheck(deps.sessionEndings, sessionPolicy)]),
+      policy: loginInteractionPolicy(accountMethod, deps.methods, acrOptions, [sessionEndedCheck(deps.sessionEndings, sessionPolicy)]),
     },
     features: {
       devInteractions: { enabled: false },

@@ -15,15 +15,15 @@
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { formatAcr, lookupAcr, type AcrOptions, type Rank } from '../policies/loa.js';
-import { clientPolicy, requestDemand, responseVocabulary, sessionSatisfies, type ClientPolicyMetadata, type LoginMethod } from '../policies/client-policy.js';
+import { clientPolicy, requestDemand, responseVocabulary, sessionSatisfies, type ClientPolicyMetadata, type MethodCatalogue } from '../policies/client-policy.js';
 
 /** Which login method made an account (its kind), or undefined for an unknown or deleted account. */
-export type AccountMethodLookup = (accountId: string) => Promise<LoginMethod | undefined>;
+export type AccountMethodLookup = (accountId: string) => Promise<string | undefined>;
 
-export function policyOf(ctx: KoaContextWithOIDC) {
+export function policyOf(ctx: KoaContextWithOIDC, methods: MethodCatalogue) {
   const client = (ctx.oidc.client ?? {}) as unknown as ClientPolicyMetadata;
   const params = ctx.oidc.params as { acr_values?: unknown; claims?: unknown } | undefined;
-  return { policy: clientPolicy(client), demand: requestDemand(params ?? {}) };
+  return { policy: clientPolicy(client, methods), demand: requestDemand(params ?? {}) };
 }
 
 /** The rank a session reached, whichever vocabulary its acr is written in; undefined for an unknown value. */
@@ -35,7 +35,7 @@ function sessionRank(acr: string | undefined): Rank | undefined {
  * The login policy: oidc-provider's base prompts with our two acr checks in place of its own.
  * `extraChecks` are further login Checks (such as session-policy.ts's `session_ended`), added last.
  */
-export function loginInteractionPolicy(accountMethod: AccountMethodLookup, acrOptions: AcrOptions = {}, extraChecks: InstanceType<typeof interactionPolicy.Check>[] = []) {
+export function loginInteractionPolicy(accountMethod: AccountMethodLookup, methods: MethodCatalogue, acrOptions: AcrOptions = {}, extraChecks: InstanceType<typeof interactionPolicy.Check>[] = []) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   const login = policy.get('login')!;
@@ -48,7 +48,7 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup, acrOp
       const rank = sessionRank(session.acr);
       const method = await accountMethod(session.accountId);
       if (!method || !rank) return Check.REQUEST_PROMPT;
-      const { policy: clientRules, demand } = policyOf(ctx);
+      const { policy: clientRules, demand } = policyOf(ctx, methods);
       return sessionSatisfies(clientRules, demand, { method, rank }) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -57,7 +57,7 @@ export function loginInteractionPolicy(accountMethod: AccountMethodLookup, acrOp
       const { session } = ctx.oidc;
       const rank = sessionRank(session?.acr);
       if (session?.accountId && rank) {
-        const { policy: clientRules, demand } = policyOf(ctx);
+        const { policy: clientRules, demand } = policyOf(ctx, methods);
         const written = formatAcr(rank, responseVocabulary(clientRules, demand), acrOptions);
         if (session.acr !== written) session.acr = written;
       }

@@ -14,6 +14,7 @@ import type { Database } from '../store/db.js';
 import type { Kek } from '../store/key-encryption.js';
 import type { ClientStore } from '../store/clients.js';
 import { getOrCreateSecret } from '../store/secrets.js';
+import { knownMethodIds } from '../brokers/registry.js';
 import { readClientsFile, ClientsFileError, type ClientMetadata } from '../provider/clients-file.js';
 import { newRequestKey, playgroundClients } from '../playground/clients.js';
 import { createClientStore, importClients } from '../admin/index.js';
@@ -29,7 +30,7 @@ export interface ClientSetup {
 }
 
 export async function loadClients(config: Config, db: Database, clock: Clock, kek: Kek, logger: Logger): Promise<ClientSetup> {
-  const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production' });
+  const clients = readClientsFile(config.clientsFile, { refuseExamples: config.nodeEnv === 'production', knownMethods: knownMethodIds(config.brokers) });
   const store = createClientStore(db, clock, kek);
   const playgroundKeys = config.playground.enabled
     ? {

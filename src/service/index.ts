@@ -36,7 +36,7 @@ import { importValidatedClients, loadClients } from './clients.js';
 import { wireOutbound } from './outbound.js';
 import { startProvider } from './provider.js';
 import { wireLocalAccounts } from './local-accounts.js';
-import { wireUpstreams } from './upstreams.js';
+import { openLoginMethods, wireUpstreams } from './upstreams.js';
 import { createWebApp } from './web.js';
 import { startBackground, type Timer } from './background.js';
 
@@ -77,6 +77,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   // Metrics: one registry per instance (off without METRICS_PORT and METRICS_TOKEN); modules get their counters.
   const observed = createServiceMetrics(config.metrics, knexPoolGauges(db.knex));
   const { metrics } = observed;
+  const methods = await openLoginMethods(config, db, clock, metrics);
   const renderer = createRenderer(path.join(appRoot(), 'views'));
   const accounts = createAccountRepository(db, clock);
   const localAccounts = await wireLocalAccounts({ config, db, clock, logger, renderer, accounts, audit, metrics });
@@ -85,7 +86,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const sessionEndings = createSessionEndings(db, clock, config.sessions);
 
   const provider = await startProvider({
-    config, db, clock, kek, logger, audit, metrics, secrets, renderer, accounts, federated, sessionEndings,
+    config, db, clock, kek, logger, audit, metrics, secrets, renderer, accounts, federated, sessionEndings, methods,
     clientStore: clients.store,
     builtInClients: clients.builtInClients,
     fetch: providerFetch as Configuration['fetch'],
@@ -115,11 +116,11 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     // Admin actions end sessions in the store; the provider tells their relying parties (back-channel logout).
     backchannelLogout: (session) => sendBackchannelLogouts(provider.current(), session as unknown as ClaimedSession),
   });
-  const upstreams = await wireUpstreams({ config, db, clock, logger, metrics, federated, audit, renderer });
+  const upstreams = await wireUpstreams({ config, db, clock, logger, metrics, federated, audit, renderer, methods });
 
   const readiness = { draining: false };
   const app = createWebApp({
-    config, db, clock, logger, audit, metrics, renderer, secrets, accounts, clients, readiness,
+    config, db, clock, logger, audit, metrics, renderer, secrets, accounts, clients, readiness, methods,
     appMetrics: observed.app,
     getProvider: provider.current,
     passwordLogin: localAccounts,

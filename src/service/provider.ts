@@ -31,6 +31,7 @@ import { auditProviderEvents } from '../provider/audit-events.js';
 import { countProviderEvents } from '../observability/metrics-provider.js';
 import { createAuthAdmission } from '../interactions/auth-admission.js';
 import { withSecretGrace } from '../admin/index.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 
 export interface ProviderHost {
   /** The provider serving now (replaced when the keys change). */
@@ -53,6 +54,8 @@ export async function startProvider(deps: {
   federated: FederatedAccountRepository;
   sessionEndings: SessionEndings;
   clientStore: ClientStore;
+  /** The login methods (src/brokers/registry.ts). */
+  methods: MethodRegistry;
   builtInClients: ClientMetadata[];
   fetch: Configuration['fetch'];
 }): Promise<ProviderHost> {
@@ -84,6 +87,7 @@ export async function startProvider(deps: {
       renderer: deps.renderer,
       secrets: deps.secrets,
       clients: deps.builtInClients,
+      methods: deps.methods,
       jwks,
       fetch: deps.fetch,
       admitInteraction,

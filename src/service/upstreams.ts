@@ -1,11 +1,11 @@
 /**
- * Wires the upstream eIDs: ID-porten (the configured OpenID provider, or the built-in mock when mocks
- * are on) and Swedish BankID (the configured RP API over mutual TLS, or the built-in mock), the broker
- * flows that run them, and the sweeper that cancels BankID orders left behind (DESIGN §4). The rest of
- * the composition root sees only routes, page routers, mock middleware and sweepers: no method by name.
+ * Wires the login methods' upstreams (DESIGN §4): opens the registry of configured methods, mounts the
+ * built-in mocks for the upstreams a config leaves unset (development), and builds the generic broker
+ * flows (redirect and decoupled) that run any registered method, with the sweeper that cancels decoupled
+ * orders left behind. The rest of the composition root sees only the registry, routes, page routers,
+ * mock middleware and sweepers: no method by name.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Config } from '../config/index.js';
@@ -20,14 +20,14 @@ import type { InteractionRoutes } from '../interactions/interaction-context.js';
 import { getOrCreateSecret } from '../store/secrets.js';
 import { createAdapterClass } from '../store/oidc-adapter.js';
 import { createDecoupledOrders } from '../store/decoupled-orders.js';
-import { createIdportenBroker } from '../brokers/idporten/broker.js';
+import { mockStandIns, openMethods, type MethodRegistry } from '../brokers/registry.js';
+import { callbackUrlFor, type UpstreamClient } from '../brokers/method.js';
+import { brokerCallbackRouter, brokerRoutes } from '../interactions/broker-login.js';
+import { decoupledRoutes } from '../interactions/decoupled-login.js';
+import { createDecoupledFlow, startOrderSweeper } from '../interactions/decoupled-flow.js';
+import { createUpstreamLogins } from '../interactions/upstream-login.js';
 import { createIdportenMock } from '../../mocks/idporten/index.js';
-import type { RedirectBroker } from '../brokers/types.js';
-import { brokerCallbackRouter, brokerRoutes, callbackUrlFor } from '../interactions/broker-login.js';
-import { createBankidBroker } from '../brokers/bankid-se/broker.js';
 import { createBankidMock } from '../../mocks/bankid-se/index.js';
-import { bankidRoutes, type BankidLoginDeps } from '../interactions/bankid-login.js';
-import { createBankidOrders, startOrderSweeper, type BankidOrders } from '../interactions/bankid-orders.js';
 
 export interface Upstreams {
   /** The broker flows under /interaction/:uid. */
@@ -40,10 +40,39 @@ export interface Upstreams {
   startSweepers(): Array<{ stop(): void }>;
 }
 
-/** The public half of a private JWK (for registering our broker with the mock). */
-function publicJwkOf(privateJwkJson: string): Record<string, unknown> {
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = JSON.parse(privateJwkJson) as Record<string, unknown>;
-  return publicJwk;
+/** The login methods (src/brokers/registry.ts): every configured method, opened once, read by everything after. */
+export function openLoginMethods(config: Config, db: Database, clock: Clock, metrics: Metrics): Promise<MethodRegistry> {
+  return openMethods(config.brokers, {
+    clock,
+    callbackUrl: (id) => callbackUrlFor(config.issuer, id),
+    observe: (kind, call, seconds, ok) => metrics.upstream(kind, call, seconds, ok),
+    storedSecret: (name) => getOrCreateSecret(db, clock, name, () => crypto.randomBytes(32).toString('base64url')),
+  });
+}
+
+/** The built-in mocks (development): each stands in for an upstream the config leaves unset. */
+async function mountMocks(methods: MethodRegistry, standIns: ReturnType<typeof mockStandIns>, deps: { clock: Clock; logger: Logger }): Promise<Middleware[]> {
+  const middleware: Middleware[] = [];
+  const now = () => deps.clock.now();
+  const clientOf = (c: UpstreamClient) => ({
+    client_id: c.clientId,
+    ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
+    ...(c.jwks ? { jwks: c.jwks } : {}),
+    redirect_uris: [c.redirectUri],
+    token_endpoint_auth_method: c.authMethod,
+  });
+  for (const standIn of standIns) {
+    if (standIn.mock === 'idporten') {
+      // Every method whose upstream is this mock (ID-porten, configured OpenID upstreams) is a client of it.
+      const clients = methods.methods.flatMap((m) => (m.capability === 'redirect' && m.upstreamClient?.issuer === standIn.url ? [clientOf(m.upstreamClient)] : []));
+      // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
+      middleware.push((await createIdportenMock({ issuer: standIn.url, now, logger: deps.logger, trustProxy: true, clients })).middleware);
+    } else {
+      // Mounted in our app: X-Forwarded-For is already the validated client address.
+      middleware.push(createBankidMock({ basePath: new URL(standIn.url).pathname, publicUrl: standIn.url, now, logger: deps.logger, trustProxy: true }).middleware);
+    }
+  }
+  return middleware;
 }
 
 export async function wireUpstreams(deps: {
@@ -55,101 +84,33 @@ export async function wireUpstreams(deps: {
   federated: FederatedAccountRepository;
   audit: AuditLog;
   renderer: Renderer;
+  methods: MethodRegistry;
 }): Promise<Upstreams> {
-  const { config, db, clock, logger, metrics, federated, audit, renderer } = deps;
+  const { config, db, clock, logger, metrics, federated, audit, renderer, methods } = deps;
   const loginCount = { login: metrics.login, refusal: metrics.refusal };
-
-  // ID-porten: the configured upstream, or the built-in mock when mocks are on (DESIGN §4).
-  const brokers = new Map<string, RedirectBroker>();
-  const upstreamMiddleware = [];
-  const idportenIssuer = config.idporten.issuer ?? (config.mocksEnabled ? `${config.issuer}/mock/idporten` : undefined);
-  if (idportenIssuer) {
-    const clientSecret =
-      config.idporten.clientSecret ??
-      (config.idporten.authMethod === 'private_key_jwt'
-        ? undefined
-        : await getOrCreateSecret(db, clock, 'IDPORTEN_CLIENT_SECRET', () => crypto.randomBytes(32).toString('base64url')));
-    if (!config.idporten.issuer) {
-      const mock = await createIdportenMock({
-        issuer: idportenIssuer,
-        now: () => clock.now(),
-        logger,
-        // Mounted in our app: X-Forwarded-* are already the validated values (http/trusted-forwarding.ts).
-        trustProxy: true,
-        clients: [
-          {
-            client_id: config.idporten.clientId,
-            ...(clientSecret ? { client_secret: clientSecret } : {}),
-            ...(config.idporten.privateKey ? { jwks: { keys: [publicJwkOf(config.idporten.privateKey)] } } : {}),
-            redirect_uris: [callbackUrlFor(config.issuer, 'idporten')],
-            token_endpoint_auth_method: config.idporten.authMethod,
-          },
-        ],
-      });
-      upstreamMiddleware.push(mock.middleware);
-    }
-    const observe = (call: string, seconds: number, ok: boolean) => metrics.upstream('idporten', call, seconds, ok);
-    brokers.set('idporten', createIdportenBroker({ ...config.idporten, issuer: idportenIssuer, clientSecret, clock, observe }));
-  }
-  // Swedish BankID: the configured RP API (mutual TLS), or the built-in mock when mocks are on.
-  let bankidDeps: BankidLoginDeps | undefined;
-  let bankidOrders: BankidOrders | undefined;
-  const bankidBaseUrl = config.bankid.baseUrl ?? (config.mocksEnabled ? `${config.issuer}/mock/bankid/rp/v6.0` : undefined);
-  if (bankidBaseUrl) {
-    const usesMock = !config.bankid.baseUrl;
-    if (usesMock) {
-      // Mounted in our app: X-Forwarded-For is already the validated client address.
-      const mock = createBankidMock({ basePath: '/mock/bankid', publicUrl: `${config.issuer}/mock/bankid`, now: () => clock.now(), logger, trustProxy: true });
-      upstreamMiddleware.push(mock.middleware);
-    }
-    const read = (file: string | undefined) => (file ? fs.readFileSync(file) : undefined);
-    const broker = createBankidBroker({
-      baseUrl: bankidBaseUrl,
-      tls: config.bankid.pfxFile ? { pfx: read(config.bankid.pfxFile), passphrase: config.bankid.passphrase, ca: read(config.bankid.caFile) } : undefined,
-      timeoutMs: config.bankid.timeoutMs,
-      clock,
-      observe: (call, seconds, ok) => metrics.upstream('bankid-se', call, seconds, ok),
-    });
-    bankidOrders = createBankidOrders({
-      broker,
-      orders: createDecoupledOrders(db, clock),
-      clock,
-      federated,
-      audit,
-      logger,
-      leaseMs: config.bankid.timeoutMs,
-      ttlSeconds: config.ttl.interactionSeconds,
-      count: loginCount,
-    });
-    bankidDeps = {
-      broker,
-      orders: bankidOrders,
-      logger,
-      autoStartBase: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
-      mockAppUrl: usesMock ? `${config.issuer}/mock/bankid/app` : undefined,
-    };
-  }
+  // The upstreams a config leaves unset are the built-in mocks when mocks are on (DESIGN §4).
+  const upstreamMiddleware = await mountMocks(methods, mockStandIns(config.brokers), { clock, logger });
+  const logins = createUpstreamLogins({ federated, audit, count: loginCount });
   const brokerDeps = {
     issuer: config.issuer,
-    brokers,
-    decoupledMethods: new Set(bankidDeps ? ['bankid-se'] : []),
+    methods,
     pending: new (createAdapterClass(db, clock))('BrokerLogin'),
     outcomes: new (createAdapterClass(db, clock))('BrokerOutcome'),
     ttlSeconds: config.ttl.interactionSeconds,
-    federated,
+    logins,
     audit,
     logger,
     renderer,
-    count: loginCount,
   };
-
-  const orders = bankidOrders;
+  const decoupled = methods.methods.some((m) => m.capability === 'decoupled')
+    ? createDecoupledFlow({ methods, orders: createDecoupledOrders(db, clock), logins, logger, ttlSeconds: config.ttl.interactionSeconds, count: loginCount })
+    : undefined;
   return {
-    routes: [brokerRoutes(brokerDeps), ...(bankidDeps ? [bankidRoutes(bankidDeps)] : [])],
+    routes: [brokerRoutes(brokerDeps), ...(decoupled ? [decoupledRoutes({ methods, flow: decoupled })] : [])],
     pageRouters: [brokerCallbackRouter(brokerDeps)],
     middleware: upstreamMiddleware,
     startSweepers: () =>
-      // BankID orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
-      orders ? [startOrderSweeper(orders, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'BankID order sweep failed'))] : [],
+      // Decoupled orders left behind (interaction expired or finished elsewhere) are cancelled upstream.
+      decoupled ? [startOrderSweeper(decoupled, config.sweepIntervalSeconds, (err) => logger.warn({ err }, 'decoupled order sweep failed'))] : [],
   };
 }

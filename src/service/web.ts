@@ -30,6 +30,7 @@ import { createAdapterClass } from '../store/oidc-adapter.js';
 import { createCsrf } from '../interactions/csrf.js';
 import { createRestartStore } from '../interactions/restart.js';
 import { createInteractionRouter } from '../interactions/router.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 import { postMethodSupport } from '../provider/post-methods.js';
 import { createPlaygroundRouter } from '../playground/router.js';
 import { createApp } from '../http/app.js';
@@ -46,6 +47,8 @@ export function createWebApp(deps: {
   secrets: ResolvedSecrets;
   accounts: AccountRepository;
   clients: ClientSetup;
+  /** The login methods (src/brokers/registry.ts), handed to every interaction page. */
+  methods: MethodRegistry;
   getProvider: () => Provider;
   /** The password login's throttle and device cookies (built with the local accounts). */
   passwordLogin: { loginThrottle: LoginThrottle; deviceCookies: DeviceCookies };
@@ -73,6 +76,7 @@ export function createWebApp(deps: {
     audit: deps.audit,
     logger,
     count: { login: deps.metrics.login, refusal: deps.metrics.refusal },
+    methods: deps.methods,
   }, deps.methodRoutes);
   const post = postMethodSupport(config.issuer);
   if (!post.enabled) logger.warn({ issuer: config.issuer }, `HTTP POST to /auth and /session/end is off: ${post.reason}`);

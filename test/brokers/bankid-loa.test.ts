@@ -8,7 +8,7 @@
 import { loadConfig } from '../../src/config/index.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { COLLECT_INTERVAL_MS } from '../../src/interactions/bankid-orders.js';
+import { COLLECT_INTERVAL_MS } from '../../src/brokers/bankid-se/broker.js';
 import { startService, writeClientsFile, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
 import { begin, chooseMethod, eidClients, redeem, type Flow } from './eid-support.js';

@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../support/service.js';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.js';
 import { Browser, type Page } from '../support/browser.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { COLLECT_INTERVAL_MS } from '../../src/interactions/bankid-orders.js';
+import { COLLECT_INTERVAL_MS } from '../../src/brokers/bankid-se/broker.js';
 import { begin, chooseMethod, eidClientsFile, redeem, rpError, type Flow } from './eid-support.js';
 
 const ASTRID = '198507099821';

@@ -15,8 +15,11 @@ import { createLogger } from '../../src/logger.js';
 import { createAuditLog } from '../../src/store/audit.js';
 import { createFederatedAccountRepository } from '../../src/store/federated-accounts.js';
 import { createDecoupledOrders } from '../../src/store/decoupled-orders.js';
-import { createBankidBroker } from '../../src/brokers/bankid-se/broker.js';
-import { COLLECT_INTERVAL_MS, createBankidOrders } from '../../src/interactions/bankid-orders.js';
+import { COLLECT_INTERVAL_MS } from '../../src/brokers/bankid-se/broker.js';
+import { bankidMethod } from '../../src/brokers/bankid-se/method.js';
+import { methodRegistry } from '../../src/brokers/registry.js';
+import { createDecoupledFlow } from '../../src/interactions/decoupled-flow.js';
+import { createUpstreamLogins } from '../../src/interactions/upstream-login.js';
 import type { Database } from '../../src/store/db.js';
 import { startBankidMock, type RunningBankidMock } from '../../mocks/bankid-se/index.js';
 import { begin, chooseMethod, eidClientsFile, redeem, type Flow } from './eid-support.js';
@@ -125,16 +128,15 @@ describe.each(dialects)('BankID orders on two instances on %s', (dialect) => {
   test('the interaction expired: two sweepers at once cancel the order upstream once and delete it', async () => {
     const { orderRef } = await start();
     clock.advance((TTL_SECONDS + 1) * 1000);
+    const settings = { baseUrl: `${proxy.url}/rp/v6.0`, mockUrl: undefined, appUrl: undefined, pfxFile: undefined, passphrase: undefined, caFile: undefined, timeoutMs: 5000 };
+    const methods = methodRegistry(await bankidMethod.open(settings, { clock, callbackUrl: () => '', observe: () => undefined, storedSecret: async () => '' }));
     const sweeper = (on: Database) =>
-      createBankidOrders({
-        broker: createBankidBroker({ baseUrl: `${proxy.url}/rp/v6.0`, timeoutMs: 5000, clock }),
+      createDecoupledFlow({
+        methods,
         orders: createDecoupledOrders(on, clock),
-        clock,
-        federated: createFederatedAccountRepository(on, clock),
-        audit: createAuditLog(on, clock),
+        logins: createUpstreamLogins({ federated: createFederatedAccountRepository(on, clock), audit: createAuditLog(on, clock), count: disabledMetrics }),
         logger: createLogger('silent'),
         count: disabledMetrics,
-        leaseMs: 5000,
         ttlSeconds: TTL_SECONDS,
       });
     await Promise.all([sweeper(db).sweep(), sweeper(twin).sweep()]);

@@ -1,6 +1,10 @@
 /** Levels of assurance and client policies: pure rules, table-driven. */
 import { formatAcr, lookupAcr, parseAcrValues, RANKS, satisfies, SUPPORTED_ACR_VALUES, VOCABULARIES, type Rank } from '../../src/policies/loa.js';
-import { clientPolicy, offeredMethods, requestDemand, sessionSatisfies, validateClientPolicy } from '../../src/policies/client-policy.js';
+import { clientPolicy as policyOf, offeredMethods as offeredOf, requestDemand, sessionSatisfies, validateClientPolicy, type ClientPolicy, type ClientPolicyMetadata, type RequestDemand } from '../../src/policies/client-policy.js';
+import { BUILT_IN } from '../support/methods.js';
+
+const clientPolicy = (meta: ClientPolicyMetadata) => policyOf(meta, BUILT_IN);
+const offeredMethods = (policy: ClientPolicy, demand: RequestDemand) => offeredOf(policy, demand, BUILT_IN);
 
 describe('acr vocabularies', () => {
   test.each([
@@ -101,7 +105,7 @@ describe('client policies', () => {
   });
 
   test('bad policy fields are named', () => {
-    expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' })).toEqual([
+    expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' }, BUILT_IN.known)).toEqual([
       'login_methods[1]: unknown method bankid-no (known: local, idporten, bankid-se, foreign-eid)',
       'min_acr: must be low, substantial or high',
       'method_min_acr.idporten: must be low, substantial or high',

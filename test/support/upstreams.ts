@@ -4,7 +4,7 @@
  * one party outside our instances (several instances on one database) or plainly foreign (a hostile one).
  */
 import { startIdportenMock, type RunningIdportenMock } from '../../mocks/idporten/index.js';
-import { callbackUrlFor } from '../../src/interactions/broker-login.js';
+import { callbackUrlFor } from '../../src/brokers/method.js';
 import type { Clock } from '../../src/clock.js';
 import { freePort } from './service.js';
 

@@ -45,7 +45,7 @@ export interface PageMessage {
 }
 
 export const auditBase = (ic: InteractionContext) => ({
-  clientId: String((ic.details.params as Record<string, unknown>).client_id),
+  clientId: ic.clientId,
   ip: requestIp(ic.ctx),
   requestId: String(ic.ctx.state.requestId ?? ''),
 });

@@ -38,7 +38,7 @@ export function localAccountRoutes(deps: { flows: Pick<FlowRepository, 'find'>; 
       if (!ic) return;
       if (post) kit.checkCsrf(ic);
       if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-      if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail accounts are not offered for this request');
+      if (!methodChoice(ic).password) throw new BadRequestError('e-mail accounts are not offered for this request');
       await handler(ic, kind);
     };
 
