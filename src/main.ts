@@ -8,9 +8,9 @@
  * `once`); in a cluster the primary decides that, so a worker takes the first signal and ignores the rest.
  * Logs are written asynchronously: every exit flushes them first.
  */
-import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError, type Config } from './config.js';
+import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError, type Config } from './config/index.js';
 import { createLogger, type Logger } from './logger.js';
-import { createService } from './service.js';
+import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 import { announceReady, processRole, runPrimary, type ProcessRole } from './cluster.js';
 

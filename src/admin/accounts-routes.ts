@@ -15,19 +15,26 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RateLimits } from '../store/rate-limits.js';
-import { createAccountRepository, isLegacyUsername, normaliseEmail, normaliseLegacyUsername, type Account } from '../store/accounts.js';
+import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername, type Account, type AccountRepository } from '../store/accounts.js';
 import { accountSessionPayloads, endAccountSessions } from '../store/account-sessions.js';
 import { tombstoneAccount } from '../store/account-retention.js';
 import { ClientInputError } from './clients-service.js';
 import { sendProblem } from './problem.js';
 
+/** A login session as stored (oidc_payloads), read before an admin action ended it. */
+export interface EndedSession {
+  id: string;
+  payload: Record<string, unknown>;
+}
+
 export interface AccountRoutesDeps {
   db: Database;
   clock: Clock;
+  accounts: AccountRepository;
   audit: AuditLog;
   rateLimits: RateLimits;
   /** Tells the relying parties of an ended session (back-channel logout, through the outbox). */
-  backchannelLogout?: (session: { id: string; payload: Record<string, unknown> }) => Promise<void>;
+  backchannelLogout?: (session: EndedSession) => Promise<void>;
 }
 
 const view = (a: Account) => ({
@@ -44,12 +51,12 @@ const view = (a: Account) => ({
 export function addAccountRoutes(router: Router, guard: Middleware, body: Middleware, deps: AccountRoutesDeps): void {
   const { db, clock, audit } = deps;
   /** Sends the logouts of sessions read before they were ended; a failure is the outbox's to retry, not the call's. */
-  const tellRelyingParties = async (ctx: Context, sessions: Array<{ id: string; payload: Record<string, unknown> }>) => {
+  const tellRelyingParties = async (ctx: Context, sessions: EndedSession[]) => {
     for (const session of sessions) {
       await deps.backchannelLogout?.(session).catch((err: unknown) => (ctx.state.log as { warn?: (o: object, m: string) => void } | undefined)?.warn?.({ err }, 'back-channel logout after an admin action failed'));
     }
   };
-  const accounts = createAccountRepository(db, clock);
+  const { accounts } = deps;
   const record = (ctx: Context, event: string, accountId: string | undefined, detail: Record<string, string | number | boolean> = {}) =>
     audit.record({
       event: `admin.account.${event}`,
@@ -101,7 +108,7 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
     const account = await load(ctx);
     if (!account) return;
     if (account.status === 'deleted') return sendProblem(ctx, 409, 'account-deleted', 'Conflict', 'a deleted account is a tombstone and stays one');
-    let sessions: Array<{ id: string; payload: Record<string, unknown> }> = [];
+    let sessions: EndedSession[] = [];
     await db.knex.transaction(async (trx) => {
       if (to === 'disabled') sessions = await accountSessionPayloads(db, trx, account.id);
       await trx('accounts').where({ id: account.id, status: from }).update({ status: to, updated_at: clock.now() });
@@ -117,7 +124,7 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
   router.delete('/accounts/:id', guard, async (ctx) => {
     const account = await load(ctx);
     if (!account) return;
-    let sessions: Array<{ id: string; payload: Record<string, unknown> }> = [];
+    let sessions: EndedSession[] = [];
     await db.knex.transaction(async (trx) => {
       sessions = await accountSessionPayloads(db, trx, account.id);
       const now = clock.now();

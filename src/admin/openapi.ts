@@ -51,7 +51,7 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       '/clients/{id}/rotate-secret': {
         parameters: [idParam],
         post: {
-          summary: 'Issue a new secret; the previous one keeps working until previous_secret_expires_at (HTTP Basic client authentication)',
+          summary: 'Issue a new secret; the previous one keeps working until previous_secret_expires_at (client_secret_basic, client_secret_post or client_secret_jwt)',
           responses: {
             200: { description: 'the new secret, shown once', content: json({ type: 'object', properties: { client_id: { type: 'string' }, client_secret: { type: 'string' }, previous_secret_expires_at: { type: 'integer', description: 'epoch seconds' } }, required: ['client_id', 'client_secret', 'previous_secret_expires_at'] }) },
             400: problem,

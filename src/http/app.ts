@@ -16,7 +16,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { isReachable } from '../store/db.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { requestContext } from './request-context.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';

@@ -3,14 +3,17 @@
  * - every page is drawn server-side (strict CSP, no script); every POST is a small form with a CSRF
  *   token bound to the browser's playground session;
  * - a result is only ever read from the session that made the request;
- * - a provider that does not answer gives a 503 page with Retry-After, never a hang or a stack trace.
+ * - a provider that does not answer gives a 503 page with Retry-After, never a hang or a stack trace;
+ * - the clients offered are the built-in ones and every relying party registered now (clients file, admin
+ *   API or CLI), read afresh for each page, so one added a moment ago on any instance is there; only their
+ *   id, name, redirect URIs and authentication method are kept, never a secret.
  */
 import Router from '@koa/router';
 import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import { AppError, BadRequestError, CsrfError } from '../errors.js';
 import { negotiateLocale, isLocale, supportedLocales } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { Logger } from '../logger.js';
 import { PLAYGROUND_CONFIDENTIAL, PLAYGROUND_PUBLIC, playgroundLoggedOut, type PlaygroundKeys } from './clients.js';
 import { createRelyingParty } from './relying-party.js';
@@ -28,6 +31,14 @@ export interface ConfiguredClient {
   token_endpoint_auth_method?: string | undefined;
 }
 
+/** What the playground keeps of a registered client: a relying party (it has redirect URIs), without its secrets. */
+export function relyingPartyEntry(metadata: Record<string, unknown> & { client_id: string }): ConfiguredClient | undefined {
+  const uris = metadata.redirect_uris;
+  if (!Array.isArray(uris) || !uris.length || !uris.every((u) => typeof u === 'string')) return undefined;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { client_id: metadata.client_id, client_name: text(metadata.client_name), redirect_uris: uris as string[], token_endpoint_auth_method: text(metadata.token_endpoint_auth_method) };
+}
+
 export interface PlaygroundDeps {
   issuer: string;
   production: boolean;
@@ -36,7 +47,8 @@ export interface PlaygroundDeps {
   storage: PlaygroundStorage;
   keys: PlaygroundKeys;
   builtInClients: ConfiguredClient[];
-  configuredClients: ConfiguredClient[];
+  /** The registered clients' metadata as stored now (the composition root reads the client store). */
+  registeredClients: () => Promise<Array<Record<string, unknown> & { client_id: string }>>;
   bodyLimitBytes: number;
   /** The provider's session timeouts, which the "inactive" scenario names and waits out. */
   sessions: SessionPolicy;
@@ -53,10 +65,16 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
   const router = new Router({ prefix: '/playground' });
   const rp = createRelyingParty(deps.issuer, deps.keys);
   const sessions = createSessions(deps.storage, deps.csrf);
-  const allClients = [...deps.builtInClients, ...deps.configuredClients];
-  const confidential = (id: string) => id === PLAYGROUND_CONFIDENTIAL || (!deps.builtInClients.some((c) => c.client_id === id) && allClients.find((c) => c.client_id === id)?.token_endpoint_auth_method !== 'none');
+  const builtIn = (id: string) => deps.builtInClients.some((c) => c.client_id === id);
+  /** The built-in clients, then the registered relying parties as they are now. */
+  const allClients = async (): Promise<ConfiguredClient[]> => [
+    ...deps.builtInClients,
+    ...(await deps.registeredClients()).flatMap((m) => (builtIn(m.client_id) ? [] : (relyingPartyEntry(m) ?? []))),
+  ];
+  const clientById = async (id: string) => (await allClients()).find((c) => c.client_id === id);
+  const confidential = async (id: string) => id === PLAYGROUND_CONFIDENTIAL || (!builtIn(id) && (await clientById(id))?.token_endpoint_auth_method !== 'none');
   const scenarios = scenariosFor({ sessions: deps.sessions });
-  const runs = createRuns(deps.issuer, rp, (id) => allClients.find((c) => c.client_id === id)?.redirect_uris?.[0], confidential, scenarios);
+  const runs = createRuns(deps.issuer, rp, async (id) => (await clientById(id))?.redirect_uris?.[0], confidential, scenarios);
   const parseForm = koaBody({ urlencoded: true, json: false, text: false, multipart: false, formLimit: deps.bodyLimitBytes });
 
   router.use(async (ctx, next) => {
@@ -110,7 +128,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
 
   async function showBuilder(ctx: Context, page: Awaited<ReturnType<typeof open>>, spec: RequestSpec, extra: { prepared?: PreparedRequest; invalid?: string[] } = {}) {
     const metadata = await rp.serverMetadata();
-    page.render('builder.njk', builderView({ metadata, spec, clients: allClients, builtIn: deps.builtInClients, scenarios, ...extra }), extra.invalid?.length ? 400 : 200);
+    page.render('builder.njk', builderView({ metadata, spec, clients: await allClients(), builtIn: deps.builtInClients, scenarios, ...extra }), extra.invalid?.length ? 400 : 200);
   }
 
   router.get('/', async (ctx) => {
@@ -123,7 +141,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
     const body = await form(ctx, page.session);
     const metadata = await rp.serverMetadata();
     const { spec, invalid } = parseSpec(body, {
-      clientIds: allClients.map((c) => c.client_id),
+      clientIds: (await allClients()).map((c) => c.client_id),
       scopes: metadata.scopes_supported ?? [],
       acrValues: (metadata.acr_values_supported as string[] | undefined) ?? [],
     });
@@ -144,7 +162,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
     const page = await open(ctx);
     const result = page.session.state.result;
     if (!result) return redirect(ctx, '/playground');
-    page.render('result.njk', { ...resultView(result, allClients), backchannel: await backchannelFor(page.session) });
+    page.render('result.njk', { ...resultView(result, await allClients()), backchannel: await backchannelFor(page.session) });
   });
 
   router.post('/action/:kind', async (ctx) => {
@@ -165,7 +183,7 @@ export function createPlaygroundRouter(deps: PlaygroundDeps): Router {
       });
       return redirect(ctx, url.toString());
     }
-    const next = resultView(result, allClients).followUps[kind as 'step-up' | 'prompt-none' | 'prompt-login'];
+    const next = resultView(result, await allClients()).followUps[kind as 'step-up' | 'prompt-none' | 'prompt-login'];
     if (!next) throw new BadRequestError(`unknown playground action ${kind}`);
     const prepared = await runs.prepare(page.session, next);
     redirect(ctx, prepared.authUrl);

@@ -22,17 +22,17 @@ export interface PreparedRequest {
   external: boolean;
 }
 
-export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (clientId: string) => string | undefined, confidential: (clientId: string) => boolean, scenarios: Scenario[]) {
+export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (clientId: string) => Promise<string | undefined>, confidential: (clientId: string) => Promise<boolean>, scenarios: Scenario[]) {
   async function prepare(session: SessionHandle, spec: RequestSpec, scenario?: { id: string; step: number }): Promise<PreparedRequest> {
     const external = !isBuiltIn(spec.clientId);
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    const redirectUri = external ? (redirectUriOf(spec.clientId) ?? '') : playgroundCallback(issuer);
+    const redirectUri = external ? ((await redirectUriOf(spec.clientId)) ?? '') : playgroundCallback(issuer);
     const params = authorizationParams(spec, { redirectUri, state, nonce, codeChallenge: await oidc.calculatePKCECodeChallenge(verifier) });
     const mode = external ? { par: false, jar: false } : { par: spec.par, jar: spec.jar };
     const url = (await rp.authorizationUrl(spec.clientId, params, mode)).toString();
-    const snippet = openidClientSnippet(issuer, { ...spec, ...mode }, params, confidential(spec.clientId));
+    const snippet = openidClientSnippet(issuer, { ...spec, ...mode }, params, await confidential(spec.clientId));
     if (external) return { authUrl: url, snippet, verifier, external };
     const pending: PendingRequest = { state, nonce, verifier, spec, authUrl: url, ...(scenario ? { scenario } : {}) };
     session.remember(pending);
@@ -122,7 +122,7 @@ export function createRuns(issuer: string, rp: RelyingParty, redirectUriOf: (cli
 
   async function introspect(result: RunResult): Promise<void> {
     const token = result.tokens?.accessToken;
-    if (!confidential(result.spec.clientId)) return void result.actions.push({ kind: 'introspect', ok: false, problem: { error: 'playground.problem.public_client' } });
+    if (!(await confidential(result.spec.clientId))) return void result.actions.push({ kind: 'introspect', ok: false, problem: { error: 'playground.problem.public_client' } });
     if (!token) return void result.actions.push({ kind: 'introspect', ok: false, problem: { error: 'playground.problem.no_access_token' } });
     try {
       result.actions.push({ kind: 'introspect', ok: true, body: JSON.stringify(await rp.introspect(result.spec.clientId, token), null, 2) });

@@ -84,3 +84,11 @@ export function ipBucket(ip: string): string {
     .map((g) => (g || '0').replace(/^0+(?=.)/, ''))
     .join(':')}::/64`;
 }
+
+/** A policy as the counter store takes it (src/store/rate-limits.ts `CounterRule`): how a counter moves. */
+export function counterRule(policy: ThrottlePolicy) {
+  return {
+    afterHit: (state: CounterState | undefined, now: number): CounterState => afterHit(state, now, policy),
+    afterRefund: (state: CounterState): CounterState => afterRefund(state, policy),
+  };
+}

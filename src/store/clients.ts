@@ -4,8 +4,9 @@
  * - metadata is stored without secrets; the secret is sealed under the key-encryption key
  *   (client-secret-box.ts) and only ever leaves this module decrypted for the provider's lookup and once,
  *   to the caller that created or rotated it;
- * - a rotation keeps the old secret until the grace period ends; after that it is never returned, whether
- *   or not a later write has cleared it yet;
+ * - a rotation keeps the old secret until the grace period ends, and hands it to the provider's lookup only
+ *   for a request that proves it; after that it is never returned, whether or not a later write has cleared
+ *   it yet;
  * - an import inserts a client the database lacks and overwrites one only when its file entry changed
  *   (import_hash), so restarting with the same file does not undo API or CLI changes; two instances
  *   importing at once cannot both insert (INSERT … ON CONFLICT).
@@ -17,6 +18,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import type { Kek } from './key-encryption.js';
 import { openClientSecret, sealClientSecret } from './client-secret-box.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'clients';
 
@@ -49,14 +51,16 @@ export class DuplicateClientError extends Error {
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
-
 function withoutSecret(metadata: Record<string, unknown>): StoredMetadata {
   const { client_secret: _secret, ...rest } = metadata;
   return rest as StoredMetadata;
+}
+
+/** Constant-time equality of two secrets (their lengths are not secret: every generated secret has the same). */
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
 export function importHashOf(metadata: Record<string, unknown>): string {
@@ -92,21 +96,29 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
     return ((await knex(TABLE).orderBy('client_id')) as Row[]).map((r) => toRecord(r, now));
   }
 
-  /** The metadata oidc-provider needs (with the current secret), or undefined. */
-  async function providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+  /**
+   * The metadata oidc-provider needs, with the current secret, or undefined. During a rotation's grace
+   * period a lookup for a request that proves the previous secret (`provesPrevious`, a constant-time
+   * comparison or an HMAC check done by the caller) gets the previous secret instead, so oidc-provider
+   * checks that request's proof against the secret it was made with. After the grace period it never does.
+   */
+  async function providerMetadata(clientId: string, provesPrevious?: (previous: string) => boolean): Promise<Record<string, unknown> | undefined> {
     const r = await row(clientId);
     if (!r) return undefined;
     const metadata = JSON.parse(r.metadata) as Record<string, unknown>;
-    return r.secret ? { ...metadata, client_secret: openClientSecret(kek, clientId, r.secret) } : metadata;
+    if (!r.secret) return metadata;
+    if (provesPrevious && r.previous_secret && r.previous_secret_expires_at !== null && Number(r.previous_secret_expires_at) > clock.now()) {
+      const previous = openClientSecret(kek, clientId, r.previous_secret);
+      if (provesPrevious(previous)) return { ...metadata, client_secret: previous };
+    }
+    return { ...metadata, client_secret: openClientSecret(kek, clientId, r.secret) };
   }
 
   /** Whether `presented` is the client's previous secret and its grace period has not ended. */
   async function isPreviousSecret(clientId: string, presented: string): Promise<boolean> {
     const r = await row(clientId);
     if (!r?.previous_secret || r.previous_secret_expires_at === null || Number(r.previous_secret_expires_at) <= clock.now()) return false;
-    const previous = Buffer.from(openClientSecret(kek, clientId, r.previous_secret));
-    const given = Buffer.from(presented);
-    return previous.length === given.length && crypto.timingSafeEqual(previous, given);
+    return sameSecret(openClientSecret(kek, clientId, r.previous_secret), presented);
   }
 
   async function insert(metadata: StoredMetadata & { client_secret?: string }, importHash?: string): Promise<void> {

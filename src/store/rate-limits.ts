@@ -3,14 +3,15 @@
  * - a hit is refused while the key is blocked; otherwise it is counted and the new block (if any) stored;
  * - counting is compare-and-set on (hits, window_started_at): two instances hitting one key at once
  *   cannot both read the same count and lose a hit; a lost race re-reads and tries again;
- * - the arithmetic is the pure policy's (src/policies/throttle.ts); rows that are quiet and unblocked
- *   for a long time are swept;
+ * - the arithmetic is the caller's: it passes the rule a counter moves by (src/policies/throttle.ts's
+ *   `counterRule`), so the store only keeps counters; rows that are quiet and unblocked for a long
+ *   time are swept;
  * - `countInWindow` is the cheap counter for hot paths (new logins at /auth): one upsert that starts or
  *   continues a fixed window and returns the count, so a check costs one statement and cannot race.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
-import { afterHit, afterRefund, waitMs, type CounterState, type ThrottlePolicy } from '../policies/throttle.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'rate_limits';
 const MAX_ROUNDS = 200;
@@ -22,29 +23,37 @@ interface Row {
   blocked_until: number | string | null;
 }
 
+/** A counter as stored: hits, when its window (or last hit) began, until when it refuses (epoch ms). */
+export interface Counter {
+  hits: number;
+  windowStartedAt: number;
+  blockedUntil: number | null;
+}
+
+/** How a counter moves on a hit and on a refund; the caller's throttling policy decides. */
+export interface CounterRule {
+  afterHit(counter: Counter | undefined, now: number): Counter;
+  afterRefund(counter: Counter): Counter;
+}
+
 export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-const toState = (r: Row): CounterState => ({
+const toCounter = (r: Row): Counter => ({
   hits: Number(r.hits),
   windowStartedAt: Number(r.window_started_at),
   blockedUntil: r.blocked_until === null ? null : Number(r.blocked_until),
 });
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
-
 export function createRateLimits(db: Database, clock: Clock) {
   const { knex } = db;
 
-  async function read(key: string): Promise<CounterState | undefined> {
+  async function read(key: string): Promise<Counter | undefined> {
     const row = (await knex(TABLE).where({ key }).first()) as Row | undefined;
-    return row ? toState(row) : undefined;
+    return row ? toCounter(row) : undefined;
   }
 
   /** Swaps `from` for `to` if nobody changed the row meanwhile; inserts when `from` is undefined. */
-  async function swap(key: string, from: CounterState | undefined, to: CounterState): Promise<boolean> {
+  async function swap(key: string, from: Counter | undefined, to: Counter): Promise<boolean> {
     const values = { hits: to.hits, window_started_at: to.windowStartedAt, blocked_until: to.blockedUntil, updated_at: clock.now() };
     if (!from) {
       try {
@@ -60,24 +69,23 @@ export function createRateLimits(db: Database, clock: Clock) {
   }
 
   /** Counts one hit on `key` unless it is blocked. */
-  async function hit(key: string, policy: ThrottlePolicy): Promise<HitResult> {
+  async function hit(key: string, rule: CounterRule): Promise<HitResult> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const now = clock.now();
       const state = await read(key);
-      const wait = waitMs(state, now);
-      if (wait > 0) return { allowed: false, retryAfterSeconds: Math.ceil(wait / 1000) };
-      if (await swap(key, state, afterHit(state, now, policy))) return { allowed: true };
+      if (state?.blockedUntil && state.blockedUntil > now) return { allowed: false, retryAfterSeconds: Math.ceil((state.blockedUntil - now) / 1000) };
+      if (await swap(key, state, rule.afterHit(state, now))) return { allowed: true };
     }
     // Contention this heavy on one key is an attack: refuse rather than count loosely.
     return { allowed: false, retryAfterSeconds: 1 };
   }
 
   /** Takes one hit back (a login that succeeded after its hit was counted). */
-  async function refund(key: string, policy: ThrottlePolicy): Promise<void> {
+  async function refund(key: string, rule: CounterRule): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const state = await read(key);
       if (!state || state.hits === 0) return;
-      if (await swap(key, state, afterRefund(state, policy))) return;
+      if (await swap(key, state, rule.afterRefund(state))) return;
     }
   }
 

@@ -4,7 +4,7 @@
  * sealed to their row; the previous secret works only inside its grace period (injected clock).
  */
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createClientStore } from '../../src/store/clients.js';
 import { kekFromHex, KeyEncryptionError } from '../../src/store/key-encryption.js';
 import { rewrapKeys } from '../../src/cli/commands.js';
@@ -58,7 +58,12 @@ describe.each(dialects)('client store on %s', (dialect) => {
     expect(await store.isPreviousSecret('rp', 'n'.repeat(40))).toBe(false);
     expect(await store.isPreviousSecret('other', fileEntry.client_secret)).toBe(false);
     expect((await store.get('rp'))!.previousSecretExpiresAt).toBe(clock.now() + 60_000);
+    // The provider's lookup gets the previous secret only for a request that proves it.
+    const provesOld = (previous: string) => previous === fileEntry.client_secret;
+    expect((await store.providerMetadata('rp', provesOld))!.client_secret).toBe(fileEntry.client_secret);
+    expect((await store.providerMetadata('rp', () => false))!.client_secret).toBe('n'.repeat(40));
     clock.advance(60_000);
+    expect((await store.providerMetadata('rp', provesOld))!.client_secret).toBe('n'.repeat(40));
     expect(await store.isPreviousSecret('rp', fileEntry.client_secret)).toBe(false);
     expect((await store.get('rp'))!.previousSecretExpiresAt).toBeUndefined();
     expect((await store.providerMetadata('rp'))!.client_secret).toBe('n'.repeat(40));

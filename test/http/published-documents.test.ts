@@ -6,7 +6,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { rotateKeys } from '../../src/cli/commands.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 describe('published documents', () => {
   let db: TestDatabase;

@@ -4,7 +4,7 @@
  * again, the counts hold across two instances on one database, a password reset clears them; known and
  * unknown addresses are throttled alike; code sends are limited per address and per IP address.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';

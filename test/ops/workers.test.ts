@@ -14,7 +14,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { appRoot } from '../../src/app-root.js';
 import { processRole, restartAllowed } from '../../src/cluster.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { postgresUrl } from '../support/databases.js';
 import { CONFIDENTIAL_SECRET, freePort, testClients, writeClientsFile } from '../support/service.js';
 

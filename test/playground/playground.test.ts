@@ -2,13 +2,15 @@
  * The integrator playground, black-box on each dialect: the builder offers what discovery supports,
  * a run through the real login lands on the result page with decoded and verified tokens, and the
  * buttons (refresh, introspect, revoke, prompt=none, logout) make real requests. Results belong to
- * the browser that made them; every form needs its CSRF token.
+ * the browser that made them; every form needs its CSRF token. A relying party registered through the
+ * admin API is offered as soon as it exists, never with its secret.
  */
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { TEST_USER } from '../support/rp.js';
 import { Browser, type Page } from '../support/browser.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
+import { cliClientsService } from '../../src/cli/clients.js';
 import { systemClock } from '../../src/clock.js';
 import { eidClientsFile, logInLocally, type Flow } from '../brokers/eid-support.js';
 import { claimValue, csrfOf, errorCode, post, runRequest } from './support.js';
@@ -60,6 +62,38 @@ describe.each(dialects)('the playground on %s', (dialect) => {
     expect(url.searchParams.get('acr_values')).toBe('Level4');
     expect(page.html).toContain('id="code-verifier"');
     expect(page.html).toContain('client.buildAuthorizationUrl(config, parameters)');
+  });
+
+  test('a relying party registered through the admin API is offered at once, without its secret; a client without redirect URIs is not', async () => {
+    const cli = await cliClientsService(db, server.config);
+    const admin = await cli.create({ client_name: 'Operations', grant_types: ['client_credentials'], scope: 'nordlys:admin' }, { kind: 'cli' }, 'playground-ops');
+    const issued = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`playground-ops:${admin.client_secret!}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'nordlys:admin' }),
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const created = await fetch(`${server.url}/admin/api/v1/clients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Registered through the API', redirect_uris: ['http://127.0.0.1:8999/api-callback'], scope: 'openid' }),
+    });
+    expect(created.status).toBe(201);
+    const client = (await created.json()) as { client_id: string; client_secret: string };
+
+    const browser = new Browser(server.url);
+    const builder = await browser.go('/playground');
+    expect(builder.html).toContain(`<option value="${client.client_id}"`);
+    expect(builder.html).toContain('Registered through the API');
+    expect(builder.html).not.toContain(client.client_secret);
+    // The admin client is no relying party: it has nowhere to send a browser back to.
+    expect(builder.html).not.toContain('<option value="playground-ops"');
+    const page = await post(browser, builder, '/playground/request', [['client', client.client_id], ['scope', 'openid'], ['run', 'open']]);
+    expect(page.status).toBe(200);
+    const url = new URL(/<pre[^>]*id="authorization-url"[^>]*><code>([^<]+)<\/code>/.exec(page.html)![1]!.replace(/&amp;/g, '&'));
+    expect(url.searchParams.get('client_id')).toBe(client.client_id);
+    expect(url.searchParams.get('redirect_uri')).toBe('http://127.0.0.1:8999/api-callback');
+    expect(page.html).not.toContain(client.client_secret);
   });
 
   test('a bad value is named, not sent', async () => {

@@ -5,7 +5,7 @@
  * of many concurrent requests exactly the limit get through. The window is moved with the injected clock
  * (only our counters read it: oidc-provider's interactions are created fresh after the move).
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, RP, type RunningService } from '../support/service.js';

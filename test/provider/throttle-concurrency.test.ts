@@ -5,7 +5,7 @@
  * is checked; the account's counter holds six and the IP address's, whose hits for refused attempts are
  * taken back, holds six too: no hit and no refund lost. The clock is injected and does not move.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
