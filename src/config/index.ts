@@ -93,7 +93,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...readCompliance(e),
     ...readGuessing(e),
     ...readAvailability(e),
-    ...readOperations(e),
+    ...readOperations(e, production),
     ...readPlayground(e, production),
     ...readMetrics(e),
     ...readAdmin(e),
