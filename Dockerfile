@@ -28,9 +28,11 @@ RUN --mount=type=cache,target=/root/.npm \
     npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The mock upstreams (mocks/): served only when MOCKS_ENABLED, which production refuses; the service imports them.
+COPY mocks ./mocks
 COPY migrations ./migrations
 # tsconfig.build.json also includes bench/; it is left out of the context copy on purpose, so only
-# dist/src and dist/migrations are produced for the runtime image.
+# dist/src, dist/mocks and dist/migrations are produced for the runtime image.
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code, templates, static files, password list ----

@@ -10,7 +10,14 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config.ts' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config/' }],
+    },
+  },
+  {
+    // The mock upstreams are the outside world: they import nothing of the product (DESIGN §1).
+    files: ['mocks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src', '**/src/**'], message: 'a mock imports nothing of the product' }] }],
     },
   },
   {
@@ -22,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
+    files: ['src/config/index.ts', 'src/main.ts', 'src/cli/index.ts', 'test/**/*.ts', 'bench/**/*.ts', 'jest.config.js'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

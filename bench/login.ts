@@ -1,5 +1,6 @@
 /**
- * Password-login benchmark: `npm run bench` (or `node dist/bench/login.js --logins 200 --concurrency 4`).
+ * Password-login benchmark alone: `npm run bench:login` (or `node dist/bench/login.js --logins 200 --concurrency 4`);
+ * `npm run bench` runs it as part of the suite (bench/suite.ts).
  *
  * What it measures, and why: a password login is at least one argon2id verify (19 MiB, 2 passes), which
  * is deliberately expensive, so it is the floor cost of every login. This runs the full login a relying
@@ -20,12 +21,10 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import * as oidc from 'openid-client';
-import { ARGON2_OPTIONS, hashPassword, verifyPassword } from '../src/passwords/hasher.js';
-import { Browser } from './browser.js';
-import { ACCOUNT, CLIENT_ID, REDIRECT_URI, startFixture, type Fixture } from './server.js';
+import { ARGON2_OPTIONS } from '../src/passwords/hasher.js';
+import { discoverClient, loadLogins, measureVerify, passwordAndConsent, type LoginTarget } from './login-flow.js';
+import { ACCOUNT, CLIENT_ID, REDIRECT_URI, startFixture } from './server.js';
 
-const REQUEST_TIMEOUT_MS = 30_000;
 const VERIFY_CAP_MS = 30_000;
 
 function options() {
@@ -54,93 +53,6 @@ function options() {
   };
 }
 
-/** Sequential argon2id verifies on one thread, through the server's own verifyPassword. */
-async function measureVerify(count: number, capMs: number) {
-  const password = ACCOUNT.password;
-  const hash = await hashPassword(password);
-  for (let i = 0; i < 2; i += 1) await verifyPassword(hash, password); // warm-up (and the dummy hash)
-  let done = 0;
-  const start = performance.now();
-  while (done < count && performance.now() - start < capMs) {
-    if (!(await verifyPassword(hash, password)).ok) throw new Error('argon2id verify of the correct password failed');
-    done += 1;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  return { done, seconds, perSecond: done / seconds, capped: done < count };
-}
-
-class StepError extends Error {}
-function check(condition: boolean, step: string): asserts condition {
-  if (!condition) throw new StepError(step);
-}
-
-/** One full login in a fresh browser session; resolves with nothing, throws with the failed step. */
-async function login(fx: Fixture, config: oidc.Configuration): Promise<void> {
-  const browser = new Browser(fx.url, REQUEST_TIMEOUT_MS);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const authUrl = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid email profile',
-    state,
-    nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  let page = await browser.go(authUrl.toString());
-  check(page.status === 200 && page.html.includes('name="password"'), `authorize: expected the login page, got ${page.status} ${page.url}`);
-  page = await browser.submit(page, /\/login$/, { email: ACCOUNT.email, password: ACCOUNT.password });
-  check(page.status === 200 && /action="[^"]*\/consent"/.test(page.html), `login: expected the consent page, got ${page.status} ${page.url}`);
-  page = await browser.submit(page, /\/consent$/, {});
-  check(page.url.startsWith(`${REDIRECT_URI}?`), `consent: expected the redirect to the client, got ${page.status} ${page.url}`);
-  const callback = new URL(page.url);
-  check(callback.searchParams.has('code'), `callback without a code: ${page.url}`);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
-  check(tokens.claims()?.sub === fx.accountId, 'token: id_token sub is not the account');
-  const info = await oidc.fetchUserInfo(config, tokens.access_token, fx.accountId);
-  check(info.sub === fx.accountId && info.email === ACCOUNT.email, 'userinfo: unexpected sub or email');
-}
-
-interface LoadResult {
-  ok: number;
-  failed: number;
-  latenciesMs: number[];
-  errors: Map<string, number>;
-  seconds: number;
-  capped: boolean;
-}
-
-/** Runs up to `count` logins with `concurrency` workers, starting none after `capMs` or an interrupt. */
-async function load(fx: Fixture, config: oidc.Configuration, count: number, concurrency: number, capMs: number, stopped: () => boolean): Promise<LoadResult> {
-  const result: LoadResult = { ok: 0, failed: 0, latenciesMs: [], errors: new Map(), seconds: 0, capped: false };
-  let started = 0;
-  const start = performance.now();
-  const worker = async () => {
-    while (started < count && !stopped()) {
-      if (performance.now() - start >= capMs) {
-        result.capped = true;
-        return;
-      }
-      started += 1;
-      const t0 = performance.now();
-      try {
-        await login(fx, config);
-        result.ok += 1;
-        result.latenciesMs.push(performance.now() - t0);
-      } catch (err) {
-        result.failed += 1;
-        const message = err instanceof Error ? `${err.name === 'Error' || err instanceof StepError ? '' : `${err.name}: `}${err.message}` : String(err);
-        const reason = message.replace(/\/interaction\/[^/\s]+/g, '/interaction/:uid'); // group by step, not by interaction
-        result.errors.set(reason, (result.errors.get(reason) ?? 0) + 1);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  result.seconds = (performance.now() - start) / 1000;
-  return result;
-}
-
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -165,24 +77,21 @@ async function main(): Promise<number> {
   );
 
   process.stdout.write(`measuring argon2id verify (m=${ARGON2_OPTIONS.memoryCost} KiB, t=${ARGON2_OPTIONS.timeCost}, p=${ARGON2_OPTIONS.parallelism}), one thread, ${opts.verifies} verifies...\n`);
-  const verify = await measureVerify(opts.verifies, VERIFY_CAP_MS);
+  const verify = await measureVerify(ACCOUNT.password, opts.verifies, VERIFY_CAP_MS);
 
   process.stdout.write('preparing schema, account and clients file; starting the server...\n');
   const fx = await startFixture(opts.databaseUrl, 30_000);
   try {
-    const config = await oidc.discovery(new URL(fx.url), CLIENT_ID, {}, oidc.ClientSecretBasic(fx.clientSecret), {
-      execute: [oidc.allowInsecureRequests],
-      timeout: REQUEST_TIMEOUT_MS / 1000,
-    });
-    config.timeout = REQUEST_TIMEOUT_MS / 1000;
+    const config = await discoverClient(fx.url, CLIENT_ID, fx.clientSecret);
+    const target: LoginTarget = { url: fx.url, config, redirectUri: REDIRECT_URI, interact: passwordAndConsent(ACCOUNT), accountId: fx.accountId };
     const capMs = opts.seconds * 1000;
     const warmupCount = Math.min(opts.concurrency, opts.logins);
     process.stdout.write(`server ${fx.url} (pid ${fx.server.pid}, schema ${fx.schema}); ${warmupCount} warm-up logins, then ${opts.logins} measured...\n`);
-    const warmup = await load(fx, config, warmupCount, opts.concurrency, Math.min(capMs, 30_000), () => interrupted);
+    const warmup = await loadLogins(target, warmupCount, opts.concurrency, Math.min(capMs, 30_000), () => interrupted);
 
     const cpu0 = fx.cpuSeconds();
     const benchCpu0 = process.cpuUsage();
-    const run = interrupted ? undefined : await load(fx, config, opts.logins, opts.concurrency, capMs, () => interrupted);
+    const run = interrupted ? undefined : await loadLogins(target, opts.logins, opts.concurrency, capMs, () => interrupted);
     const serverCpu = cpu0 !== undefined ? (fx.cpuSeconds() ?? NaN) - cpu0 : NaN;
     const benchCpuUsage = process.cpuUsage(benchCpu0);
     const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;

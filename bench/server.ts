@@ -3,6 +3,9 @@
  * file with one confidential client that is asked for consent, and the real server started as a child
  * process (`node dist/src/main.js`) on a free loopback port. The server selects the schema through the
  * connection URL (`options=-c search_path=<schema>`), since DATABASE_URL is its only database setting.
+ * The server runs as production would in what matters for speed: no mock upstreams, no playground, and
+ * the log level given (the production default, info, unless a benchmark asks otherwise). With WORKERS
+ * above 1 it is a cluster: memory and CPU are read for the primary and each worker.
  * Everything is undone by `cleanup()`, which is safe to call after a partial setup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,9 +31,11 @@ export interface Fixture {
   clientSecret: string;
   url: string;
   server: ChildProcess;
-  /** Peak resident memory of the server process (VmHWM), in KiB; undefined once it has exited. */
+  /** Peak resident memory (VmHWM) of the largest server process, in KiB; undefined once it has exited. */
   peakRssKiB(): number | undefined;
-  /** CPU seconds (user + system) the server process has used so far. */
+  /** Resident memory (VmRSS) now of each server process (a cluster's primary first), in KiB. */
+  rssKiB(): number[];
+  /** CPU seconds (user + system) the server's processes have used so far. */
   cpuSeconds(): number | undefined;
   /** The last lines the server wrote (shown when something fails). */
   output(): string;
@@ -43,7 +48,7 @@ export function withSearchPath(databaseUrl: string, schema: string): string {
   return `${databaseUrl}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);
@@ -66,6 +71,21 @@ function procStatus(pid: number | undefined, field: string): number | undefined 
   }
 }
 
+/** The process and its children (a cluster's workers), from /proc. */
+function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const children: number[] = [];
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const listed = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (listed) children.push(...listed.split(/\s+/).map(Number));
+    }
+  } catch {
+    return fs.existsSync(`/proc/${pid}`) ? [pid] : [];
+  }
+  return [pid, ...children];
+}
+
 function procCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
@@ -78,8 +98,13 @@ function procCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+export interface FixtureOptions {
+  /** The database URL the server is given instead of `databaseUrl` (a statement-counting proxy). */
+  serverDatabaseUrl?: string;
+}
+
 /** `env`: extra server settings (bench/client-credentials.ts turns metrics on with METRICS_TOKEN). */
-export async function startFixture(databaseUrl: string, readyTimeoutMs: number, env: Record<string, string> = {}): Promise<Fixture> {
+export async function startFixture(databaseUrl: string, readyTimeoutMs: number, env: Record<string, string> = {}, options: FixtureOptions = {}): Promise<Fixture> {
   const schema = `bench_${crypto.randomBytes(5).toString('hex')}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-bench-'));
   const lines: string[] = [];
@@ -130,7 +155,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
       client_secret: clientSecret,
       client_name: 'Benchmark RP',
       redirect_uris: [REDIRECT_URI],
-      grant_types: ['authorization_code', 'client_credentials'],
+      grant_types: ['authorization_code', 'client_credentials', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid email profile',
     };
@@ -150,10 +175,14 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
         HOST: '127.0.0.1',
         PORT: String(port),
         ISSUER: url,
-        DATABASE_URL: withSearchPath(databaseUrl, schema),
+        DATABASE_URL: withSearchPath(options.serverDatabaseUrl ?? databaseUrl, schema),
         CLIENTS_FILE: clientsFile,
         DATA_DIR: path.join(tmp, 'data'),
         LOG_LEVEL: 'warn',
+        MOCKS_ENABLED: 'false',
+        PLAYGROUND_ENABLED: 'false',
+        WORKERS: '1',
+        SHUTDOWN_DRAIN_SECONDS: '0', // nobody balances load here: stop at once
         // The load generator is one address starting logins far faster than people: lift the /auth limits.
         AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '1000000',
         AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '10000000',
@@ -183,8 +212,15 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
           clientSecret,
           url,
           server: child,
-          peakRssKiB: () => procStatus(child.pid, 'VmHWM'),
-          cpuSeconds: () => procCpuSeconds(child.pid),
+          peakRssKiB: () => {
+            const peaks = processTree(child.pid).map((pid) => procStatus(pid, 'VmHWM')).filter((k): k is number => k !== undefined);
+            return peaks.length ? Math.max(...peaks) : undefined;
+          },
+          rssKiB: () => processTree(child.pid).map((pid) => procStatus(pid, 'VmRSS')).filter((k): k is number => k !== undefined),
+          cpuSeconds: () => {
+            const used = processTree(child.pid).map(procCpuSeconds).filter((s): s is number => s !== undefined);
+            return used.length ? used.reduce((a, b) => a + b, 0) : undefined;
+          },
           output: () => lines.join('\n'),
           cleanup,
         };

@@ -1,4 +1,4 @@
-/** Time as a dependency: production uses the system clock, tests inject one they can move. */
+/** Time as a dependency: production uses the system clock; tests inject one they move (test/support/manual-clock.ts). */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -6,13 +6,3 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A clock that only moves when told to (tests of expiry). */
-export class ManualClock implements Clock {
-  constructor(private current = Date.UTC(2026, 0, 1)) {}
-  now(): number {
-    return this.current;
-  }
-  advance(ms: number): void {
-    this.current += ms;
-  }
-}

@@ -1,45 +1,75 @@
 /**
  * Starts the service: validated config → wiring → listen. Tells the operator where discovery is, which
- * clients are configured and whether development defaults are in use. SIGTERM/SIGINT stop it gracefully
- * (service.shutdown: drain, finish in-flight requests, close the pool) and it exits 0; a second signal
- * during that wait ends the process at once (the listeners are `once`).
+ * clients are configured and whether development defaults are in use. With WORKERS above 1 on
+ * PostgreSQL this process becomes the primary of a cluster (src/cluster.ts) and each worker runs the
+ * rest of this file; a worker's log lines carry its `worker` number.
+ * SIGTERM/SIGINT stop it gracefully (service.shutdown: drain, finish in-flight requests, close the pool)
+ * and it exits 0. Alone, a second signal during that wait ends the process at once (the listeners are
+ * `once`); in a cluster the primary decides that, so a worker takes the first signal and ignores the rest.
+ * Logs are written asynchronously: every exit flushes them first.
  */
-import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError } from './config.js';
-import { createLogger } from './logger.js';
-import { createService } from './service.js';
+import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError, type Config } from './config/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
+import { announceReady, processRole, runPrimary, type ProcessRole } from './cluster.js';
+
+async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
+  const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
+  // What the operator reads at start-up, once: alone, or by the cluster's first worker.
+  const announce = role.kind !== 'worker' || role.first;
+  if (announce) for (const warning of productionWarnings(config)) logger.warn(warning);
+  if (role.kind === 'single' && role.ignoredWorkers) {
+    logger.info({ workers: 1, requested: role.ignoredWorkers }, 'SQLite serves one process: WORKERS applies to PostgreSQL only');
+  }
+  const service = await createService({ config, logger });
+  const { url, metricsUrl } = await service.listen();
+  announceReady();
+
+  if (announce) {
+    logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
+    logger.info(
+      { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
+      `${service.clients.length} client(s) configured from ${config.clientsFile}`,
+    );
+    logger.info({ database: config.databaseUrl ? 'postgresql' : `sqlite in ${config.deployment.sqliteFile}` }, 'store');
+    const defaults = developmentDefaults(config);
+    if (defaults.length) logger.warn({ developmentDefaults: defaults }, 'running on development defaults: not for production');
+    if (config.mocksEnabled) logger.warn('mock upstreams are enabled');
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    service.shutdown().then(
+      () => exitFlushed(rootLogger, 0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        exitFlushed(rootLogger, 1);
+      },
+    );
+  };
+  const listen = role.kind === 'worker' ? process.on.bind(process) : process.once.bind(process);
+  listen('SIGTERM', () => stop('SIGTERM'));
+  listen('SIGINT', () => stop('SIGINT'));
+}
+
+/** Exits once the asynchronous log destination has written everything (the last lines matter). */
+function exitFlushed(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
+}
 
 async function main(): Promise<void> {
   const config = loadConfigFromEnvironment();
   const logger = createLogger(config.logLevel);
-  for (const warning of productionWarnings(config)) logger.warn(warning);
-  const service = await createService({ config, logger });
-  const { url, metricsUrl } = await service.listen();
-
-  logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
-  logger.info(
-    { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
-    `${service.clients.length} client(s) configured from ${config.clientsFile}`,
-  );
-  logger.info({ database: config.databaseUrl ? 'postgresql' : `sqlite in ${config.deployment.sqliteFile}` }, 'store');
-  const defaults = developmentDefaults(config);
-  if (defaults.length) logger.warn({ developmentDefaults: defaults }, 'running on development defaults: not for production');
-  if (config.mocksEnabled) logger.warn('mock upstreams are enabled');
-
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    // Flushed before exiting: pino writes asynchronously, and the last lines (the pool closed) matter.
-    const exit = (code: number) => logger.flush(() => process.exit(code));
-    service.shutdown().then(
-      () => exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const role = processRole({ workers: config.workers, postgres: Boolean(config.databaseUrl) });
+  if (role.kind === 'primary') {
+    exitFlushed(logger, await runPrimary({ workers: role.workers, logger }));
+    return;
+  }
+  await serve(config, logger, role);
 }
 
 main().catch((err: unknown) => {
@@ -48,5 +78,6 @@ main().catch((err: unknown) => {
   } else {
     process.stderr.write(`Nordlys ID failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   }
+  // pino writes what it still holds when the process exits.
   process.exit(1);
 });

@@ -15,7 +15,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
 import type { RateLimits } from '../store/rate-limits.js';
-import { createAccountRepository, isLegacyUsername, normaliseEmail, normaliseLegacyUsername, type Account } from '../store/accounts.js';
+import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername, type Account, type AccountRepository } from '../store/accounts.js';
 import { accountSessionPayloads, endAccountSessions } from '../store/account-sessions.js';
 import { tombstoneAccount } from '../store/account-retention.js';
 import { ClientInputError } from './clients-service.js';
@@ -30,6 +30,7 @@ export interface EndedSession {
 export interface AccountRoutesDeps {
   db: Database;
   clock: Clock;
+  accounts: AccountRepository;
   audit: AuditLog;
   rateLimits: RateLimits;
   /** Tells the relying parties of an ended session (back-channel logout, through the outbox). */
@@ -55,7 +56,7 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
       await deps.backchannelLogout?.(session).catch((err: unknown) => (ctx.state.log as { warn?: (o: object, m: string) => void } | undefined)?.warn?.({ err }, 'back-channel logout after an admin action failed'));
     }
   };
-  const accounts = createAccountRepository(db, clock);
+  const { accounts } = deps;
   const record = (ctx: Context, event: string, accountId: string | undefined, detail: Record<string, string | number | boolean> = {}) =>
     audit.record({
       event: `admin.account.${event}`,

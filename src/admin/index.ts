@@ -7,17 +7,18 @@
  * composition root, so nothing here reaches into the provider module.
  */
 import type Provider from 'oidc-provider';
-import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import type { Kek } from '../store/key-encryption.js';
 import type { AuditLog } from '../store/audit.js';
 import { createClientStore, type ClientStore, type StoredMetadata } from '../store/clients.js';
-import { createRateLimits } from '../store/rate-limits.js';
+import type { RateLimits } from '../store/rate-limits.js';
+import type { AccountRepository } from '../store/accounts.js';
 import { createClientsService } from './clients-service.js';
 import { createAdminRouter } from './router.js';
 import type { EndedSession } from './accounts-routes.js';
+import type { KeyRoutesSettings } from './keys-routes.js';
 import { withSecretGrace } from './secret-grace.js';
 
 export { createClientStore, withSecretGrace };
@@ -28,42 +29,54 @@ export async function importClients(store: ClientStore, clients: Array<Record<st
   if (result.created.length || result.updated.length) logger.info({ file, created: result.created, updated: result.updated }, 'clients imported into the database');
 }
 
-export interface AdminDeps {
-  config: Config;
+/** What the admin API is configured with (src/config/admin.ts and the settings it shares with the rest). */
+export interface AdminSettings {
+  issuer: string;
+  bodyLimitBytes: number;
+  retryAfterSeconds: number;
+  /** After a client secret is rotated, the previous one keeps working this long. */
+  secretGraceSeconds: number;
+  /** Admin API requests per admin client per minute. */
+  requestsPerMinute: number;
+  keys: KeyRoutesSettings;
+}
+
+export function createAdmin(deps: {
+  settings: AdminSettings;
   db: Database;
   clock: Clock;
   store: ClientStore;
+  rateLimits: RateLimits;
+  accounts: AccountRepository;
   audit: AuditLog;
   getProvider: () => Provider;
   /** Sends the back-channel logouts of a session an admin action ended (revoke, disable, delete). */
   backchannelLogout: (session: EndedSession) => Promise<void>;
-}
-
-export function createAdmin(deps: AdminDeps) {
-  const { config, db, clock, store, audit } = deps;
+}) {
+  const { settings, db, clock, store, rateLimits, audit } = deps;
   const clients = createClientsService({
     store,
     audit,
-    graceSeconds: config.admin.secretGraceSeconds,
+    graceSeconds: settings.secretGraceSeconds,
     validate: async (metadata) => {
       await deps.getProvider().Client.validate(metadata as never);
     },
   });
-  const rateLimits = createRateLimits(db, clock);
   const router = createAdminRouter({
     getProvider: deps.getProvider,
     clock,
     rateLimits,
-    perMinute: config.admin.requestsPerMinute,
+    perMinute: settings.requestsPerMinute,
     clients,
     audit,
-    issuer: config.issuer,
-    bodyLimitBytes: config.bodyLimitBytes,
-    retryAfterSeconds: config.availability.retryAfterSeconds,
-    keys: { config, db, clock, audit },
+    issuer: settings.issuer,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    keys: { settings: settings.keys, db, clock, audit },
     accounts: {
       db,
       clock,
+      accounts: deps.accounts,
       audit,
       rateLimits,
       backchannelLogout: deps.backchannelLogout,

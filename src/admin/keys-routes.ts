@@ -6,24 +6,33 @@
  */
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Config } from '../config.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
 import { describeKeys, revokeKey, rotateKeys } from '../cli/keys.js';
-import { maxSignedTokenSeconds } from '../provider/create-provider.js';
+
+export interface KeyRoutesSettings {
+  /** KEY_ENCRYPTION_KEY, when configured (the key-encryption key of the private keys). */
+  keyEncryptionKey: string | undefined;
+  /** KEY_PUBLISH_SECONDS: how long a new key is published before it signs. */
+  publishSeconds: number;
+  /** KEY_REFRESH_SECONDS: how soon running instances take a change up. */
+  refreshSeconds: number;
+  /** How long a superseded key must stay published (maxSignedTokenSeconds). */
+  verifySeconds: number;
+}
 
 export interface KeyRoutesDeps {
-  config: Config;
+  settings: KeyRoutesSettings;
   db: Database;
   clock: Clock;
   audit: AuditLog;
 }
 
 export function addKeyRoutes(router: Router, guard: Middleware, deps: KeyRoutesDeps): void {
-  const { config, db, clock, audit } = deps;
-  const kek = config.operations.keyEncryptionKey;
-  const verifySeconds = maxSignedTokenSeconds(config);
+  const { settings, db, clock, audit } = deps;
+  const kek = settings.keyEncryptionKey;
+  const { verifySeconds } = settings;
   const record = (ctx: Context, event: string, detail: Record<string, string | number | boolean> = {}) =>
     audit.record({
       event: `admin.keys.${event}`,
@@ -33,7 +42,7 @@ export function addKeyRoutes(router: Router, guard: Middleware, deps: KeyRoutesD
       requestId: ctx.state.requestId as string | undefined,
       detail: { actor: 'admin-api', ...detail },
     });
-  const refreshNote = `running instances take the change up within KEY_REFRESH_SECONDS (${config.keys.refreshSeconds} s)`;
+  const refreshNote = `running instances take the change up within KEY_REFRESH_SECONDS (${settings.refreshSeconds} s)`;
 
   router.get('/keys', guard, async (ctx) => {
     const keys = await describeKeys(db, clock, verifySeconds, kek);
@@ -41,7 +50,7 @@ export function addKeyRoutes(router: Router, guard: Middleware, deps: KeyRoutesD
     ctx.body = { keys };
   });
   router.post('/keys/rotate', guard, async (ctx) => {
-    const created = await rotateKeys(db, clock, config.keys.publishSeconds, kek);
+    const created = await rotateKeys(db, clock, settings.publishSeconds, kek);
     await record(ctx, 'rotated', { kids: created.map((k) => k.kid).join(',') });
     ctx.body = { created: created.map((k) => ({ kid: k.kid, alg: k.alg, signs_from: new Date(k.activatesAt).toISOString() })), note: refreshNote };
   });

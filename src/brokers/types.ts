@@ -4,7 +4,8 @@
  * - per-login state is returned as opaque JSON and stored with the login, never kept in memory,
  *   so any instance can take the callback or the poll;
  * - a broker passes the required minimum upstream and still checks the level it got back;
- * - failures are BrokerErrors with a kind the pages can explain, and the original cause for the log.
+ * - failures are BrokerErrors with a kind the pages can explain (src/brokers/error-pages.ts), and the
+ *   original cause for the log.
  */
 import type { Rank } from '../policies/loa.js';
 
@@ -60,7 +61,11 @@ export interface DecoupledBroker {
   readonly id: string;
   readonly capability: 'decoupled';
   readonly reachable: readonly Rank[];
-  begin(requirement: Requirement, endUser: { ip: string }): Promise<{ state: BrokerState; display: Record<string, unknown> }>;
+  /** How often the upstream may be asked about one order, and how long one question may take. */
+  readonly pollIntervalMs: number;
+  readonly pollTimeoutMs: number;
+  /** `orderRef` names the order upstream (polls and cancels are claimed per order). */
+  begin(requirement: Requirement, endUser: { ip: string }): Promise<{ state: BrokerState; orderRef: string; display: Record<string, unknown> }>;
   poll(state: BrokerState, requirement: Requirement): Promise<PollResult>;
   cancel(state: BrokerState): Promise<void>;
 }
@@ -79,16 +84,34 @@ export type BrokerErrorKind =
   /** The upstream's answer failed validation (signature, nonce, state, issuer …). */
   | 'invalid_response'
   /** The upstream answered from an older login than `prompt=login` or `max_age` demanded. */
-  | 'stale_authentication';
+  | 'stale_authentication'
+  /** The method refuses every login by design (the foreign-eID explanation). */
+  | 'refused';
+
+/** What a level refusal says: the rank reached, the rank required, and how the person authenticated. */
+export interface LevelDetail {
+  reached?: Rank;
+  required?: Rank;
+  amr?: string[];
+}
 
 export class BrokerError extends Error {
+  /** For `insufficient_level`: what was reached and required (the page explains it). */
+  readonly detail: LevelDetail | undefined;
+
   constructor(
     readonly broker: string,
     readonly kind: BrokerErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: LevelDetail },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BrokerError';
+    this.detail = options?.detail;
   }
+}
+
+/** The upstream vouched for less than the login requires. */
+export function levelTooLow(broker: string, upstream: string, detail: Required<Pick<LevelDetail, 'reached' | 'required'>> & LevelDetail): BrokerError {
+  return new BrokerError(broker, 'insufficient_level', `${upstream} returned ${detail.reached}, ${detail.required} was required`, { detail });
 }

@@ -7,13 +7,15 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import { resolveKeyEncryptionKey } from '../store/secrets.js';
 import { createAuditLog } from '../store/audit.js';
 import { createClientStore } from '../store/clients.js';
 import { createClientsService, type ClientsService } from '../admin/clients-service.js';
+import { validateClientPolicy } from '../policies/client-policy.js';
+import { knownMethodIds } from '../brokers/registry.js';
 
 const CLI = { kind: 'cli' } as const;
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -22,7 +24,13 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** The clients service over an open database, as the CLI uses it (no provider at hand). */
 export async function cliClientsService(db: Database, config: Config): Promise<ClientsService> {
   const { kek } = await resolveKeyEncryptionKey(db, systemClock, config.operations.keyEncryptionKey);
-  return createClientsService({ store: createClientStore(db, systemClock, kek), audit: createAuditLog(db, systemClock), graceSeconds: config.admin.secretGraceSeconds });
+  const known = knownMethodIds(config.brokers);
+  // Without a provider at hand, the login methods a client names are checked against the registry here.
+  const validate = async (metadata: Record<string, unknown>) => {
+    const problems = validateClientPolicy(metadata, known);
+    if (problems.length) throw new Error(problems.join('; '));
+  };
+  return createClientsService({ store: createClientStore(db, systemClock, kek), audit: createAuditLog(db, systemClock), graceSeconds: config.admin.secretGraceSeconds, validate });
 }
 
 function readMetadata(file: string): unknown {

@@ -6,7 +6,7 @@
  * Every command that changes something is written to the audit trail with actor `cli` (cli/audit.ts).
  */
 import { Command } from 'commander';
-import { loadConfigFromEnvironment, ConfigError, type Config } from '../config.js';
+import { loadConfigFromEnvironment, ConfigError, type Config } from '../config/index.js';
 import { systemClock } from '../clock.js';
 import { openDatabase, type Database } from '../store/db.js';
 import { migrateLatest } from '../store/migrate.js';
@@ -108,7 +108,7 @@ export function buildCli(config: Config): Command {
 
   const keys = program.command('keys').description('signing keys');
   const kek = config.operations.keyEncryptionKey;
-  const verifySeconds = maxSignedTokenSeconds(config);
+  const verifySeconds = maxSignedTokenSeconds(config.ttl);
   keys.command('list').action(async () => {
     const rows = await withDb(config, (db) => describeKeys(db, systemClock, verifySeconds, kek));
     for (const k of rows) out(`${k.kid}\t${k.alg}\t${k.state}\tcreated ${k.created}\tsigns from ${k.signsFrom}`);

@@ -10,12 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Koa, { type Middleware } from 'koa';
+import compose from 'koa-compose';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { isReachable } from '../store/db.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { requestContext } from './request-context.js';
 import type { RequestScope } from './request-scope.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
@@ -27,6 +28,7 @@ import { loopbackSecureContext } from './loopback-secure.js';
 import { tokenResponseFixes } from './token-response.js';
 import { deadline } from './deadline.js';
 import { providerMount } from './provider-mount.js';
+import { gatedRouter } from './route-gate.js';
 
 export interface AppDeps {
   /** Set when shutdown begins: /readyz answers 503 so load balancers stop sending traffic. */
@@ -101,13 +103,19 @@ export function createApp(deps: AppDeps): Koa {
   app.use(deadline(deps.availability.requestDeadlineMs));
   app.use(trustedForwarding(createProxyTrust(deps.trustedProxies)));
   if (deps.loopbackHttpIssuer) app.use(loopbackSecureContext());
-  app.use(system.routes());
+  app.use(gatedRouter(system, system.routes() as Middleware));
   if (deps.metrics?.endpoint) app.use(deps.metrics.endpoint);
   app.use(issuerHostOnly(deps.issuer));
+  // Each router runs only for the paths it could answer (route-gate.ts): the API requests that
+  // oidc-provider answers pass by without matching every page route.
+  const csp = pageCsp();
   for (const router of deps.pageRouters) {
-    app.use(async (ctx, next) => (router.match(ctx.path, ctx.method).route ? pageCsp()(ctx, next) : next()));
-    app.use(router.routes());
-    app.use(router.allowedMethods());
+    const pages: Middleware = compose([
+      (ctx, next) => (router.match(ctx.path, ctx.method).route ? csp(ctx, next) : next()),
+      router.routes() as Middleware,
+      router.allowedMethods() as Middleware,
+    ]);
+    app.use(gatedRouter(router, pages));
   }
   for (const middleware of deps.upstreamMiddleware ?? []) app.use(middleware);
   app.use(tokenResponseFixes());

@@ -1,11 +1,11 @@
 /**
  * The development outbox page, /dev/outbox: the mail the service would have sent, newest first, so a
  * newcomer can read a verification code without a mail server. Rule: mounted only outside production
- * and only while mail goes to the outbox (src/interactions/local-accounts/index.ts decides).
+ * and only while mail goes to the outbox (src/service/local-accounts.ts decides).
  */
 import Router from '@koa/router';
 import { negotiateLocale } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { readOutbox } from '../mail/mailer.js';
 
 export function createDevOutboxRouter(renderer: Renderer, outboxDir: string): Router {

@@ -9,7 +9,7 @@
 import type { Middleware } from 'koa';
 import { AppError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import { negotiateLocale, type Locale } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { describeDatabaseError, isDatabaseUnavailable } from '../store/db-errors.js';
 import { renderUnavailablePage } from '../views/unavailable-page.js';
 import { PAGE_CSP } from './security-headers.js';

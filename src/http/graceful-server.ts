@@ -30,7 +30,7 @@ export interface GracefulServer {
 export function createGracefulServer(handler: http.RequestListener, logger: Logger, readiness: Readiness): GracefulServer {
   let closing = false;
   const server = http.createServer((req, res) => {
-    logger.debug({ method: req.method, path: (req.url ?? '').split('?')[0] }, 'request received');
+    if (logger.isLevelEnabled('debug')) logger.debug({ method: req.method, path: (req.url ?? '').split('?')[0] }, 'request received');
     if (readiness.draining) res.setHeader('Connection', 'close');
     // A keep-alive connection whose request was in flight when the listener closed becomes idle here.
     res.once('finish', () => {

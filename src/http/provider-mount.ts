@@ -8,12 +8,14 @@
  *   renders HTML (its renderError draws that page, see src/provider/pages.ts);
  * - we learn the cause from oidc-provider's documented `server_error` event, which it emits with the ctx
  *   and the error right after it wrote its answer; nothing of oidc-provider is patched;
- * - requests are marked as protocol requests, so a deadline that cuts one short answers in the same format.
+ * - requests are marked as protocol requests, so a deadline that cuts one short answers in the same format;
+ * - discovery and JWKS are answered from memory once the instance has answered them (published-documents.ts).
  */
-import type { Middleware, Context } from 'koa';
+import type { Middleware, Context, Next } from 'koa';
 import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 import { isDatabaseUnavailable } from '../store/db-errors.js';
+import { publishedDocuments } from './published-documents.js';
 
 export const UNAVAILABLE_DESCRIPTION = 'the service is temporarily unavailable, try again shortly';
 
@@ -41,13 +43,17 @@ export function providerMount(getProvider: () => Provider, retryAfterSeconds: nu
     }
     return middleware;
   };
-  return async (ctx, next) => {
-    ctx.state.protocolRequest = true;
+  const run = async (provider: Provider, ctx: Context, next: Next) => {
     // What oidc-provider does not answer is ours again (the error handler's localised 404).
-    await middlewareOf(getProvider())(ctx, async () => {
+    await middlewareOf(provider)(ctx, async () => {
       ctx.state.protocolRequest = false;
       await next();
     });
     if (ctx.state.databaseUnavailable) answerUnavailable(ctx, retryAfterSeconds);
+  };
+  const documents = publishedDocuments(getProvider, run);
+  return (ctx, next) => {
+    ctx.state.protocolRequest = true;
+    return documents(ctx, next);
   };
 }

@@ -5,7 +5,7 @@
  * - a first-party client (`skip_consent`) is granted without a page: the user has nothing to decide;
  * - every grant is written to the audit trail (consent.granted) with the scopes and claims it added.
  */
-import type { InteractionContext } from './router.js';
+import type { InteractionContext } from './interaction-context.js';
 import { LOGIN_CLAIMS, consentLabelId } from '../policies/claims.js';
 import { AUDIT_EVENTS, type AuditLog } from '../store/audit.js';
 import { requestIp } from './request-ip.js';
@@ -25,7 +25,7 @@ export function createConsent(audit: AuditLog) {
     const Grant = ic.provider.Grant;
     const grant = details.grantId
       ? await Grant.find(details.grantId)
-      : new Grant({ accountId: details.session!.accountId, clientId: String((details.params as Record<string, unknown>).client_id) });
+      : new Grant({ accountId: details.session!.accountId, clientId: ic.clientId });
     if (!grant) throw new Error('grant vanished during consent');
     if (d.missingOIDCScope?.length) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);

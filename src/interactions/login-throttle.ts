@@ -6,8 +6,8 @@
  *   countsPerIp in src/policies/throttle.ts); each count is one statement (src/store/rate-limits.ts);
  * - an attempt is counted before the password is checked, so parallel guesses cannot all slip in before
  *   the count; a success clears the account's count and takes the IP's hit back;
- * - after `freeFailures` failures each further one doubles the wait, from 30 seconds up to
- *   `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
+ * - after `freeFailures` failures each further one doubles the wait, from `baseDelaySeconds` (30 by
+ *   default) up to `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
  *   address gets four times as many free failures (people share NATs); a password reset clears the
  *   account's count, so the owner of the mailbox always has a way in;
  * - a browser that presents a valid device cookie for the account (device-cookie.ts) draws on its own
@@ -17,7 +17,7 @@
  *   Such a cookie cannot help anyone guess: it is bound to one account and comes from a login to it.
  */
 import type { BackoffPolicy } from '../policies/throttle.js';
-import { countsPerIp, ipBucket } from '../policies/throttle.js';
+import { counterRule, countsPerIp, ipBucket } from '../policies/throttle.js';
 import type { RateLimits } from '../store/rate-limits.js';
 import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername } from '../store/accounts.js';
 
@@ -35,16 +35,19 @@ export function createLoginThrottle(deps: {
   /** A keyed hash, so login names are not stored in the clear. */
   keyHash: (value: string) => string;
   freeFailures: number;
+  /** The first delay; a base longer than the longest delay is cut to it. */
+  baseDelaySeconds: number;
   maxDelaySeconds: number;
 }): LoginThrottle {
-  const account: BackoffPolicy = {
+  const perAccount: BackoffPolicy = {
     kind: 'backoff',
     freeFailures: deps.freeFailures,
-    baseDelaySeconds: Math.min(30, deps.maxDelaySeconds),
+    baseDelaySeconds: Math.min(deps.baseDelaySeconds, deps.maxDelaySeconds),
     maxDelaySeconds: deps.maxDelaySeconds,
     forgetAfterSeconds: 24 * 3600,
   };
-  const ip: BackoffPolicy = { ...account, freeFailures: deps.freeFailures * 4 };
+  const account = counterRule(perAccount);
+  const ip = counterRule({ ...perAccount, freeFailures: deps.freeFailures * 4 });
   const accountKey = (id: string) => `login:account:${id}`;
 
   /** A known browser: its own counter, nothing else. */

@@ -16,11 +16,12 @@ import type { Logger } from '../logger.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { AuditLog } from '../store/audit.js';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from '../passwords/hasher.js';
-import type { InteractionContext } from './router.js';
+import type { InteractionContext } from './interaction-context.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { DeviceCookies } from './device-cookie.js';
 import { requestIp } from './request-ip.js';
 import { normalisePassword } from '../policies/password-rules.js';
+import { MAX_EMAIL_LENGTH } from '../policies/email-address.js';
 import { methodChoice, showLoginPage } from './login-methods.js';
 import { BadRequestError } from '../errors.js';
 import { isMessageId } from '../i18n/translate.js';
@@ -43,8 +44,6 @@ export interface PasswordLoginDeps {
   count: LoginCounters;
 }
 
-const MAX_EMAIL_LENGTH = 320;
-
 export function createPasswordLogin(deps: PasswordLoginDeps) {
   const urls = (uid: string) => ({ actionUrl: `/interaction/${uid}/login`, abortUrl: `/interaction/${uid}/abort` });
 
@@ -60,12 +59,13 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const body = ic.ctx.request.body as Record<string, unknown>;
       const email = typeof body.email === 'string' ? body.email.trim().slice(0, MAX_EMAIL_LENGTH) : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const clientId = String((ic.details.params as Record<string, unknown>).client_id);
+      const { clientId } = ic;
       const ip = requestIp(ic.ctx);
       const auditBase = { event: 'login.password', clientId, ip, requestId: String(ic.ctx.state.requestId ?? '') };
 
       // The e-mail form is refused when this client or request does not accept an e-mail login.
-      if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail login is not offered for this request');
+      const method = methodChoice(ic).password;
+      if (!method) throw new BadRequestError('e-mail login is not offered for this request');
       if (!email || !password) {
         ic.ctx.status = 400;
         await page(ic, { email, errorId: 'login.error.missing_fields' });
@@ -77,7 +77,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       const known: Record<string, boolean> = device ? { device: true } : {};
       if (!gate.ok) {
         await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: 'throttled', ...known } });
-        deps.count.login({ method: 'local', outcome: 'failure' });
+        deps.count.login({ method: method.kind, outcome: 'failure' });
         deps.count.refusal('throttled');
         ic.ctx.status = 429;
         ic.ctx.set('Retry-After', String(gate.retryAfterSeconds));
@@ -88,7 +88,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       await gate.settle(Boolean(credentials && result.ok));
       if (!credentials || !result.ok) {
         await deps.audit.record({ ...auditBase, outcome: 'failure', accountId: credentials?.accountId, detail: { reason: credentials ? 'wrong_password' : 'unknown_account', ...known } });
-        deps.count.login({ method: 'local', outcome: 'failure' });
+        deps.count.login({ method: method.kind, outcome: 'failure' });
         ic.ctx.status = 401;
         await page(ic, { email, errorId: 'login.error.invalid_credentials' });
         return;
@@ -98,7 +98,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId, ...(device ? { detail: known } : {}) });
       deps.deviceCookies.issue(ic.ctx, credentials.accountId);
       deps.logger.info({ accountId: credentials.accountId, clientId }, 'login succeeded');
-      deps.count.login({ method: 'local', outcome: 'success', acr: 'low' });
+      deps.count.login({ method: method.kind, outcome: 'success', acr: 'low' });
       // An e-mail + password login reaches rank `low` (DESIGN §3); the provider writes it in the request's vocabulary.
       await ic.finish({ login: { accountId: credentials.accountId, acr: 'low', amr: ['pwd'] } });
     },

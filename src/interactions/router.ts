@@ -13,13 +13,15 @@ import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors as oidcErrors } from 'oidc-provider';
-import { negotiateLocale, type Locale } from '../i18n/locales.js';
+import { negotiateLocale } from '../i18n/locales.js';
 import { BadRequestError, CsrfError, PayloadTooLargeError } from '../errors.js';
-import type { Renderer } from './render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { Csrf } from './csrf.js';
 import type { RestartStore } from './restart.js';
 import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js';
 import { createConsent } from './consent.js';
+import type { Details, InteractionContext, InteractionRoutes } from './interaction-context.js';
+import type { MethodRegistry } from '../brokers/registry.js';
 
 export interface InteractionDeps extends PasswordLoginDeps {
   getProvider: () => Provider;
@@ -27,36 +29,9 @@ export interface InteractionDeps extends PasswordLoginDeps {
   csrf: Csrf;
   restart: RestartStore;
   bodyLimitBytes: number;
+  /** The login methods (src/brokers/registry.ts), handed to every page through the context. */
+  methods: MethodRegistry;
 }
-
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-export interface InteractionContext {
-  ctx: Context;
-  provider: Provider;
-  /** The client's metadata, including our policy fields; undefined if it vanished from the config. */
-  client: Record<string, unknown> | undefined;
-  details: Details;
-  locale: Locale;
-  uid: string;
-  csrfToken: string;
-  clientName: string;
-  render(view: string, vars: Record<string, unknown>): void;
-  finish(result: Record<string, unknown>): Promise<void>;
-}
-
-/** What a module that adds routes under /interaction/:uid (brokers, registration …) gets to work with. */
-export interface InteractionRouteKit {
-  load(ctx: Context): Promise<InteractionContext | undefined>;
-  checkCsrf(ic: InteractionContext): void;
-  formBody: (ctx: Context, next: () => Promise<unknown>) => Promise<unknown>;
-  /** Called when the person leaves whatever method they were in: back at the method list, another method, abort. */
-  onLeave(listener: (ic: InteractionContext) => Promise<void>): void;
-  /** Tells every onLeave listener that the person left (a method's routes call it when another method starts). */
-  left(ic: InteractionContext): Promise<void>;
-}
-
-export type InteractionRoutes = (router: Router, kit: InteractionRouteKit) => void;
 
 export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -105,14 +80,24 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
       acceptLanguage: ctx.get('accept-language'),
     });
     ctx.state.locale = locale;
-    const client = await provider.Client.find(String(params.client_id));
+    const clientId = String(params.client_id);
+    const client = await provider.Client.find(clientId);
     const csrfToken = deps.csrf.tokenFor(uid);
-    const clientName = client?.clientName ?? String(params.client_id);
+    const clientName = client?.clientName ?? clientId;
+    const finishUrl = async (result: Record<string, unknown>): Promise<string> => {
+      // remember: false makes the session cookie last until the browser closes rather than until the
+      // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
+      const login = result.login as Record<string, unknown> | undefined;
+      const final = login ? { ...result, login: { remember: false, ...login } } : result;
+      return provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+    };
     return {
       ctx,
       provider,
       client: client as unknown as Record<string, unknown> | undefined,
       details,
+      clientId,
+      methods: deps.methods,
       locale,
       uid,
       csrfToken,
@@ -121,12 +106,9 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
         ctx.type = 'html';
         ctx.body = deps.renderer.render(view, locale, { csrf: csrfToken, clientName, uid, ...vars });
       },
+      finishUrl,
       async finish(result) {
-        // remember: false makes the session cookie last until the browser closes rather than until the
-        // session's own end, so a timed-out session can still be recognised and explained (session-policy.ts).
-        const login = result.login as Record<string, unknown> | undefined;
-        const final = login ? { ...result, login: { remember: false, ...login } } : result;
-        const redirectTo = await provider.interactionResult(ctx.req, ctx.res, final, { mergeWithLastSubmission: false });
+        const redirectTo = await finishUrl(result);
         ctx.status = 303;
         ctx.redirect(redirectTo);
       },

@@ -10,7 +10,8 @@
  */
 import client from 'prom-client';
 
-export const LOGIN_METHODS = ['local', 'idporten', 'bankid-se', 'foreign-eid'] as const;
+/** Login method kinds (src/brokers/method.ts): every configured OpenID upstream counts as `oidc`. */
+export const LOGIN_METHODS = ['local', 'idporten', 'bankid-se', 'foreign-eid', 'oidc'] as const;
 export const LOGIN_OUTCOMES = ['success', 'failure', 'cancelled'] as const;
 export const ACRS = ['low', 'substantial', 'high', 'none'] as const;
 export const REFUSAL_REASONS = ['level_too_low', 'throttled', 'foreign_eid', 'upstream_error'] as const;
@@ -36,7 +37,7 @@ export const FLOWS = ['registration', 'reset'] as const;
 export const FLOW_STAGES = ['started', 'completed'] as const;
 export const MAIL_OUTCOMES = ['sent', 'failed'] as const;
 export const DELIVERY_OUTCOMES = ['delivered', 'retry', 'given_up'] as const;
-export const UPSTREAM_CALLS = { idporten: ['discovery', 'token', 'jwks', 'other'], 'bankid-se': ['auth', 'collect', 'cancel', 'other'] } as const;
+export const UPSTREAM_CALLS = { idporten: ['discovery', 'token', 'jwks', 'other'], 'bankid-se': ['auth', 'collect', 'cancel', 'other'], oidc: ['discovery', 'token', 'jwks', 'other'] } as const;
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 type Of<T extends readonly string[]> = T[number];
@@ -57,7 +58,7 @@ export interface Metrics {
   localFlow(flow: Of<typeof FLOWS>, stage: Of<typeof FLOW_STAGES>): void;
   mail(outcome: Of<typeof MAIL_OUTCOMES>): void;
   backchannel(outcome: Of<typeof DELIVERY_OUTCOMES>): void;
-  upstream(broker: UpstreamBroker, call: string, seconds: number, ok: boolean): void;
+  upstream(broker: string, call: string, seconds: number, ok: boolean): void;
   httpRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
@@ -125,8 +126,10 @@ export function createMetrics(options: { pool?: PoolGauges | undefined }): Metri
     localFlow: (flow, stage) => flows.inc({ flow: oneOf(flow, FLOWS), stage: oneOf(stage, FLOW_STAGES) }),
     mail: (outcome) => mails.inc({ outcome: oneOf(outcome, MAIL_OUTCOMES) }),
     backchannel: (outcome) => backchannel.inc({ outcome: oneOf(outcome, DELIVERY_OUTCOMES) }),
-    upstream: (broker, call, seconds, ok) =>
-      upstream.observe({ broker, call: oneOf(call, UPSTREAM_CALLS[broker]), outcome: ok ? 'ok' : 'error' }, seconds),
+    upstream: (broker, call, seconds, ok) => {
+      const known = oneOf(broker, Object.keys(UPSTREAM_CALLS) as UpstreamBroker[]);
+      upstream.observe({ broker: known, call: known === 'other' ? 'other' : oneOf(call, UPSTREAM_CALLS[known]), outcome: ok ? 'ok' : 'error' }, seconds);
+    },
     httpRequest: (route, method, status, seconds) =>
       http.observe({ route: route.length <= MAX_ROUTE_LENGTH ? route : 'other', method: oneOf(method, HTTP_METHODS), status: `${Math.floor(status / 100)}xx` }, seconds),
   };

@@ -13,7 +13,7 @@ import { koaBody } from 'koa-body';
 import type { Context } from 'koa';
 import { AppError, BadRequestError, CsrfError } from '../errors.js';
 import { negotiateLocale, isLocale, supportedLocales } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { Logger } from '../logger.js';
 import { PLAYGROUND_CONFIDENTIAL, PLAYGROUND_PUBLIC, playgroundLoggedOut, type PlaygroundKeys } from './clients.js';
 import { createRelyingParty } from './relying-party.js';

@@ -5,17 +5,34 @@
  * - a request demands a minimum through `acr_values` and through an essential `acr` claim in the raw
  *   `claims` parameter (read raw: oidc-provider drops the essential flag when both are sent);
  * - the effective floor of a method = max(client floor, method floor, requested minimum); a method is
- *   offered only when it can reach that floor.
+ *   offered only when it can reach that floor;
+ * - which methods exist and what each reaches is not known here: the methods registry
+ *   (src/brokers/registry.ts) hands it in as a MethodCatalogue.
  */
 import { isRank, maxRank, parseAcrList, parseAcrValues, satisfies, type Rank, type Vocabulary, VOCABULARIES } from './loa.js';
 
-export const LOGIN_METHODS = ['local', 'idporten', 'bankid-se', 'foreign-eid'] as const;
-export type LoginMethod = (typeof LOGIN_METHODS)[number];
+/** What the policies know of one login method. */
+export interface MethodFacts {
+  readonly id: string;
+  /** The ranks it can deliver, lowest first; none for a method that only explains a refusal. */
+  readonly reachable: readonly Rank[];
+  /** Offered to a client that names no `login_methods` (the e-mail login). */
+  readonly offeredByDefault?: boolean;
+  /** Listed even when it cannot reach the floor: its page explains why it cannot be used (foreign eID). */
+  readonly listedWhenUnreachable?: boolean;
+}
+
+export interface MethodCatalogue {
+  /** Every method id a client may name, configured here or not. */
+  readonly known: readonly string[];
+  /** The methods that can be used now. */
+  readonly methods: readonly MethodFacts[];
+}
 
 export interface ClientPolicy {
-  methods: LoginMethod[];
+  methods: string[];
   minimum: Rank;
-  methodMinimum: Partial<Record<LoginMethod, Rank>>;
+  methodMinimum: Partial<Record<string, Rank>>;
   vocabulary: Vocabulary;
   releaseNationalId: boolean;
 }
@@ -29,20 +46,21 @@ export interface ClientPolicyMetadata {
   release_national_id?: boolean;
 }
 
-export function isLoginMethod(value: unknown): value is LoginMethod {
-  return typeof value === 'string' && (LOGIN_METHODS as readonly string[]).includes(value);
-}
-
-/** Problems with a client's policy fields, each naming its field; empty when valid. */
-export function validateClientPolicy(meta: ClientPolicyMetadata): string[] {
+/**
+ * Problems with a client's policy fields, each naming its field; empty when valid. Without `known` the
+ * method names are checked for shape only (a clients file read before the registry exists).
+ */
+export function validateClientPolicy(meta: ClientPolicyMetadata, known?: readonly string[]): string[] {
   const problems: string[] = [];
+  const isKnown = (m: unknown) => typeof m === 'string' && (known ? known.includes(m) : m.length > 0);
+  const knownList = known ? ` (known: ${known.join(', ')})` : '';
   if (meta.login_methods !== undefined) {
     if (!Array.isArray(meta.login_methods) || meta.login_methods.length === 0) problems.push('login_methods: must list at least one method');
-    else meta.login_methods.forEach((m, i) => isLoginMethod(m) || problems.push(`login_methods[${i}]: unknown method ${String(m)} (known: ${LOGIN_METHODS.join(', ')})`));
+    else meta.login_methods.forEach((m, i) => isKnown(m) || problems.push(`login_methods[${i}]: unknown method ${String(m)}${knownList}`));
   }
   if (meta.min_acr !== undefined && !isRank(meta.min_acr)) problems.push('min_acr: must be low, substantial or high');
   for (const [method, rank] of Object.entries(meta.method_min_acr ?? {})) {
-    if (!isLoginMethod(method)) problems.push(`method_min_acr.${method}: unknown method`);
+    if (!isKnown(method)) problems.push(`method_min_acr.${method}: unknown method`);
     if (!isRank(rank)) problems.push(`method_min_acr.${method}: must be low, substantial or high`);
   }
   if (meta.acr_vocabulary !== undefined && !(VOCABULARIES as readonly string[]).includes(meta.acr_vocabulary)) {
@@ -51,12 +69,13 @@ export function validateClientPolicy(meta: ClientPolicyMetadata): string[] {
   return problems;
 }
 
-/** The policy of a client; a client without policy fields offers e-mail accounts only, at any level. */
-export function clientPolicy(meta: ClientPolicyMetadata): ClientPolicy {
-  const methods = (meta.login_methods ?? ['local']).filter(isLoginMethod);
-  const methodMinimum: Partial<Record<LoginMethod, Rank>> = {};
+/** The policy of a client; a client without policy fields offers the default methods (e-mail accounts), at any level. */
+export function clientPolicy(meta: ClientPolicyMetadata, catalogue: MethodCatalogue): ClientPolicy {
+  const byDefault = catalogue.methods.filter((m) => m.offeredByDefault).map((m) => m.id);
+  const methods = (meta.login_methods ?? byDefault).filter((m) => catalogue.known.includes(m));
+  const methodMinimum: Partial<Record<string, Rank>> = {};
   for (const [method, rank] of Object.entries(meta.method_min_acr ?? {})) {
-    if (isLoginMethod(method) && isRank(rank)) methodMinimum[method] = rank;
+    if (catalogue.known.includes(method) && isRank(rank)) methodMinimum[method] = rank;
   }
   return {
     methods,
@@ -99,7 +118,7 @@ function essentialAcrDemand(claims: unknown): RequestDemand {
 }
 
 /** The floor a login with `method` must reach for this client and request. */
-export function methodFloor(policy: ClientPolicy, method: LoginMethod, demand: RequestDemand): Rank {
+export function methodFloor(policy: ClientPolicy, method: string, demand: RequestDemand): Rank {
   return maxRank(policy.minimum, policy.methodMinimum[method], demand.minimum);
 }
 
@@ -108,38 +127,31 @@ export function responseVocabulary(policy: ClientPolicy, demand: RequestDemand):
   return demand.vocabulary ?? policy.vocabulary;
 }
 
-/** The ranks each method can deliver (the foreign-eID option delivers none: it always refuses). */
-export const METHOD_REACH: Record<LoginMethod, readonly Rank[]> = {
-  local: ['low'],
-  idporten: ['substantial', 'high'],
-  // Swedish BankID is certified at Swedish LoA 3 = eIDAS substantial.
-  'bankid-se': ['substantial'],
-  'foreign-eid': [],
-};
-
 export interface OfferedMethod {
-  method: LoginMethod;
+  method: string;
   floor: Rank;
 }
 
 /**
- * The methods to show on the login page: those the client offers that can reach their floor, plus the
- * foreign-eID explanation when the client offers it. `reachable` is false when no method can log in.
+ * The methods to show on the login page: those the client offers that can be used now and reach their
+ * floor, plus those listed to explain a refusal. `reachable` is false when no method can log in.
  */
-export function offeredMethods(policy: ClientPolicy, demand: RequestDemand, reach = METHOD_REACH): { offered: OfferedMethod[]; reachable: boolean } {
+export function offeredMethods(policy: ClientPolicy, demand: RequestDemand, catalogue: MethodCatalogue): { offered: OfferedMethod[]; reachable: boolean } {
   const offered: OfferedMethod[] = [];
   let reachable = false;
   for (const method of policy.methods) {
+    const facts = catalogue.methods.find((m) => m.id === method);
+    if (!facts) continue;
     const floor = methodFloor(policy, method, demand);
-    const canReach = reach[method].some((r) => satisfies(r, floor));
+    const canReach = facts.reachable.some((r) => satisfies(r, floor));
     if (canReach) reachable = true;
-    if (canReach || method === 'foreign-eid') offered.push({ method, floor });
+    if (canReach || facts.listedWhenUnreachable) offered.push({ method, floor });
   }
   return { offered, reachable };
 }
 
 /** Whether an existing session (its method and rank) satisfies this client and request. */
-export function sessionSatisfies(policy: ClientPolicy, demand: RequestDemand, session: { method: LoginMethod; rank: Rank }): boolean {
+export function sessionSatisfies(policy: ClientPolicy, demand: RequestDemand, session: { method: string; rank: Rank }): boolean {
   if (!policy.methods.includes(session.method)) return false;
   return satisfies(session.rank, methodFloor(policy, session.method, demand));
 }

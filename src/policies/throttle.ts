@@ -95,3 +95,20 @@ export function countsPerIp(ip: string): boolean {
   if (v4) return v4[1] !== '127';
   return address !== '::1' && address !== '0:0:0:0:0:0:0:1';
 }
+
+/**
+ * A policy as the counter store takes it (src/store/rate-limits.ts `CounterRule`): its numbers, the first
+ * hit's state and the backoff delays, so the store computes nothing of the policy itself.
+ */
+export function counterRule(policy: ThrottlePolicy) {
+  const firstHit = (now: number): CounterState => afterHit(undefined, now, policy);
+  if (policy.kind === 'window') return { kind: 'window' as const, limit: policy.limit, windowSeconds: policy.windowSeconds, firstHit, policy };
+  return {
+    kind: 'backoff' as const,
+    freeFailures: policy.freeFailures,
+    forgetAfterSeconds: policy.forgetAfterSeconds,
+    firstHit,
+    delaySeconds: (hits: number) => backoffDelaySeconds(hits, policy),
+    policy,
+  };
+}

@@ -94,12 +94,17 @@ export function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
-/** Validates a parsed clients document; throws ClientsFileError naming each bad field. */
-export function parseClients(document: unknown, file = 'clients file'): ClientMetadata[] {
+/**
+ * Validates a parsed clients document; throws ClientsFileError naming each bad field. With
+ * `knownMethods` (the registry's method ids) every login method a client names must be one of them.
+ */
+export function parseClients(document: unknown, file = 'clients file', knownMethods?: readonly string[]): ClientMetadata[] {
   const parsed = fileSchema.safeParse(document);
   if (!parsed.success) {
     throw new ClientsFileError(file, parsed.error.issues.map((i) => `${formatPath(i.path) || 'document'}: ${i.message}`));
   }
+  const unknown = knownMethods ? parsed.data.clients.flatMap((c, i) => validateClientPolicy(c, knownMethods).map((p) => `clients[${i}].${p}`)) : [];
+  if (unknown.length) throw new ClientsFileError(file, unknown);
   return parsed.data.clients.map(withProtocolDefaults);
 }
 
@@ -119,7 +124,7 @@ export function exampleClientProblems(clients: ClientMetadata[]): string[] {
   );
 }
 
-export function readClientsFile(file: string, options: { refuseExamples?: boolean } = {}): ClientMetadata[] {
+export function readClientsFile(file: string, options: { refuseExamples?: boolean; knownMethods?: readonly string[] } = {}): ClientMetadata[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -132,7 +137,7 @@ export function readClientsFile(file: string, options: { refuseExamples?: boolea
   } catch (cause) {
     throw new ClientsFileError(file, [`is not valid JSON (${(cause as Error).message})`]);
   }
-  const clients = parseClients(document, file);
+  const clients = parseClients(document, file, options.knownMethods);
   const examples = options.refuseExamples ? exampleClientProblems(clients) : [];
   if (examples.length) throw new ClientsFileError(file, examples);
   return clients;

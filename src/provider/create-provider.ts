@@ -11,45 +11,52 @@
  */
 import crypto from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Config } from '../config.js';
+import type { TokenLifetimes } from '../config/index.js';
 import type { Clock } from '../clock.js';
-import type { Database } from '../store/db.js';
 import type { AccountRepository } from '../store/accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
-import { createAdapterClass } from '../store/oidc-adapter.js';
-import { withClientModel } from '../store/client-adapter.js';
-import { withRequestMemo, type RequestMemo } from '../store/request-memo.js';
-import type { ClientStore } from '../store/clients.js';
+import { adapterRequestScope, type OidcAdapterClass } from '../store/oidc-adapter.js';
 import { ADMIN_SCOPE } from '../policies/admin-scope.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import type { ClientMetadata } from './clients-file.js';
-import { createFindAccount } from './find-account.js';
+import { createFindAccount, type AccountMethods } from './find-account.js';
 import { createProviderPages } from './pages.js';
-import { installAcrVocabulary, loginInteractionPolicy } from './loa-checks.js';
+import { loginInteractionPolicy } from './loa-checks.js';
 import { supportedAcrValues } from '../policies/loa.js';
-import { isLoginMethod, validateClientPolicy, type LoginMethod } from '../policies/client-policy.js';
+import { validateClientPolicy, type MethodCatalogue } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
 import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 import { sessionEndedCheck, sessionTtl } from './session-policy.js';
-import { createSessionEndings } from '../store/session-expiry.js';
+import type { SessionEndings } from '../store/session-expiry.js';
+import type { SessionPolicy } from '../policies/session.js';
+
+/** The settings the provider is built from: its issuer, lifetimes, session timeouts and acr values. */
+export interface ProviderSettings {
+  issuer: string;
+  ttl: Omit<TokenLifetimes, 'interactionRestartSeconds'>;
+  sessions: SessionPolicy;
+  /** BANKID_SWEDEN_CONNECT_CERTIFIED: which Swedish loa3 value acr_values_supported lists. */
+  swedenConnectCertified: boolean;
+}
 
 export interface ProviderDeps {
-  config: Config;
-  db: Database;
+  settings: ProviderSettings;
   clock: Clock;
+  /** The store's adapter, with the clients table behind its Client model (src/store/client-adapter.ts). */
+  adapter: OidcAdapterClass;
+  /** Sessions that ended by timeout, for the login Check that says why (src/store/session-expiry.ts). */
+  sessionEndings: SessionEndings;
   accounts: AccountRepository;
   federated: FederatedAccountRepository;
   renderer: Renderer;
   secrets: ResolvedSecrets;
   /** Static clients (the playground's built-in ones); the rest come from the clients table. */
   clients: ClientMetadata[];
-  /** The clients table, served through the adapter's Client model (src/store/client-adapter.ts). */
-  clientStore?: Pick<ClientStore, 'providerMetadata'>;
-  /** Each request reads a stored artefact at most once (src/store/request-memo.ts). */
-  requestMemo?: RequestMemo;
   jwks: { keys: JWK[] };
+  /** The login methods (the registry, src/brokers/registry.ts): client policies, session checks, findAccount. */
+  methods: MethodCatalogue & AccountMethods;
   /** Every outgoing request of the provider (back-channel logout, client JWKS): outbound/provider-fetch.ts. */
   fetch?: Configuration['fetch'];
   /** Called for every new interaction before the user is sent to it; may refuse (limits on /auth). */
@@ -77,22 +84,25 @@ async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, db, clock, accounts, federated, renderer, secrets } = deps;
-  const accountMethod = async (accountId: string): Promise<LoginMethod | undefined> => {
+  const { settings, clock, accounts, federated, renderer, secrets } = deps;
+  const accountMethod = async (accountId: string): Promise<string | undefined> => {
     const account = await accounts.findById(accountId);
-    return account?.status === 'active' && isLoginMethod(account.kind) ? account.kind : undefined;
+    return account?.status === 'active' && deps.methods.known.includes(account.kind) ? account.kind : undefined;
   };
   const pages = createProviderPages(renderer);
-  const sessionPolicy = config.sessions;
+  const sessionPolicy = settings.sessions;
+  const ttl = settings.ttl;
   // POST /auth and POST /session/end need a SameSite=None (so Secure) session cookie; see post-methods.ts.
-  const post = postMethodSupport(config.issuer);
+  const post = postMethodSupport(settings.issuer);
+
+  const acrOptions = { swedenConnectCertified: settings.swedenConnectCertified };
 
   const configuration: Configuration = {
-    adapter: withClientModel(deps.requestMemo ? withRequestMemo(createAdapterClass(db, clock), deps.requestMemo) : createAdapterClass(db, clock), deps.clientStore),
+    adapter: deps.adapter,
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts, federated),
-    acrValues: supportedAcrValues({ swedenConnectCertified: config.compliance.bankidSwedenConnectCertified }),
+    findAccount: createFindAccount(accounts, federated, deps.methods),
+    acrValues: supportedAcrValues(acrOptions),
     cookies: {
       keys: secrets.cookieKeys,
       long: post.enabled ? { httpOnly: true, sameSite: 'none', secure: true, signed: true } : { httpOnly: true, sameSite: 'lax', signed: true },
@@ -114,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         if ((key === 'skip_consent' || key === 'release_national_id') && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${key} must be a boolean`);
         }
-        const problems = validateClientPolicy({ [key]: value });
+        const problems = validateClientPolicy({ [key]: value }, deps.methods.known);
         if (problems.length) throw new Error(problems.join('; '));
       },
     },
@@ -127,7 +137,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         await deps.admitInteraction?.(ctx, interaction);
         return `/interaction/${interaction.uid}`;
       },
-      policy: loginInteractionPolicy(accountMethod, [sessionEndedCheck(createSessionEndings(db, clock, sessionPolicy), sessionPolicy)]),
+      policy: loginInteractionPolicy(accountMethod, deps.methods, acrOptions, [sessionEndedCheck(deps.sessionEndings, sessionPolicy)]),
     },
     features: {
       devInteractions: { enabled: false },
@@ -156,31 +166,32 @@ export function createProvider(deps: ProviderDeps): Provider {
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
     ttl: {
-      AccessToken: config.ttl.accessTokenSeconds,
-      AuthorizationCode: 60,
-      ClientCredentials: config.ttl.accessTokenSeconds,
-      IdToken: config.ttl.idTokenSeconds,
-      Interaction: config.ttl.interactionSeconds,
+      AccessToken: ttl.accessTokenSeconds,
+      AuthorizationCode: ttl.authorizationCodeSeconds,
+      ClientCredentials: ttl.accessTokenSeconds,
+      IdToken: ttl.idTokenSeconds,
+      Interaction: ttl.interactionSeconds,
       // Idle timeout capped by the absolute lifetime, renewed on every save (src/provider/session-policy.ts).
       Session: sessionTtl(sessionPolicy, clock),
-      Grant: config.ttl.refreshTokenSeconds,
+      Grant: ttl.refreshTokenSeconds,
       RefreshToken: (ctx, token, client) =>
         // Public clients rotate their refresh tokens; keep their chains short-lived as RFC 9700 advises.
-        client.clientAuthMethod === 'none' ? Math.min(config.ttl.refreshTokenSeconds, 24 * 3600) : config.ttl.refreshTokenSeconds,
+        client.clientAuthMethod === 'none' ? Math.min(ttl.refreshTokenSeconds, ttl.publicClientRefreshTokenSeconds) : ttl.refreshTokenSeconds,
     },
     renderError: pages.renderError,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
 
-  const provider = new Provider(config.issuer, configuration);
+  const provider = new Provider(settings.issuer, configuration);
+  // First: the adapter reads a token's Grant and Session with it, for this request only (store/payload-reads.ts).
+  provider.use(adapterRequestScope);
   // It runs inside our app, whose trustedForwarding middleware leaves only validated X-Forwarded-*
   // headers (the issuer's scheme and host, the client address from TRUSTED_PROXIES).
   provider.proxy = true;
-  installAcrVocabulary(provider, { swedenConnectCertified: config.compliance.bankidSwedenConnectCertified });
   return provider;
 }
 
 /** The longest any token signed by a key stays valid: how long a superseded key must stay published. */
-export function maxSignedTokenSeconds(config: Config): number {
-  return Math.max(config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds, 300);
+export function maxSignedTokenSeconds(ttl: Pick<TokenLifetimes, 'idTokenSeconds' | 'accessTokenSeconds'>): number {
+  return Math.max(ttl.idTokenSeconds, ttl.accessTokenSeconds, 300);
 }

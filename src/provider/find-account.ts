@@ -1,20 +1,30 @@
 /**
  * oidc-provider's findAccount: turns a `sub` into the claims a client may receive.
  * Rules: a deleted (tombstoned) or unknown account yields nothing, which ends its sessions and tokens'
- * usefulness; oidc-provider itself filters the returned claims by the granted scopes and claims; `pid`
- * (a national identity number) is only ever returned to clients with `release_national_id`.
+ * usefulness; oidc-provider itself filters the returned claims by the granted scopes and claims; a
+ * national identity number is only ever returned to clients with `release_national_id`, as the claim its
+ * method names (ID-porten's `pid`, OIDC Sweden's personalIdentityNumber; the registry says which).
  */
 import type { FindAccount } from 'oidc-provider';
 import type { AccountRepository } from '../store/accounts.js';
 import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 
-export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository): FindAccount {
+/** What findAccount asks of the login methods (the registry answers, by an account's kind). */
+export interface AccountMethods {
+  /** The account was made by an upstream login (it has a federated identity). */
+  isFederated(kind: string): boolean;
+  /** The claim the upstream subject is released as; undefined: never released. */
+  nationalIdClaimOf(kind: string): string | undefined;
+}
+
+export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository, methods: AccountMethods): FindAccount {
   return async (ctx, sub) => {
     const account = await accounts.findById(sub);
     if (!account || account.status !== 'active') return undefined;
-    const upstream = account.kind === 'local' ? undefined : await federated.findByAccountId(account.id);
+    const upstream = methods.isFederated(account.kind) ? await federated.findByAccountId(account.id) : undefined;
     // A national identity number leaves only for a client whose policy allows it (and a `pid` scope).
     const mayReleaseNationalId = (ctx.oidc.client as unknown as { release_national_id?: boolean } | undefined)?.release_national_id === true;
+    const nationalIdClaim = upstream && mayReleaseNationalId ? methods.nationalIdClaimOf(upstream.broker) : undefined;
     return {
       accountId: account.id,
       async claims() {
@@ -25,9 +35,7 @@ export function createFindAccount(accounts: AccountRepository, federated: Federa
           ...(upstream?.profile.given_name ? { given_name: upstream.profile.given_name } : {}),
           ...(upstream?.profile.family_name ? { family_name: upstream.profile.family_name } : {}),
           ...(upstream?.profile.birthdate ? { birthdate: upstream.profile.birthdate } : {}),
-          // Norway's number as ID-porten names it; Sweden's as OIDC Sweden names it.
-          ...(upstream?.broker === 'idporten' && mayReleaseNationalId ? { pid: upstream.subject } : {}),
-          ...(upstream?.broker === 'bankid-se' && mayReleaseNationalId ? { 'https://id.oidc.se/claim/personalIdentityNumber': upstream.subject } : {}),
+          ...(upstream && nationalIdClaim ? { [nationalIdClaim]: upstream.subject } : {}),
         };
       },
     };

@@ -13,7 +13,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isLocale, negotiateLocale, type Locale } from '../i18n/locales.js';
 import { isMessageId } from '../i18n/translate.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from '../views/renderer.js';
 import { isDatabaseUnavailable } from '../store/db-errors.js';
 import { renderUnavailablePage } from '../views/unavailable-page.js';
 

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import { isUniqueViolation } from './db-errors.js';
 
 export type AccountKind = 'local';
 
@@ -114,8 +115,3 @@ export function createAccountRepository(db: Database, clock: Clock) {
 }
 
 export type AccountRepository = ReturnType<typeof createAccountRepository>;
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}

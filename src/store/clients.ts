@@ -20,6 +20,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import type { Kek } from './key-encryption.js';
 import { openClientSecret, sealClientSecret } from './client-secret-box.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'clients';
 
@@ -60,11 +61,6 @@ export class DuplicateClientError extends Error {
   constructor(readonly clientId: string) {
     super(`a client ${clientId} exists already`);
   }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
 function withoutSecret(metadata: Record<string, unknown>): StoredMetadata {

@@ -1,6 +1,10 @@
 /**
- * Recognises database errors that mean "the database is unavailable for now" rather than "this request
- * is wrong" or "our code is wrong". Rules enforced here:
+ * Recognises database errors, on both dialects.
+ * `isUniqueViolation`: an insert met a unique or primary key constraint (PostgreSQL 23505, SQLite's
+ * SQLITE_CONSTRAINT_UNIQUE/_PRIMARYKEY, whose message says "UNIQUE constraint failed" either way); the
+ * repositories turn it into their own answer (a duplicate address, a replayed assertion, a lost race).
+ * `isDatabaseUnavailable`: the database is unavailable for now, rather than "this request is wrong" or
+ * "our code is wrong". Rules enforced here:
  * - the whole chain is examined (`cause`, AggregateError `errors`), because knex and pg wrap each other;
  * - only transient conditions count: a refused, reset or timed-out connection, a pool that could not hand
  *   out a connection in time, a statement cancelled by `statement_timeout`, a server that is shutting down
@@ -8,6 +12,14 @@
  * - constraint violations, syntax errors and everything else are not transient: they stay 500s.
  * The caller answers 503 with Retry-After for these; it never retries on the user's behalf.
  */
+
+const UNIQUE_CODES = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+/** True when `err` is the database refusing a row whose unique key (or primary key) is already taken. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  return (typeof e?.code === 'string' && UNIQUE_CODES.has(e.code)) || (typeof e?.message === 'string' && /UNIQUE constraint failed/.test(e.message));
+}
 
 /** Node socket and resolver errors that a pg connection surfaces when the server cannot be reached. */
 const SOCKET_CODES = new Set([

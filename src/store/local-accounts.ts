@@ -16,6 +16,7 @@ import type { Database } from './db.js';
 import { normaliseEmail, normaliseLegacyUsername } from './accounts.js';
 import { endAccountSessions } from './account-sessions.js';
 import { deleteInactiveAccounts } from './account-retention.js';
+import { isUniqueViolation } from './db-errors.js';
 
 const FLOWS = 'self_service_flows';
 
@@ -23,11 +24,6 @@ class Abort extends Error {
   constructor(readonly reason: string) {
     super(reason);
   }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
 export type RegistrationResult = { ok: true; accountId: string } | { ok: false; reason: 'not_verified' | 'duplicate' };

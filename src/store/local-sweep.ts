@@ -5,7 +5,8 @@
  * - accounts of every kind (e-mail, ID-porten, BankID, …) without a login for the retention period are
  *   deleted, leaving a tombstone (account-retention.ts), each deletion written to the audit trail;
  * - audit events older than the audit retention period are purged in bounded batches (audit.ts);
- * - the timer never keeps the process alive, never overlaps itself, and a failure only reaches onError.
+ * - it runs on the one sweeper framework (sweeper.ts): the timer never keeps the process alive, never
+ *   overlaps itself, and a failure only reaches onError.
  */
 import type { Clock } from '../clock.js';
 import type { AuditLog } from './audit.js';
@@ -13,6 +14,7 @@ import type { Database } from './db.js';
 import { deleteInactiveAccounts as deleteInactive } from './account-retention.js';
 import { sweepExpiredFlows } from './flows.js';
 import { createRateLimits } from './rate-limits.js';
+import { startPeriodic, type Sweeper } from './sweeper.js';
 
 export interface LocalSweepDeps {
   db: Database;
@@ -55,27 +57,6 @@ export function startLocalSweeper(
   intervalSeconds: number,
   onError: (err: unknown) => void,
   onSwept: (result: LocalSweepResult) => void = () => undefined,
-): { stop(): void } {
-  if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
-    throw new RangeError(`sweep interval must be a positive number of seconds, got ${intervalSeconds}`);
-  }
-  let running = false;
-  const tick = async () => {
-    if (running) return;
-    running = true;
-    try {
-      onSwept(await sweepLocalAccounts(deps));
-    } catch (err) {
-      try {
-        onError(err);
-      } catch {
-        // A throwing handler must not become an unhandled rejection.
-      }
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), intervalSeconds * 1000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+): Sweeper {
+  return startPeriodic('local sweep', intervalSeconds, () => sweepLocalAccounts(deps), onError, onSwept);
 }

@@ -22,6 +22,10 @@
  * - claim is the same conditional update for our own single-use rows (broker states, BankID orders):
  *   true for exactly one caller, false for every other, never for an expired row.
  * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
+ * - find answers the concurrent lookups of one id (introspection tries three token models) with one
+ *   statement, and reads a token's Grant and Session with it for the same request (payload-reads.ts).
+ * - the account, grant, uid, user code and session uid of a payload are copied into indexed columns, so
+ *   every lookup by them is an index lookup (migrations/007_flat_lookups.ts).
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
  *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it (a lost
  *   consume, above, is the one place the adapter deletes it itself).
@@ -29,11 +33,10 @@
 import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import { isUniqueViolation } from './db-errors.js';
+import { createPayloadReads, GRANT_TOKEN_MODELS, TABLE, type StoredRow } from './payload-reads.js';
 
-const TABLE = 'oidc_payloads';
-
-/** The models whose rows belong to a grant and die with it (as in oidc-provider's own adapter). */
-const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+export { adapterRequestScope } from './payload-reads.js';
 
 /**
  * The models oidc-provider consumes at its token endpoint (grant sources), with the detail its own
@@ -53,6 +56,8 @@ export interface AdapterPayload {
   grantId?: string;
   userCode?: string;
   uid?: string;
+  accountId?: string;
+  sessionUid?: string;
   /** Added on read: epoch seconds of the first consume. */
   consumed?: number;
 }
@@ -76,24 +81,31 @@ export interface OneTimeStore extends OidcAdapter {
 /** oidc-provider constructs one instance per model, with the model's name ("AccessToken", "Session", ...). */
 export type OidcAdapterClass = new (model: string) => OneTimeStore;
 
-interface StoredRow {
-  payload: string;
-  consumed_at: string | number | null;
-}
-
-type Lookup = { id: string } | { uid: string } | { user_code: string };
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
+type Lookup = { uid: string } | { user_code: string };
 
 function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefined {
+  if (!row) return undefined;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  // PostgreSQL returns bigint as a string.
+  return row.consumed_at === null ? payload : { ...payload, consumed: Number(row.consumed_at) };
+}
+
 export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass {
   const { knex } = db;
+  const reads = createPayloadReads(knex);
+  /** Every write: the request's snapshot of rows read with its tokens is dropped before and after it. */
+  const write = async <T>(statement: () => Promise<T>): Promise<T> => {
+    reads.forgetSnapshot();
+    try {
+      return await statement();
+    } finally {
+      reads.forgetSnapshot();
+    }
+  };
 
   return class OidcPayloadAdapter implements OneTimeStore {
     constructor(readonly model: string) {}
@@ -109,15 +121,19 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
         grant_id: stringOrNull(payload.grantId),
         user_code: stringOrNull(payload.userCode),
         uid: stringOrNull(payload.uid),
+        account_id: stringOrNull(payload.accountId),
+        session_uid: stringOrNull(payload.sessionUid),
         expires_at: expiresAt,
         consumed_at: null,
       };
-      if (this.model === 'ReplayDetection') return this.insertOnce(row, now);
-      await knex(TABLE)
-        .insert(row)
-        .onConflict(['model', 'id'])
-        // consumed_at is left out on purpose: re-saving must not undo a consume.
-        .merge(['payload', 'grant_id', 'user_code', 'uid', 'expires_at']);
+      if (this.model === 'ReplayDetection') return write(() => this.insertOnce(row, now));
+      await write(() =>
+        knex(TABLE)
+          .insert(row)
+          .onConflict(['model', 'id'])
+          // consumed_at is left out on purpose: re-saving must not undo a consume.
+          .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at']),
+      );
     }
 
     /** The first save of a jti wins; a row past its expiry no longer counts as seen. */
@@ -131,11 +147,15 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
       }
     }
 
-    find(id: string): Promise<AdapterPayload | undefined> {
-      return this.findOne({ id });
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const known = reads.takeSnapshot(this.model, { id });
+      if (known !== undefined) return toPayload(known);
+      return toPayload(await reads.byId(this.model, id, clock.now()));
     }
 
-    findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const known = reads.takeSnapshot(this.model, { uid });
+      if (known !== undefined) return toPayload(known);
       return this.findOne({ uid });
     }
 
@@ -144,19 +164,19 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
     }
 
     async consume(id: string): Promise<void> {
-      if ((await this.markConsumed(id, false)) === 1) return;
+      if ((await write(() => this.markConsumed(id, false))) === 1) return;
       // Another request consumed it first (or revoked it): this one lost, and tells oidc-provider so.
       if (this.model === 'PushedAuthorizationRequest') {
         throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       }
       const reuse = GRANT_SOURCE_REUSE[this.model];
       if (!reuse) throw new errors.InvalidRequest(`${this.model} was already used`);
-      await this.revokeGrantOf(id);
+      await write(() => this.revokeGrantOf(id));
       throw new errors.InvalidGrant(reuse);
     }
 
     async claim(id: string): Promise<boolean> {
-      return (await this.markConsumed(id, true)) === 1;
+      return (await write(() => this.markConsumed(id, true))) === 1;
     }
 
     /** The conditional update both rely on; its row count is the whole decision. */
@@ -181,7 +201,7 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
     }
 
     async destroy(id: string): Promise<void> {
-      await knex(TABLE).where({ model: this.model, id }).del();
+      await write(() => knex(TABLE).where({ model: this.model, id }).del());
     }
 
     /**
@@ -192,7 +212,7 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
      * account logs in, the provider revokes the old session's grants and then resumes that interaction.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del();
+      await write(() => knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del());
     }
 
     private async findOne(lookup: Lookup): Promise<AdapterPayload | undefined> {
@@ -202,10 +222,7 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
         .where({ model: this.model, ...lookup })
         .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
         .first()) as StoredRow | undefined;
-      if (!row) return undefined;
-      const payload = JSON.parse(row.payload) as AdapterPayload;
-      // PostgreSQL returns bigint as a string.
-      return row.consumed_at === null ? payload : { ...payload, consumed: Number(row.consumed_at) };
+      return toPayload(row);
     }
   };
 }

@@ -6,16 +6,15 @@
  *   The database applies concurrent hits on one key one after the other, each seeing the last one's
  *   count, so no hit is lost and the block starts exactly at the hit that crosses the threshold; a
  *   blocked key returns no row (nothing is counted), and only then a second statement reads how long;
- * - the arithmetic is the pure policy's (src/policies/throttle.ts): the first hit is afterHit's, and the
- *   delays a backoff can reach are computed from backoffDelaySeconds and handed to the statement as a
- *   ladder of values (the SET expressions see the row as it was, on both dialects, so they agree);
+ * - the arithmetic is the pure policy's (src/policies/throttle.ts `counterRule`, handed in so the store
+ *   imports no policy): the first hit's state, and the delays a backoff can reach, which go to the
+ *   statement as a ladder of values (the SET expressions see the row as it was, on both dialects, so they agree);
  * - a refund is one UPDATE, a clear one DELETE; rows that are quiet and unblocked for a long time are swept;
  * - `countInWindow` / `countEachInWindow` are the cheap counters for hot paths (new logins at /auth): one
  *   upsert that starts or continues a fixed window and returns the counts, with no block stored.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
-import { afterHit, backoffDelaySeconds, type BackoffPolicy, type CounterState, type ThrottlePolicy } from '../policies/throttle.js';
 
 const TABLE = 'rate_limits';
 /** A block that ends between the refused upsert and the read of its end: try again, a few times at most. */
@@ -29,6 +28,25 @@ interface Row {
   window_started_at: number | string;
   blocked_until: number | string | null;
 }
+
+interface CounterState {
+  hits: number;
+  windowStartedAt: number;
+  blockedUntil: number | null;
+}
+
+/** How a counter moves, as the pure policy computes it (src/policies/throttle.ts `counterRule`). */
+export type CounterRule =
+  | {
+      kind: 'backoff';
+      freeFailures: number;
+      forgetAfterSeconds: number;
+      /** The counter after the first hit on a fresh key. */
+      firstHit(now: number): CounterState;
+      /** The delay once the count reaches `hits`. */
+      delaySeconds(hits: number): number;
+    }
+  | { kind: 'window'; limit: number; windowSeconds: number; firstHit(now: number): CounterState };
 
 export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -51,18 +69,18 @@ const join = (parts: Fragment[], separator = ' '): Fragment => ({ sql: parts.map
 const bigint = (value: number) => frag('cast(? as bigint)', value);
 
 /** The count after this hit, from the row as it was: a new count once the old one is forgotten or its window over. */
-function nextHits(policy: ThrottlePolicy, now: number): Fragment {
+function nextHits(policy: CounterRule, now: number): Fragment {
   const staleBefore = now - (policy.kind === 'backoff' ? policy.forgetAfterSeconds : policy.windowSeconds) * 1000;
   return frag(`(case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end)`, staleBefore);
 }
 
 /** blocked_until after a backoff hit whose new count is `hits`: each reachable delay as a CASE of the policy's values. */
-function backoffBlock(policy: BackoffPolicy, now: number, hits: () => Fragment): Fragment {
-  const longest = backoffDelaySeconds(policy.freeFailures + MAX_LADDER, policy);
+function backoffBlock(policy: Extract<CounterRule, { kind: 'backoff' }>, now: number, hits: () => Fragment): Fragment {
+  const longest = policy.delaySeconds(policy.freeFailures + MAX_LADDER);
   const cap = bigint(now + longest * 1000);
   const steps: Fragment[] = [];
   for (let over = 1; over < MAX_LADDER; over += 1) {
-    const delay = backoffDelaySeconds(policy.freeFailures + over, policy);
+    const delay = policy.delaySeconds(policy.freeFailures + over);
     if (delay >= longest) break;
     steps.push(join([frag(`when ${over} then`), bigint(now + delay * 1000)]));
   }
@@ -79,8 +97,8 @@ export function createRateLimits(db: Database, clock: Clock) {
   }
 
   /** The one statement of a hit: counts it unless the key is blocked; no row back means blocked. */
-  async function countHit(key: string, policy: ThrottlePolicy, now: number): Promise<boolean> {
-    const first = afterHit(undefined, now, policy);
+  async function countHit(key: string, policy: CounterRule, now: number): Promise<boolean> {
+    const first = policy.firstHit(now);
     const hits = () => nextHits(policy, now);
     const stale = now - (policy.kind === 'backoff' ? policy.forgetAfterSeconds : policy.windowSeconds) * 1000;
     const windowStart =
@@ -106,7 +124,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   }
 
   /** Counts one hit on `key` unless it is blocked. */
-  async function hit(key: string, policy: ThrottlePolicy): Promise<HitResult> {
+  async function hit(key: string, policy: CounterRule): Promise<HitResult> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const now = clock.now();
       if (await countHit(key, policy, now)) return { allowed: true };
@@ -118,7 +136,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   }
 
   /** Takes one hit back (a login that succeeded after its hit was counted), and the block it no longer earns. */
-  async function refund(key: string, policy: ThrottlePolicy): Promise<void> {
+  async function refund(key: string, policy: CounterRule): Promise<void> {
     // afterRefund's rule: a backoff keeps its block while the lower count still earns a delay, a window while it is at its limit.
     const keepsBlock = policy.kind === 'backoff' ? frag('hits - 1 > ?', policy.freeFailures) : frag('hits - 1 >= ?', policy.limit);
     const statement = join([frag(`update ${TABLE} set hits = hits - 1, blocked_until = case when`), keepsBlock, frag('then blocked_until else null end where key = ? and hits > 0', key)]);

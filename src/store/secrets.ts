@@ -1,7 +1,7 @@
 /**
  * Instance secrets that development generates once and keeps in the store, so every instance on the
  * same database (and every restart) shares them. Production passes them in through config instead
- * (src/config.ts refuses to start without them).
+ * (src/config/ refuses to start without them).
  * Rule: generation is race-free — the first writer wins and everyone reads the stored value back.
  */
 import crypto from 'node:crypto';

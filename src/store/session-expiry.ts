@@ -49,12 +49,16 @@ export function createSessionEndings(db: Database, clock: Clock, policy: Session
   return {
     async claimExpired(limit) {
       const now = clock.now();
-      // DELETE … RETURNING on both dialects (knex's SQLite dialect drops .returning() on delete). On
-      // PostgreSQL a row another instance deleted first is skipped, not returned twice.
+      // DELETE … RETURNING on both dialects (knex's SQLite dialect drops .returning() on delete). The
+      // batch is picked from the index of Session rows' expiry (migration 007: the model is a literal so
+      // both planners match it) and deleted by row address (ctid, rowid), so a batch costs its own rows.
+      // On PostgreSQL a row another instance deleted first is skipped, not returned twice, and so is one
+      // renewed meanwhile: its new version has another ctid.
+      const address = db.dialect === 'postgres' ? 'ctid' : 'rowid';
+      const chosen = `select ${address} from ${TABLE} where model = '${MODEL}' and expires_at <= ? order by expires_at limit ?`;
       const result = (await knex.raw(
-        `delete from ${TABLE} where model = ? and expires_at <= ? and id in ` +
-          `(select id from ${TABLE} where model = ? and expires_at <= ? order by expires_at limit ?) returning id, payload`,
-        [MODEL, now, MODEL, now, limit],
+        `delete from ${TABLE} where ${db.dialect === 'postgres' ? `ctid = any(array(${chosen}))` : `rowid in (${chosen})`} returning id, payload`,
+        [now, limit],
       )) as Array<{ id: string; payload: string }> | { rows: Array<{ id: string; payload: string }> };
       const rows = Array.isArray(result) ? result : result.rows;
       const claimed: ClaimedSession[] = [];

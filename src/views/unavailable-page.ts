@@ -5,7 +5,7 @@
  * user's back, the page asks them to send the form again instead.
  */
 import type { Locale } from '../i18n/locales.js';
-import type { Renderer } from '../interactions/render.js';
+import type { Renderer } from './renderer.js';
 
 interface RequestLike {
   method: string;

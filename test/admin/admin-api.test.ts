@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { cliClientsService } from '../../src/cli/clients.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
@@ -195,7 +195,7 @@ describe.each(dialects)('admin API on two instances over one %s database', (dial
   test('accounts: found by e-mail, disabled (no login, sessions ended), enabled, deleted to a tombstone, audited', async () => {
     const account = await createLocalAccount(db, clock, TEST_USER);
     const repo = createAccountRepository(db, clock);
-    await db.knex('oidc_payloads').insert({ model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: account.id }), expires_at: null, consumed_at: null });
+    await db.knex('oidc_payloads').insert({ model: 'Session', id: 'sess-1', payload: JSON.stringify({ accountId: account.id }), account_id: account.id, expires_at: null, consumed_at: null });
     // A real login session too: after the account is disabled, single sign-on must be over.
     const rp = await discover(a.url, 'pub', oidc.None());
     const { browser } = await codeFlow(rp, a.url);

@@ -4,7 +4,7 @@
  * sealed to their row; the previous secret works only inside its grace period (injected clock).
  */
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createClientStore } from '../../src/store/clients.js';
 import { kekFromHex, KeyEncryptionError } from '../../src/store/key-encryption.js';
 import { rewrapKeys } from '../../src/cli/commands.js';

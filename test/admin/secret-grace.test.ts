@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { SignJWT } from 'jose';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { cliClientsService } from '../../src/cli/clients.js';
 import { proofFor } from '../../src/admin/secret-grace.js';
 import { parseHmacAssertion } from '../../src/admin/hmac-assertion.js';

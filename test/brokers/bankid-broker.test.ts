@@ -15,7 +15,7 @@ import { autoStartUrl, qrAuthCode, qrData } from '../../src/brokers/bankid-se/qr
 import { rfaForError, rfaForFailed, rfaForPending } from '../../src/brokers/bankid-se/hints.js';
 import { BankidError, createBankidBroker, type BankidBrokerConfig } from '../../src/brokers/bankid-se/broker.js';
 import type { BrokerState, Requirement } from '../../src/brokers/types.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const TOKEN = '67df3917-fa0d-44e5-b327-edcc928297f8';
 const SECRET = 'd28db9a7-4cde-429e-a983-359be676944c';

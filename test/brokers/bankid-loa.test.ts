@@ -5,10 +5,10 @@
  * self-declared `http://id.swedenconnect.se/loa/1.0/uncertified-loa3`, and no certified
  * `http://id.elegnamnden.se/loa/1.0/…` value anywhere. Declared certified: `…/loa/1.0/loa3`.
  */
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
-import { COLLECT_INTERVAL_MS } from '../../src/interactions/bankid-orders.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { COLLECT_INTERVAL_MS } from '../../src/brokers/bankid-se/broker.js';
 import { startService, writeClientsFile, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
 import { begin, chooseMethod, eidClients, redeem, type Flow } from './eid-support.js';

@@ -61,9 +61,13 @@ export function chooseMethod(flow: Flow, page: Page, method: string): Promise<Pa
   return flow.browser.submit(page, new RegExp(`/method/${method}$`), {});
 }
 
+/** The form on the ID-porten mock's tester page, mounted in the service or on its own port. */
+export const MOCK_LOGIN_FORM = /\/mock\/idporten\/interaction\/[^/]+\/login$/;
+export const STANDALONE_MOCK_LOGIN_FORM = /^\/interaction\/[^/]+\/login$/;
+
 /** Fills the ID-porten mock's tester page. */
-export function atMock(flow: Flow, page: Page, fields: { person?: string; eid?: string; action?: string; misbehaviour?: string }): Promise<Page> {
-  return flow.browser.submit(page, /\/mock\/idporten\/interaction\/[^/]+\/login$/, { person: KARI, eid: 'bankid', action: 'login', ...fields });
+export function atMock(flow: Flow, page: Page, fields: { person?: string; eid?: string; action?: string; misbehaviour?: string }, form = MOCK_LOGIN_FORM): Promise<Page> {
+  return flow.browser.submit(page, form, { person: KARI, eid: 'bankid', action: 'login', ...fields });
 }
 
 export function logInLocally(flow: Flow, page: Page, email: string, password: string): Promise<Page> {

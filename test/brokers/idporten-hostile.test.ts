@@ -1,5 +1,6 @@
 /**
- * A hostile or broken ID-porten, end to end on each dialect: the built-in mock spoils the id_token in one
+ * A hostile or broken ID-porten, end to end on each dialect: the ID-porten mock, on a port of its own and
+ * configured as the upstream (IDPORTEN_ISSUER) as a foreign party would be, spoils the id_token in one
  * way at a time (wrong nonce, iss or aud, a stranger's signature, expired, no pid, a pid that fails the
  * mod-11 check, no acr), and a callback URL is replayed. Each is refused with the broker error page (never
  * a 500), leaves an audit_events row, and logs no one in: no session cookie, no federated account, and
@@ -7,8 +8,9 @@
  */
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
-import { Browser } from '../support/browser.js';
-import { atMock, begin, chooseMethod, eidClientsFile, KARI, OLA, redeem } from './eid-support.js';
+import { idportenUpstream, type IdportenUpstream } from '../support/upstreams.js';
+import { Browser, type Page } from '../support/browser.js';
+import { atMock as atMounted, begin as beginAt, chooseMethod, eidClientsFile, KARI, OLA, redeem, STANDALONE_MOCK_LOGIN_FORM, type Flow } from './eid-support.js';
 
 /** Each fault, and what the log says was wrong (so each is refused by its own check, not by another). */
 const FAULTS = [
@@ -24,23 +26,30 @@ const FAULTS = [
 
 describe.each(dialects)('a misbehaving ID-porten on %s', (dialect) => {
   let db: TestDatabase;
+  let upstream: IdportenUpstream;
   let server: RunningService;
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    server = await startService({ db, clientsFile: eidClientsFile(), env: { MOCKS_ENABLED: 'true' } });
+    upstream = await idportenUpstream();
+    server = await startService({ db, clientsFile: eidClientsFile(), port: upstream.port, env: upstream.env });
   });
   afterAll(async () => {
     await server.close();
+    await upstream.mock.close();
     await db.close();
   });
+
+  /** Our login page, in a browser that may follow the person to ID-porten and back. */
+  const begin = (clientId: string, browser = new Browser(server.url, 'en', [upstream.mock.url])) => beginAt(server.url, clientId, {}, browser);
+  const atMock = (flow: Flow, page: Page, fields: Parameters<typeof atMounted>[2]) => atMounted(flow, page, fields, STANDALONE_MOCK_LOGIN_FORM);
 
   const failures = async () => (await db.knex('audit_events').where({ event: 'login.idporten', outcome: 'failure' }).orderBy('id')).map((r) => ({ client: r.client_id, ...JSON.parse(r.detail) }));
   const successes = async () => Number((await db.knex('audit_events').where({ event: 'login.idporten', outcome: 'success' }).count({ n: '*' }))[0]!.n);
 
   test.each(FAULTS)('%s: the broker error page, an audit entry, nobody logged in', async (fault, logged) => {
     const before = (await failures()).length;
-    const flow = await begin(server.url, 'eid-only');
+    const flow = await begin('eid-only');
     const page = await atMock(flow, await chooseMethod(flow, flow.page, 'idporten'), { person: OLA, eid: 'bankid', action: 'misbehave', misbehaviour: fault });
     expect(page.url).toMatch(/\/interaction\/[^/]+\/broker\/idporten\/done$/);
     expect(page.status).toBe(502);
@@ -54,7 +63,7 @@ describe.each(dialects)('a misbehaving ID-porten on %s', (dialect) => {
     expect(flow.browser.cookieNames()).not.toContain('_session');
     expect(await db.knex('federated_identities').where({ broker: 'idporten' })).toHaveLength(0);
     // The same browser is still nobody: the next request shows the login page, not a code for the RP.
-    const again = await begin(server.url, 'eid-only', {}, flow.browser);
+    const again = await begin('eid-only', flow.browser);
     expect(again.page.html).toContain('/method/idporten');
     // Neither the pid nor the mock's faulty token reached the log.
     expect(server.logs.join('')).not.toContain(OLA);
@@ -62,9 +71,9 @@ describe.each(dialects)('a misbehaving ID-porten on %s', (dialect) => {
   });
 
   test('a fault applies once: the next login through the same mock succeeds', async () => {
-    const bad = await begin(server.url, 'eid-only');
+    const bad = await begin('eid-only');
     expect((await atMock(bad, await chooseMethod(bad, bad.page, 'idporten'), { action: 'misbehave', misbehaviour: 'wrong-aud' })).status).toBe(502);
-    const good = await begin(server.url, 'eid-only');
+    const good = await begin('eid-only');
     const { claims } = await redeem(good, await atMock(good, await chooseMethod(good, good.page, 'idporten'), { eid: 'bankid' }));
     expect(claims.acr).toBe('high');
     await db.knex('federated_identities').where({ broker: 'idporten' }).del();
@@ -72,29 +81,29 @@ describe.each(dialects)('a misbehaving ID-porten on %s', (dialect) => {
   });
 
   test('the control endpoint arms a fault for the next id_token, and refuses an unknown one', async () => {
-    const control = `${server.url}/mock/idporten/control/misbehave`;
+    const control = `${upstream.mock.url}/control/misbehave`;
     const post = (body: unknown) => fetch(control, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post({ misbehaviour: 'teleport' })).status).toBe(400);
     expect((await fetch(control)).status).toBe(405);
     const armed = await post({ misbehaviour: 'invalid-pid' });
     expect(await armed.json()).toEqual({ misbehaviour: 'invalid-pid' });
-    const flow = await begin(server.url, 'eid-only');
+    const flow = await begin('eid-only');
     const page = await atMock(flow, await chooseMethod(flow, flow.page, 'idporten'), { eid: 'bankid' });
     expect(page.status).toBe(502);
     expect((await failures()).at(-1)).toEqual({ client: 'eid-only', reason: 'invalid_response' });
     // Armed and disarmed again: a faithful login.
     await post({ misbehaviour: 'missing-acr' });
     expect((await post({ misbehaviour: 'none' })).status).toBe(200);
-    const good = await begin(server.url, 'eid-only');
+    const good = await begin('eid-only');
     expect((await redeem(good, await atMock(good, await chooseMethod(good, good.page, 'idporten'), { eid: 'minid' }))).claims.acr).toBe('substantial');
     await db.knex('federated_identities').where({ broker: 'idporten' }).del();
     await db.knex('audit_events').where({ event: 'login.idporten', outcome: 'success' }).del();
   });
 
   test('state reuse: a replayed callback gets the broker error page and an audit entry, and logs no one in', async () => {
-    const flow = await begin(server.url, 'eid-only');
+    const flow = await begin('eid-only');
     const mock = await chooseMethod(flow, flow.page, 'idporten');
-    const callback = await flow.browser.submit(mock, /\/mock\/idporten\/interaction\/[^/]+\/login$/, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
+    const callback = await flow.browser.submit(mock, STANDALONE_MOCK_LOGIN_FORM, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
     expect(callback.url).toContain('/broker/idporten/callback?');
     const audited = (await failures()).length;
     const loggedIn = await successes();
@@ -129,9 +138,9 @@ describe.each(dialects)('a misbehaving ID-porten on %s', (dialect) => {
   });
 
   test('concurrent replays of one callback: exactly one takes the login, every other is refused and audited', async () => {
-    const flow = await begin(server.url, 'eid-only');
+    const flow = await begin('eid-only');
     const mock = await chooseMethod(flow, flow.page, 'idporten');
-    const callback = await flow.browser.submit(mock, /\/mock\/idporten\/interaction\/[^/]+\/login$/, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
+    const callback = await flow.browser.submit(mock, STANDALONE_MOCK_LOGIN_FORM, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
     const audited = (await failures()).length;
     const RACERS = 6;
     const answers = await Promise.all(Array.from({ length: RACERS }, () => fetch(callback.url, { redirect: 'manual', headers: { accept: 'text/html' } })));

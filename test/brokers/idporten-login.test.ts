@@ -11,7 +11,8 @@ import { TEST_USER } from '../support/rp.js';
 import { Browser } from '../support/browser.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { systemClock } from '../../src/clock.js';
-import { atMock, begin, chooseMethod, eidClientsFile, KARI, logInLocally, OLA, redeem, rpError } from './eid-support.js';
+import { idportenUpstream } from '../support/upstreams.js';
+import { atMock, begin, chooseMethod, eidClientsFile, KARI, logInLocally, OLA, redeem, rpError, STANDALONE_MOCK_LOGIN_FORM } from './eid-support.js';
 
 describe.each(dialects)('ID-porten brokering on %s', (dialect) => {
   let db: TestDatabase;
@@ -205,12 +206,15 @@ describe.each(dialects)('the upstream callback on a second instance (%s)', (dial
     const db = await createTestDatabase(dialect);
     const twin = db.openTwin();
     const clientsFile = eidClientsFile();
-    const a = await startService({ db, clientsFile, env: { MOCKS_ENABLED: 'true' } });
-    const b = await startService({ db: twin, clientsFile, issuerPort: Number(new URL(a.url).port), env: { MOCKS_ENABLED: 'true' } });
+    // One ID-porten outside both instances, as in production: each instance's broker talks to it.
+    const upstream = await idportenUpstream();
+    const a = await startService({ db, clientsFile, port: upstream.port, env: upstream.env });
+    const b = await startService({ db: twin, clientsFile, issuerPort: upstream.port, env: upstream.env });
     try {
-      const flow = await begin(a.url, 'udi');
+      const flow = await begin(a.url, 'udi', {}, new Browser(a.url, 'en', [upstream.mock.url]));
       const mock = await chooseMethod(flow, flow.page, 'idporten');
-      const stopped = await flow.browser.submit(mock, /\/mock\/idporten\/interaction\/[^/]+\/login$/, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
+      expect(mock.url.startsWith(`${upstream.mock.url}/interaction/`)).toBe(true);
+      const stopped = await flow.browser.submit(mock, STANDALONE_MOCK_LOGIN_FORM, { person: KARI, eid: 'bankid', action: 'login' }, { stopAt: /\/broker\/idporten\/callback/ });
       // The callback reaches instance B (a load balancer's choice), which completes the exchange…
       const onB = new Browser(b.url);
       onB.adoptCookiesFrom(flow.browser);
@@ -224,6 +228,7 @@ describe.each(dialects)('the upstream callback on a second instance (%s)', (dial
     } finally {
       await a.close();
       await b.close();
+      await upstream.mock.close();
       await twin.close();
       await db.close();
     }

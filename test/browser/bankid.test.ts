@@ -13,8 +13,9 @@ import { startService, RP, CONFIDENTIAL_SECRET, type RunningService } from '../s
 import { insecure } from '../support/rp.js';
 import { eidClientsFile } from '../brokers/eid-support.js';
 import { browserDescribe, launchChromium } from '../support/chromium.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { PAGE_CSP } from '../../src/http/security-headers.js';
+import { screenshot } from '../support/screenshots.js';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
@@ -65,6 +66,8 @@ browserDescribe('BankID (Sweden) in Chromium', () => {
     await page.getByText('Starta BankID-appen.').waitFor();
     // Desktop: the QR code comes first.
     expect((await page.locator('h2').allTextContents()).slice(0, 2)).toEqual(['BankID på en annan enhet', 'BankID på den här enheten']);
+    await page.locator('summary').click();
+    await screenshot(page, 'bankid-waiting-sv');
 
     await inPage(page, `window.__samePage = 'yes'; window.__statusChanges = 0;
       new MutationObserver(() => { window.__statusChanges += 1; }).observe(document.getElementById('bankid-status'), { childList: true, characterData: true, subtree: true });`);

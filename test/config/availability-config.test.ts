@@ -1,5 +1,5 @@
 /** The availability settings: documented defaults, bad values named by their variable, a deadline that outlasts the upstreams. */
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { loadConfig, ConfigError } from '../../src/config/index.js';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {

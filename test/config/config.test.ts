@@ -3,7 +3,7 @@
  * settings, one line per problem naming the variable and what to set instead.
  */
 import path from 'node:path';
-import { loadConfig, developmentDefaults, productionRefusals, productionWarnings, ConfigError } from '../../src/config.js';
+import { loadConfig, developmentDefaults, productionRefusals, productionWarnings, ConfigError } from '../../src/config/index.js';
 
 const productionEnv = {
   NODE_ENV: 'production',

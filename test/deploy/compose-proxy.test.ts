@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { appRoot } from '../../src/app-root.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 
 const root = appRoot();
 const read = (file: string): string => fs.readFileSync(path.join(root, file), 'utf8');

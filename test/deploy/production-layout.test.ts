@@ -62,9 +62,9 @@ function buildRuntimeLayout(app: string, prefix: string): void {
     const source = args[0];
     if (!source || !dest || (args.length > 1 && dest !== './')) throw new Error(`the layout test does not know this instruction: ${line}`);
     if (flags.includes('--from=build')) {
-      // The build stage compiles src/ and migrations/ only (bench/ is not in its context).
+      // The build stage compiles src/, mocks/ and migrations/ only (bench/ is not in its context).
       if (source !== '/app/dist' || dest !== './dist') throw new Error(`unexpected copy from the build stage: ${line}`);
-      for (const part of ['src', 'migrations']) fs.cpSync(path.join(root, 'dist', part), path.join(app, 'dist', part), { recursive: true });
+      for (const part of ['src', 'mocks', 'migrations']) fs.cpSync(path.join(root, 'dist', part), path.join(app, 'dist', part), { recursive: true });
     } else if (dest.startsWith('/')) {
       fs.mkdirSync(path.dirname(path.join(prefix, dest)), { recursive: true });
       // The wrapper names /app; here /app is the temporary folder.

@@ -9,7 +9,7 @@ import Koa from 'koa';
 import request from 'supertest';
 import { errorHandler } from '../../src/http/error-handler.js';
 import { deadline } from '../../src/http/deadline.js';
-import { createRenderer } from '../../src/interactions/render.js';
+import { createRenderer } from '../../src/views/renderer.js';
 import { retryUrlOf } from '../../src/views/unavailable-page.js';
 import { en } from '../../src/i18n/messages/en.js';
 import { nb } from '../../src/i18n/messages/nb.js';

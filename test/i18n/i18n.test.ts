@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultLocale, negotiateLocale, supportedLocales, type Locale } from '../../src/i18n/locales.js';
 import { en } from '../../src/i18n/messages/en.js';
 import { messagesFor, translate, type MessageId } from '../../src/i18n/translate.js';
-import { createRenderer } from '../../src/interactions/render.js';
+import { createRenderer } from '../../src/views/renderer.js';
 
 const viewsDir = fileURLToPath(new URL('../../views', import.meta.url));
 const renderer = createRenderer(viewsDir);

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import Koa from 'koa';
 import request from 'supertest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { createDeviceCookies } from '../../src/interactions/device-cookie.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';

@@ -4,7 +4,7 @@
  * tries, a resend) is byte-for-byte the same apart from the address, the flow id and the CSRF token,
  * each request sends exactly one mail to the address, and the two take comparable time.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';

@@ -3,7 +3,7 @@
  * so and a new code works; a resend waits for its cooldown and retires the earlier code; an expired
  * flow is never a dead end — it shows the first page again, says what happened, keeps the address.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';

@@ -6,7 +6,7 @@
  * the budget (PostgreSQL with a connection pool). Time moves with the injected clock; the flows read it,
  * and every interaction used after a move is started after it.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { formatMoment } from '../../src/i18n/time.js';
 import type { Locale } from '../../src/i18n/locales.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';

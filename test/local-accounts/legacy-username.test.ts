@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { CliError, createLocalAccount } from '../../src/cli/commands.js';
 import { setLegacyUsername } from '../../src/cli/local-accounts.js';
 import { appRoot } from '../../src/app-root.js';

@@ -4,7 +4,7 @@
  * and no log line anywhere names an address or a subject; a failed send logs the transport's code and
  * SMTP status, not its text (an SMTP reply often repeats the recipient).
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { composeMail, type MailKind } from '../../src/mail/messages.js';
 import { supportedLocales } from '../../src/i18n/locales.js';

@@ -5,7 +5,7 @@
  * is free again and registering it makes a new account with a new sub; recent accounts stay.
  */
 import { jest } from '@jest/globals';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { purgeInactiveAccounts } from '../../src/cli/local-accounts.js';
 import { createAuditLog } from '../../src/store/audit.js';

@@ -6,7 +6,7 @@
  * request comes from one public address behind a trusted proxy (the test, on loopback): loopback itself
  * has no per-IP limits.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';

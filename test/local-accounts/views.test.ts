@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { supportedLocales } from '../../src/i18n/locales.js';
 import { translate } from '../../src/i18n/translate.js';
-import { createRenderer } from '../../src/interactions/render.js';
+import { createRenderer } from '../../src/views/renderer.js';
 
 const renderer = createRenderer(fileURLToPath(new URL('../../views', import.meta.url)));
 const common = { csrf: 'csrf-123', clientName: 'My page', uid: 'abc', loginUrl: '/interaction/abc' };

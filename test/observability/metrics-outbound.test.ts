@@ -11,7 +11,7 @@ import { startService, writeClientsFile, testClients, RP, CONFIDENTIAL_SECRET, f
 import { TEST_USER, discover, codeFlow } from '../support/rp.js';
 import { beginLogin, requestCode } from '../support/local-accounts.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { parseExposition, samplesOf } from './exposition.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef0123456789';

@@ -2,7 +2,7 @@
  * The pieces of the metrics without a server: the label gate, the bearer comparison, a registry per
  * instance (two instances in one process count apart and do not clash), and the settings.
  */
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { loadConfig, ConfigError } from '../../src/config/index.js';
 import { createMetrics, oneOf, LOGIN_METHODS, OIDC_ERRORS } from '../../src/observability/metrics.js';
 import { bearerMatches } from '../../src/observability/metrics-http.js';
 import { parseExposition, samplesOf } from './exposition.js';

@@ -4,7 +4,7 @@
  * expected label sets; no label value (nor anything else in the scrape) holds the e-mail address or a
  * client's made-up grant_type; requests are labelled by route template; the database pool is reported.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { CONFIDENTIAL_SECRET, freePort, startService, type RunningService } from '../support/service.js';

@@ -63,6 +63,24 @@ describe('redaction by where a secret lives', () => {
       expect(lines.join('')).not.toContain(secret);
     }
   });
+  test('secrets in arrays, in child bindings and in nested errors are censored; the logged object itself is left alone', () => {
+    const { logger, lines, parsed } = capture();
+    const nested = Object.assign(new Error('nested'), { code: '23505', detail: 'Key (email)=(ola@example.no) already exists.' });
+    const logged = { clients: [{ client_id: 'a', client_secret: 'CS-IN-ARRAY' }], when: new Date(0), failure: { err: nested }, deep: { a: { b: { c: { password: 'BELOW-LEVEL-THREE' } } } } };
+    logger.child({ token: 'BOUND-TOKEN', reqId: 'r1' }).info(logged, 'shapes');
+    expect(parsed()[0]).toMatchObject({
+      token: '[redacted]',
+      reqId: 'r1',
+      clients: [{ client_id: 'a', client_secret: '[redacted]' }],
+      when: '1970-01-01T00:00:00.000Z',
+      failure: { err: { code: '23505', detail: '[redacted]' } },
+    });
+    for (const secret of ['CS-IN-ARRAY', 'BOUND-TOKEN', 'ola@example.no']) expect(lines.join('')).not.toContain(secret);
+    // As before: the rules reach three levels (four for parameters and error details), no deeper.
+    expect(lines.join('')).toContain('BELOW-LEVEL-THREE');
+    expect(logged.clients[0]!.client_secret).toBe('CS-IN-ARRAY');
+    expect(nested.detail).toContain('ola@example.no');
+  });
   test('a real database error keeps its code and loses the row values in its detail, also as a cause', () => {
     const { logger, lines, parsed } = capture();
     const unique = Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505', detail: 'Key (broker, subject)=(idporten, 14038541286) already exists.' });

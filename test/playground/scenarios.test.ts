@@ -8,7 +8,8 @@ import { startService, type RunningService } from '../support/service.js';
 import { TEST_USER } from '../support/rp.js';
 import { Browser, type Page } from '../support/browser.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
-import { ManualClock, systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { atMock, chooseMethod, eidClientsFile, logInLocally, type Flow } from '../brokers/eid-support.js';
 import { post } from './support.js';
 

@@ -3,9 +3,9 @@
  * production, with a warning), the form parser, the curl rendering, and every page in every language.
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { supportedLocales } from '../../src/i18n/locales.js';
-import { createRenderer } from '../../src/interactions/render.js';
+import { createRenderer } from '../../src/views/renderer.js';
 import { authorizationParams, defaultSpec, parseSpec } from '../../src/playground/request-spec.js';
 import { curlFor } from '../../src/playground/relying-party.js';
 import { resultView, builderView, scenarioView } from '../../src/playground/views.js';

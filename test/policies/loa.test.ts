@@ -1,6 +1,10 @@
 /** Levels of assurance and client policies: pure rules, table-driven. */
-import { formatAcr, parseAcrValues, satisfies, SUPPORTED_ACR_VALUES, type Rank } from '../../src/policies/loa.js';
-import { clientPolicy, offeredMethods, requestDemand, sessionSatisfies, validateClientPolicy } from '../../src/policies/client-policy.js';
+import { formatAcr, lookupAcr, parseAcrValues, RANKS, satisfies, SUPPORTED_ACR_VALUES, VOCABULARIES, type Rank } from '../../src/policies/loa.js';
+import { clientPolicy as policyOf, offeredMethods as offeredOf, requestDemand, sessionSatisfies, validateClientPolicy, type ClientPolicy, type ClientPolicyMetadata, type RequestDemand } from '../../src/policies/client-policy.js';
+import { BUILT_IN } from '../support/methods.js';
+
+const clientPolicy = (meta: ClientPolicyMetadata) => policyOf(meta, BUILT_IN);
+const offeredMethods = (policy: ClientPolicy, demand: RequestDemand) => offeredOf(policy, demand, BUILT_IN);
 
 describe('acr vocabularies', () => {
   test.each([
@@ -19,6 +23,15 @@ describe('acr vocabularies', () => {
     expect(parseAcrValues(value)).toEqual({ minimum: rank, vocabulary });
     expect(formatAcr(rank as Rank, vocabulary as never, { swedenConnectCertified: true })).toBe(value);
   });
+
+  // A session's acr is kept in the words of the last request that used it (src/provider/loa-checks.ts):
+  // whatever we write must read back as the rank it was written for.
+  test.each(VOCABULARIES.flatMap((vocabulary) => [false, true].map((certified) => [vocabulary, certified] as const)))(
+    'every rank written in the %s vocabulary (certified: %s) reads back as that rank',
+    (vocabulary, certified) => {
+      for (const rank of RANKS) expect(lookupAcr(formatAcr(rank, vocabulary, { swedenConnectCertified: certified }))?.rank).toBe(rank);
+    },
+  );
 
   test('not certified by Sweden Connect: the Swedish vocabulary says uncertified, and eIDAS high stands in for loa4', () => {
     expect(parseAcrValues('http://id.swedenconnect.se/loa/1.0/uncertified-loa3')).toEqual({ minimum: 'substantial', vocabulary: 'swedish' });
@@ -92,7 +105,7 @@ describe('client policies', () => {
   });
 
   test('bad policy fields are named', () => {
-    expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' })).toEqual([
+    expect(validateClientPolicy({ login_methods: ['local', 'bankid-no'], min_acr: 'medium', method_min_acr: { idporten: 'top' }, acr_vocabulary: 'x' }, BUILT_IN.known)).toEqual([
       'login_methods[1]: unknown method bankid-no (known: local, idporten, bankid-se, foreign-eid)',
       'min_acr: must be low, substantial or high',
       'method_min_acr.idporten: must be low, substantial or high',

@@ -1,6 +1,6 @@
 /** The SSRF guard's rules for outgoing requests, and ALLOW_PRIVATE_OUTBOUND_HOSTS as the operator writes it. */
 import { isOwnOrigin, isSpecialUseAddress, outboundDecision, parseOutboundAllowList } from '../../src/policies/outbound-hosts.js';
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { loadConfig, ConfigError } from '../../src/config/index.js';
 
 describe('special-use addresses', () => {
   it.each(['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '::ffff:127.0.0.1', '224.0.0.1'])(

@@ -1,6 +1,6 @@
-/** The pure session rules (src/policies/session.ts) and their settings in src/config.ts. */
+/** The pure session rules (src/policies/session.ts) and their settings in src/config/sessions.ts. */
 import { endNotice, endReason, sessionTtlSeconds } from '../../src/policies/session.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
 
 const policy = { idleTimeoutSeconds: 1800, maxLifetimeSeconds: 43200 };
 const login = 1_700_000_000;

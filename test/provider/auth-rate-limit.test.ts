@@ -7,7 +7,7 @@
  * come from a public address behind a trusted proxy (the test, on loopback): loopback itself has no per-IP
  * limit, which the last test shows.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, RP, type RunningService } from '../support/service.js';

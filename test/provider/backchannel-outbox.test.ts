@@ -12,7 +12,7 @@ import { dialects, createTestDatabase, postgresUrl, type TestDatabase } from '..
 import { startService, writeClientsFile, testClients, RP, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
 import { TEST_USER, discover, codeFlow } from '../support/rp.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createBackchannelOutbox } from '../../src/store/backchannel-outbox.js';
 
 interface Receiver {

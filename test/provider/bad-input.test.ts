@@ -9,7 +9,8 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, CONFIDENTIAL_SECRET, RP, type RunningService } from '../support/service.js';
 import { Browser, type Page } from '../support/browser.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
-import { ManualClock, systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const EMAIL = 'kari@example.no';
 const PASSWORD = 'CorrectHorse9';

@@ -8,7 +8,7 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
 import { codeFlow, discover, TEST_USER } from '../support/rp.js';
 import { createLocalAccount, describeKeys, rotateKeys } from '../../src/cli/commands.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 describe.each(dialects)('signing key rotation on %s', (dialect) => {
   let db: TestDatabase;

@@ -6,7 +6,7 @@
  * taken back, holds six too: no hit and no refund lost. The clock is injected and does not move. The
  * attempts come from one public address behind a trusted proxy (loopback itself has no per-IP limit).
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';

@@ -6,7 +6,7 @@
  * write on this instance drops the cache at once; the grace period runs on the clock of each lookup. On
  * PostgreSQL every change notifies the clients channel with its version (awaited, not slept for).
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createClientStore } from '../../src/store/clients.js';
 import { createClientCache } from '../../src/store/client-cache.js';
 import { clientsChannel, currentSchema, readClientsVersion } from '../../src/store/client-versions.js';

@@ -1,9 +1,11 @@
 /**
  * The classification of database errors (pure): the shapes knex, pg, tarn and better-sqlite3 produce
  * when the database is down, stalled or busy count as "unavailable", also when wrapped; constraint,
- * syntax and programming errors do not.
+ * syntax and programming errors do not. A unique or primary key violation is recognised as such from
+ * the errors each dialect really raises, and other constraint errors are not.
  */
-import { describeDatabaseError, isDatabaseUnavailable } from '../../src/store/db-errors.js';
+import { describeDatabaseError, isDatabaseUnavailable, isUniqueViolation } from '../../src/store/db-errors.js';
+import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -56,5 +58,35 @@ describe('isDatabaseUnavailable', () => {
   test('the log summary keeps name, code and the first line, and never a stack', () => {
     const err = Object.assign(new Error('insert into "t" ("a") values ($1) - Connection terminated\n    at stack frame'), { code: '57P01' });
     expect(describeDatabaseError(err)).toEqual({ name: 'Error', errorCode: '57P01', message: 'insert into "t" ("a") values ($1) - Connection terminated' });
+  });
+});
+
+describe.each(dialects)('isUniqueViolation on %s', (dialect) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+    await db.knex.schema.createTable('unique_probe', (t) => {
+      t.string('id').primary();
+      t.string('name').unique();
+      t.string('note').notNullable();
+    });
+    await db.knex('unique_probe').insert({ id: 'a', name: 'first', note: 'x' });
+  });
+  afterAll(() => db.close());
+
+  const failure = (row: Record<string, unknown>) => db.knex('unique_probe').insert(row).then(() => undefined, (err: unknown) => err);
+
+  test('a taken primary key or unique column is a unique violation', async () => {
+    expect(isUniqueViolation(await failure({ id: 'a', name: 'second', note: 'x' }))).toBe(true);
+    expect(isUniqueViolation(await failure({ id: 'b', name: 'first', note: 'x' }))).toBe(true);
+  });
+
+  test('another constraint, or no error, is not', async () => {
+    const notNull = await failure({ id: 'c', name: 'third', note: null });
+    // (Not toBeInstanceOf(Error): better-sqlite3's errors may come from another realm than jest's.)
+    expect(notNull).toHaveProperty('message', expect.stringMatching(/not.null/i));
+    expect(isUniqueViolation(notNull)).toBe(false);
+    expect(isUniqueViolation(undefined)).toBe(false);
+    expect(isUniqueViolation(new Error('boom'))).toBe(false);
   });
 });

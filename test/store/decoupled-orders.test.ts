@@ -4,7 +4,7 @@
  * from two connection pools.
  */
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createDecoupledOrders } from '../../src/store/decoupled-orders.js';
 import type { Database } from '../../src/store/db.js';
 

@@ -13,14 +13,14 @@
  * - rate-limit counters: no hit and no refund is lost, and no more hits get through than the policy allows.
  */
 import { errors } from 'oidc-provider';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { createFlowRepository, type FlowRepository } from '../../src/store/flows.js';
 import { createLocalAccountStore } from '../../src/store/local-accounts.js';
 import { createFederatedAccountRepository } from '../../src/store/federated-accounts.js';
 import { createRateLimits } from '../../src/store/rate-limits.js';
-import type { BackoffPolicy, WindowPolicy } from '../../src/policies/throttle.js';
+import { counterRule } from '../../src/policies/throttle.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const RACERS = 50;
@@ -233,7 +233,7 @@ describe.each(dialects)('exactly once under concurrency on %s', (dialect) => {
 
   describe('rate-limit counters', () => {
     const limits = () => [createRateLimits(db, clock), createRateLimits(twin, clock)] as const;
-    const roomy: WindowPolicy = { kind: 'window', limit: 1000, windowSeconds: 3600 };
+    const roomy = counterRule({ kind: 'window', limit: 1000, windowSeconds: 3600 });
 
     test('every concurrent hit is counted', async () => {
       const [r1, r2] = limits();
@@ -256,13 +256,13 @@ describe.each(dialects)('exactly once under concurrency on %s', (dialect) => {
 
     test('no more hits get through than the policy allows', async () => {
       const [r1, r2] = limits();
-      const window: WindowPolicy = { kind: 'window', limit: 5, windowSeconds: 3600 };
+      const window = counterRule({ kind: 'window', limit: 5, windowSeconds: 3600 });
       const byWindow = await race((pool) => (pool === db ? r1 : r2).hit('count:window', window), pools);
       expect(fulfilled(byWindow).filter((r) => r.allowed)).toHaveLength(5);
       expect((await r1.read('count:window'))?.hits).toBe(5);
 
       // Three free failures, then the fourth starts a wait: exactly four are let through to be checked.
-      const backoff: BackoffPolicy = { kind: 'backoff', freeFailures: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, forgetAfterSeconds: 86_400 };
+      const backoff = counterRule({ kind: 'backoff', freeFailures: 3, baseDelaySeconds: 30, maxDelaySeconds: 900, forgetAfterSeconds: 86_400 });
       const byBackoff = await race((pool) => (pool === db ? r1 : r2).hit('count:backoff', backoff), pools);
       expect(fulfilled(byBackoff).filter((r) => r.allowed)).toHaveLength(4);
       expect(await r1.read('count:backoff')).toEqual({ hits: 4, windowStartedAt: clock.now(), blockedUntil: clock.now() + 30_000 });

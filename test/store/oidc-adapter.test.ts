@@ -3,7 +3,7 @@
  * Expiry is driven by a ManualClock, so no test waits for time to pass.
  */
 import type { Knex } from 'knex';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { startSweeper, sweepExpired } from '../../src/store/sweeper.js';

@@ -4,8 +4,8 @@
  * policy (src/policies/throttle.ts) computes, hit after hit, for backoff and window policies, across
  * blocks, their ends and forgotten counts (injected clock).
  */
-import { ManualClock } from '../../src/clock.js';
-import { afterHit, afterRefund, waitMs, type CounterState, type ThrottlePolicy } from '../../src/policies/throttle.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { afterHit, afterRefund, counterRule, waitMs, type CounterState, type ThrottlePolicy } from '../../src/policies/throttle.js';
 import { createRateLimits } from '../../src/store/rate-limits.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
@@ -42,7 +42,7 @@ describe.each(dialects)('rate limits on %s', (dialect) => {
       clock.advance(step);
       const now = clock.now();
       statements = 0;
-      const result = await limits.hit('k', policy);
+      const result = await limits.hit('k', counterRule(policy));
       const blocked = waitMs(expected, now) > 0;
       expect([i, result.allowed]).toEqual([i, !blocked]);
       expect([i, statements]).toEqual([i, blocked ? 2 : 1]);
@@ -57,11 +57,11 @@ describe.each(dialects)('rate limits on %s', (dialect) => {
     let expected: CounterState | undefined;
     for (let i = 0; i < 6; i += 1) {
       clock.advance(1_000);
-      if ((await limits.hit('k', policy)).allowed) expected = afterHit(expected, clock.now(), policy);
+      if ((await limits.hit('k', counterRule(policy))).allowed) expected = afterHit(expected, clock.now(), policy);
     }
     for (let i = 0; i < 7; i += 1) {
       statements = 0;
-      await limits.refund('k', policy);
+      await limits.refund('k', counterRule(policy));
       expect(statements).toBe(1);
       if (expected && expected.hits > 0) expected = afterRefund(expected, policy);
       expect([i, await limits.read('k')]).toEqual([i, expected]);

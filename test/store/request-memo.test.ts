@@ -5,7 +5,7 @@
  * is still redeemed exactly once, because consume's row count decides, not the remembered find. The
  * provider's account reads go through the same memo: once per request, forgotten by a write.
  */
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { createRequestMemo, withRequestMemo } from '../../src/store/request-memo.js';
 import { withAccountMemo } from '../../src/store/account-memo.js';

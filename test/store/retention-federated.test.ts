@@ -7,8 +7,8 @@
  * at a tombstone (older data) is released. Audit events older than AUDIT_RETENTION_DAYS go, at most
  * 10 000 rows per statement. On PostgreSQL, two instances sweeping at once delete and audit each account once.
  */
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { loadConfig } from '../../src/config/index.js';
 import { purgeAuditEvents, purgeInactiveAccounts } from '../../src/cli/local-accounts.js';
 import { deleteInactiveAccounts } from '../../src/store/account-retention.js';
 import { createAuditLog, PURGE_BATCH } from '../../src/store/audit.js';

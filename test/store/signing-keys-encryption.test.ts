@@ -15,7 +15,7 @@ import { openDatabase, type Database } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
 import { migrations } from '../../migrations/index.js';
 import { createTestDatabase, dialects, postgresUrl, type TestDatabase } from '../support/databases.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { ensureSigningKeys, listKeys } from '../../src/store/signing-keys.js';
 import { kekFromHex, KeyEncryptionError } from '../../src/store/key-encryption.js';
 import { resolveKeyEncryptionKey } from '../../src/store/secrets.js';

@@ -12,7 +12,7 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, CONFIDENTIAL_SECRET, type RunningService } from '../support/service.js';
 import { codeFlow, discover, TEST_USER } from '../support/rp.js';
 import { createLocalAccount, describeKeys, purgeExpiredKeys, revokeKey, rotateKeys } from '../../src/cli/commands.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { Database } from '../../src/store/db.js';
 import { UnknownKeyError } from '../../src/store/signing-keys.js';
 

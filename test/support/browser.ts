@@ -1,7 +1,9 @@
 /**
  * A minimal browser for black-box tests: a cookie jar, manual redirects, and form helpers that read
  * our pages the way a person would (fields by name, the CSRF token from the form). Stops at any URL
- * outside the server under test (the relying party's redirect URI) and returns it.
+ * outside the server under test and the upstreams it is told to visit too (the relying party's
+ * redirect URI) and returns it. Like a browser, it keeps cookies by host, not port: servers on one
+ * loopback address share them.
  */
 export interface Page {
   url: string;
@@ -14,7 +16,11 @@ export class Browser {
   private cookies = new Map<string, { name: string; value: string; path: string }>();
   /** Every Set-Cookie header received, in order (tests check cookie attributes). */
   readonly setCookieHeaders: string[] = [];
-  constructor(private readonly origin: string, private readonly acceptLanguage = 'en') {}
+  private readonly origins: Set<string>;
+  /** `alsoVisit`: other servers the person is sent to and back from, such as an upstream mock on its own port. */
+  constructor(private readonly origin: string, private readonly acceptLanguage = 'en', alsoVisit: string[] = []) {
+    this.origins = new Set([origin, ...alsoVisit].map((url) => new URL(url).origin));
+  }
 
   private remember(res: Response, url: URL): void {
     for (const header of res.headers.getSetCookie()) {
@@ -45,7 +51,7 @@ export class Browser {
     let body: URLSearchParams | string | undefined = init.body;
     for (let hop = 0; hop < 20; hop += 1) {
       const target = new URL(current);
-      if (target.origin !== new URL(this.origin).origin) return { url: current, status: 0, html: '' };
+      if (!this.origins.has(target.origin)) return { url: current, status: 0, html: '' };
       if (hop > 0 && init.stopAt?.test(current)) return { url: current, status: 0, html: '' };
       const headers: Record<string, string> = { 'accept-language': this.acceptLanguage, accept: 'text/html', ...init.headers };
       const cookie = this.cookieHeader(target.pathname);

@@ -1,8 +1,9 @@
 /**
- * A load balancer for tests: one loopback port in front of service instances (the issuer's URL), that
- * passes every request on unchanged, taking turns between the instances, and counts the calls made to
- * the BankID mock's RP API (`…/rp/v6.0/<endpoint>`) by endpoint and orderRef. The instances' brokers
- * call the mock through the issuer's URL, so the count is what BankID would have seen.
+ * A load balancer for tests: one loopback port in front of service instances (the issuer's URL) or of
+ * an upstream mock, that passes every request on unchanged, taking turns between its targets, and counts
+ * the calls made to the BankID RP API (`…/rp/v6.0/<endpoint>`) by endpoint and orderRef, with the status
+ * each got. Put in front of the BankID mock (or of an instance that mounts it), the count and the
+ * answers are what BankID saw and said.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -14,19 +15,23 @@ export interface CountingProxy {
   targets: string[];
   /** How many calls reached the RP API endpoint, for one order or for all. */
   calls(endpoint: string, orderRef?: string): number;
+  /** The statuses BankID answered those calls with, in order. */
+  answers(endpoint: string, orderRef?: string): number[];
   close(): Promise<void>;
 }
 
 const RP_API = /\/rp\/v6\.0\/([a-z/]+)$/;
 
 export async function startCountingProxy(): Promise<CountingProxy> {
-  const seen: Array<{ endpoint: string; orderRef: string | undefined }> = [];
+  const seen: Array<{ endpoint: string; orderRef: string | undefined; status?: number }> = [];
+  const matching = (endpoint: string, orderRef: string | undefined) => seen.filter((c) => c.endpoint === endpoint && (orderRef === undefined || c.orderRef === orderRef));
   let turn = 0;
   const proxy: CountingProxy = {
     url: '',
     port: 0,
     targets: [],
-    calls: (endpoint, orderRef) => seen.filter((c) => c.endpoint === endpoint && (orderRef === undefined || c.orderRef === orderRef)).length,
+    calls: (endpoint, orderRef) => matching(endpoint, orderRef).length,
+    answers: (endpoint, orderRef) => matching(endpoint, orderRef).flatMap((c) => (c.status === undefined ? [] : [c.status])),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const sockets = new Set<net.Socket>();
@@ -36,6 +41,7 @@ export async function startCountingProxy(): Promise<CountingProxy> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const api = RP_API.exec(req.url ?? '');
+      let call: (typeof seen)[number] | undefined;
       if (api && req.method === 'POST') {
         let orderRef: string | undefined;
         try {
@@ -43,10 +49,12 @@ export async function startCountingProxy(): Promise<CountingProxy> {
         } catch {
           orderRef = undefined;
         }
-        seen.push({ endpoint: api[1]!, orderRef });
+        call = { endpoint: api[1]!, orderRef };
+        seen.push(call);
       }
       const target = new URL(proxy.targets[turn++ % proxy.targets.length]!);
       const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        if (call) call.status = answer.statusCode;
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });

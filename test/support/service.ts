@@ -7,9 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { createService, type Service } from '../../src/service.js';
+import { createService, type Service } from '../../src/service/index.js';
 import type { Clock } from '../../src/clock.js';
 import type { Database } from '../../src/store/db.js';
 import type { ClientMetadata } from '../../src/provider/clients-file.js';
@@ -87,7 +87,8 @@ export interface RunningService {
 }
 
 /**
- * Starts an instance on 127.0.0.1. `issuerPort` lets a second instance share the first one's issuer.
+ * Starts an instance on 127.0.0.1. `issuerPort` lets a second instance share the first one's issuer;
+ * `port` is one chosen beforehand (an upstream mock registered its redirect URI on it).
  * Without `db` the instance opens its own database from the config (DATABASE_URL or DATA_DIR), as main.ts does.
  */
 export async function startService(opts: {
@@ -96,8 +97,9 @@ export async function startService(opts: {
   env?: Record<string, string>;
   clientsFile?: string;
   issuerPort?: number;
+  port?: number;
 }): Promise<RunningService> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const issuerPort = opts.issuerPort ?? port;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-data-'));
   madeDirs.push(dataDir);

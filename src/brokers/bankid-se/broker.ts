@@ -44,8 +44,11 @@ export type BankidBroker = DecoupledBroker & {
   qrData(state: BrokerState): string;
 };
 
-const BROKER = 'bankid-se';
+export const BANKID_SE = 'bankid-se';
+const BROKER = BANKID_SE;
 const LEVEL = 'substantial';
+/** BankID: "collect should be called every two seconds". */
+export const COLLECT_INTERVAL_MS = 2000;
 
 /** Every error of this broker: BankID's errorCode when it sent one, and the RFA message for the page. */
 export class BankidError extends BrokerError {
@@ -136,6 +139,9 @@ export function createBankidBroker(config: BankidBrokerConfig): BankidBroker {
     id: BROKER,
     capability: 'decoupled',
     reachable: [LEVEL],
+    pollIntervalMs: COLLECT_INTERVAL_MS,
+    // One collect may hold the order this long: a slow collect is never doubled.
+    pollTimeoutMs: config.timeoutMs,
 
     async begin(requirement: Requirement, endUser: { ip: string }) {
       requireReachable(requirement);
@@ -148,7 +154,7 @@ export function createBankidBroker(config: BankidBrokerConfig): BankidBroker {
       const qrStartSecret = text(answer.qrStartSecret);
       if (!orderRef || !autoStartToken || !qrStartToken || !qrStartSecret) throw invalid('the BankID auth answer lacks orderRef, autoStartToken, qrStartToken or qrStartSecret');
       const state: BankidOrderState = { orderRef, autoStartToken, qrStartToken, qrStartSecret, startedAt };
-      return { state: { ...state }, display: { autoStartToken } };
+      return { state: { ...state }, orderRef, display: { autoStartToken } };
     },
 
     async poll(state: BrokerState, requirement: Requirement): Promise<PollResult> {

@@ -416,6 +416,13 @@ export const en = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Cancel the login",
   'bankid.connection_lost': "We cannot reach the server just now. Trying again …",
+  // --- login methods from the registry: configured OpenID upstreams, generic refusals, the QR code as text (issue 12) ---
+  'method.oidc.hint': "Log in with your electronic ID or account there",
+  'broker.level.generic_message': "This service requires a higher security level than your login with {upstream} reached. Choose another way to log in.",
+  'broker.refused.title': "{upstream} cannot be used here",
+  'broker.refused.message': "This service does not accept logins with {upstream}. Choose another way to log in.",
+  'broker.help.oidc': "Problems with {upstream} are handled by its provider, not by this service.",
+  'bankid.qr_text': "The QR code as text",
   // --- playground: the "inactive" scenario (the idle timeout) ---
   'playground.scenario.inactive.title_minutes': 'Inactive for {minutes} minutes',
   'playground.scenario.inactive.title_seconds': 'Inactive for {seconds} seconds',

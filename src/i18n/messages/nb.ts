@@ -414,6 +414,13 @@ export const nb: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Avbryt innloggingen",
   'bankid.connection_lost': "Vi får ikke kontakt med tjenesten akkurat nå. Prøver igjen …",
+  // --- login methods from the registry: configured OpenID upstreams, generic refusals, the QR code as text (issue 12) ---
+  'method.oidc.hint': "Logg inn med den elektroniske ID-en eller kontoen din der",
+  'broker.level.generic_message': "Denne tjenesten krever et høyere sikkerhetsnivå enn innloggingen med {upstream} ga. Velg en annen måte å logge inn på.",
+  'broker.refused.title': "{upstream} kan ikke brukes her",
+  'broker.refused.message': "Denne tjenesten godtar ikke innlogging med {upstream}. Velg en annen måte å logge inn på.",
+  'broker.help.oidc': "Problemer med {upstream} håndteres av leverandøren, ikke av denne tjenesten.",
+  'bankid.qr_text': "QR-koden som tekst",
   // --- playground: the "inactive" scenario (the idle timeout) ---
   'playground.scenario.inactive.title_minutes': 'Inaktiv i {minutes} minutter',
   'playground.scenario.inactive.title_seconds': 'Inaktiv i {seconds} sekunder',

@@ -414,6 +414,13 @@ export const sv: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Avbryt inloggningen",
   'bankid.connection_lost': "Vi når inte tjänsten just nu. Försöker igen …",
+  // --- login methods from the registry: configured OpenID upstreams, generic refusals, the QR code as text (issue 12) ---
+  'method.oidc.hint': "Logga in med din e-legitimation eller ditt konto där",
+  'broker.level.generic_message': "Den här tjänsten kräver en högre säkerhetsnivå än inloggningen med {upstream} gav. Välj ett annat sätt att logga in.",
+  'broker.refused.title': "{upstream} kan inte användas här",
+  'broker.refused.message': "Den här tjänsten godtar inte inloggning med {upstream}. Välj ett annat sätt att logga in.",
+  'broker.help.oidc': "Problem med {upstream} hanteras av leverantören, inte av den här tjänsten.",
+  'bankid.qr_text': "QR-koden som text",
   // --- playground: the "inactive" scenario (the idle timeout) ---
   'playground.scenario.inactive.title_minutes': 'Inaktiv i {minutes} minuter',
   'playground.scenario.inactive.title_seconds': 'Inaktiv i {seconds} sekunder',

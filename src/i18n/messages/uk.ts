@@ -414,6 +414,13 @@ export const uk: Record<MessageId, string> = {
   // --- BankID: cancelling the login, the waiting page's script ---
   'bankid.abort': "Скасувати вхід",
   'bankid.connection_lost': "Зараз не вдається зв’язатися із сервером. Пробуємо ще раз …",
+  // --- login methods from the registry: configured OpenID upstreams, generic refusals, the QR code as text (issue 12) ---
+  'method.oidc.hint': "Увійдіть за допомогою свого електронного ID або облікового запису там",
+  'broker.level.generic_message': "Цей сервіс вимагає вищого рівня безпеки, ніж досяг ваш вхід через {upstream}. Виберіть інший спосіб входу.",
+  'broker.refused.title': "{upstream} не можна використати тут",
+  'broker.refused.message': "Цей сервіс не приймає вхід через {upstream}. Виберіть інший спосіб входу.",
+  'broker.help.oidc': "Проблеми з {upstream} вирішує його постачальник, а не цей сервіс.",
+  'bankid.qr_text': "QR-код як текст",
   // --- playground: the "inactive" scenario (the idle timeout) ---
   'playground.scenario.inactive.title_minutes': 'Неактивність {minutes} хв',
   'playground.scenario.inactive.title_seconds': 'Неактивність {seconds} с',

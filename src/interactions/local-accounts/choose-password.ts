@@ -8,19 +8,38 @@
  * - both then finish the login (rank `low`, amr `pwd`), so the user lands back in the relying party,
  *   and the browser gets a device cookie for the account as after any login.
  */
+import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../observability/metrics.js';
 import { hashPassword } from '../../passwords/hasher.js';
-import { composeMail } from '../../mail/messages.js';
-import { MailError } from '../../mail/mailer.js';
-import { normalisePassword } from '../../policies/password-rules.js';
+import { normalisePassword, type PasswordPolicy } from '../../policies/password-rules.js';
 import type { Locale } from '../../i18n/locales.js';
 import type { Flow } from '../../store/flows.js';
-import { AUDIT_EVENTS } from '../../store/audit.js';
-import type { InteractionContext } from '../router.js';
-import { auditBase, flowUrls, renderPassword, renderStart, type LocalAccountDeps } from './pages.js';
+import type { LocalAccountStore } from '../../store/local-accounts.js';
+import { AUDIT_EVENTS, type AuditLog } from '../../store/audit.js';
+import type { InteractionContext } from '../interaction-context.js';
+import type { DeviceCookies } from '../device-cookie.js';
+import type { LoginThrottle } from '../login-throttle.js';
+import type { LocalMail } from './local-mail.js';
+import { auditBase, flowUrls, renderStart, type FlowPages } from './pages.js';
 
 const MAX_NAME_LENGTH = 200;
 
-export function createChoosePassword(deps: LocalAccountDeps) {
+export interface ChoosePasswordDeps {
+  policy: Pick<PasswordPolicy, 'evaluate'>;
+  store: Pick<LocalAccountStore, 'completeRegistration' | 'completeRecovery'>;
+  /** A reset clears the account's failed-login count, so the owner of the mailbox always has a way in. */
+  loginThrottle: Pick<LoginThrottle, 'clearAccount'>;
+  /** Registration and reset end in a login, which gives the browser its device cookie. */
+  deviceCookies: Pick<DeviceCookies, 'issue'>;
+  mail: Pick<LocalMail, 'sendPasswordChanged'>;
+  pages: FlowPages;
+  audit: AuditLog;
+  logger: Logger;
+  /** Registrations and resets completed (src/observability/metrics.ts). */
+  countFlow: Metrics['localFlow'];
+}
+
+export function createChoosePassword(deps: ChoosePasswordDeps) {
   async function finishLogin(ic: InteractionContext, accountId: string): Promise<void> {
     // This browser has now logged in to the account: it gets its own login budget (device-cookie.ts).
     deps.deviceCookies.issue(ic.ctx, accountId);
@@ -29,19 +48,13 @@ export function createChoosePassword(deps: LocalAccountDeps) {
   }
 
   async function notifyChanged(ic: InteractionContext, flow: Flow, accountId: string): Promise<void> {
-    const locale = flow.locale as Locale;
-    try {
-      await deps.mailer.send({ to: flow.email, locale, ...composeMail('password_changed', locale, { at: deps.clock.now() }) });
-    } catch (err) {
-      // The reason, not the error: an SMTP reply often repeats the recipient's address.
-      deps.logger.warn({ accountId, ...(err instanceof MailError ? { reason: err.reason } : { err }) }, 'password-changed notice could not be sent');
-      await deps.audit.record({ ...auditBase(ic), event: 'recovery.mail', outcome: 'failure', accountId, detail: { reason: 'send_failed' } });
-    }
+    if (await deps.mail.sendPasswordChanged({ locale: flow.locale as Locale, to: flow.email, accountId })) return;
+    await deps.audit.record({ ...auditBase(ic), event: 'recovery.mail', outcome: 'failure', accountId, detail: { reason: 'send_failed' } });
   }
 
   return {
     show(ic: InteractionContext, flow: Flow): void {
-      renderPassword(ic, deps, flow, {});
+      deps.pages.password(ic, flow, {});
     },
 
     async submit(ic: InteractionContext, flow: Flow): Promise<void> {
@@ -50,14 +63,14 @@ export function createChoosePassword(deps: LocalAccountDeps) {
       const name = typeof body.name === 'string' ? body.name.normalize('NFC').trim().slice(0, MAX_NAME_LENGTH) : '';
       const broken = deps.policy.evaluate(password, { email: flow.email });
       const nameError = flow.kind === 'registration' && name === '';
-      if (broken.length > 0 || nameError) return renderPassword(ic, deps, flow, { broken, name, nameError }, 400);
+      if (broken.length > 0 || nameError) return deps.pages.password(ic, flow, { broken, name, nameError }, 400);
 
       const passwordHash = await hashPassword(password);
       const base = auditBase(ic);
       if (flow.kind === 'registration') {
         const created = await deps.store.completeRegistration(flow.id, { email: flow.email, name, passwordHash });
         if (!created.ok) {
-          if (created.reason === 'duplicate') return renderPassword(ic, deps, flow, { name, errorId: 'local.register.error.exists' }, 409);
+          if (created.reason === 'duplicate') return deps.pages.password(ic, flow, { name, errorId: 'local.register.error.exists' }, 409);
           return ic.ctx.redirect(flowUrls(ic.uid, flow.kind, flow.id).flow);
         }
         await deps.audit.record({ ...base, event: 'registration.completed', outcome: 'success', accountId: created.accountId });
@@ -81,3 +94,5 @@ export function createChoosePassword(deps: LocalAccountDeps) {
     },
   };
 }
+
+export type ChoosePassword = ReturnType<typeof createChoosePassword>;

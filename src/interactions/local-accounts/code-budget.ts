@@ -10,7 +10,7 @@
  * - the counter is keyed by a keyed hash of the normalised address, never the address itself.
  */
 import type { BackoffPolicy } from '../../policies/throttle.js';
-import { waitMs } from '../../policies/throttle.js';
+import { counterRule, waitMs } from '../../policies/throttle.js';
 import type { Clock } from '../../clock.js';
 import type { RateLimits } from '../../store/rate-limits.js';
 import { normaliseEmail } from '../../store/accounts.js';
@@ -30,13 +30,14 @@ export interface CodeBudget {
 
 export function createCodeBudget(deps: { rateLimits: RateLimits; clock: Clock; keyHash: (value: string) => string; maxFailures: number }): CodeBudget {
   // A backoff with no delay before the last free failure and a 24-hour one after it is exactly "N a day".
-  const policy: BackoffPolicy = {
+  const nADay: BackoffPolicy = {
     kind: 'backoff',
     freeFailures: deps.maxFailures - 1,
     baseDelaySeconds: DAY_SECONDS,
     maxDelaySeconds: DAY_SECONDS,
     forgetAfterSeconds: DAY_SECONDS,
   };
+  const policy = counterRule(nADay);
   const keyOf = (email: string) => `code:address:${deps.keyHash(normaliseEmail(email))}`;
 
   async function blockedUntil(email: string): Promise<number | undefined> {

@@ -9,22 +9,28 @@
  *   happened and the address filled in.
  */
 import type { Context } from 'koa';
+import type { Clock } from '../../clock.js';
 import { BadRequestError } from '../../errors.js';
-import type { Flow, FlowKind } from '../../store/flows.js';
+import type { Flow, FlowKind, FlowRepository } from '../../store/flows.js';
 import { methodChoice } from '../login-methods.js';
-import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from '../router.js';
-import { createChoosePassword } from './choose-password.js';
-import { FLOW_PATHS, flowUrls, renderStart, type LocalAccountDeps } from './pages.js';
-import { createSendCode } from './send-code.js';
-import { createVerifyCode } from './verify-code.js';
+import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from '../interaction-context.js';
+import type { ChoosePassword } from './choose-password.js';
+import { FLOW_PATHS, flowUrls, renderStart } from './pages.js';
+import type { SendCode } from './send-code.js';
+import type { VerifyCode } from './verify-code.js';
 
 type PageHandler = (ic: InteractionContext, kind: FlowKind) => Promise<void> | void;
 type FlowHandler = (ic: InteractionContext, flow: Flow) => Promise<void> | void;
 
-export function localAccountRoutes(deps: LocalAccountDeps): InteractionRoutes {
-  const sendCode = createSendCode(deps);
-  const verifyCode = createVerifyCode(deps);
-  const choosePassword = createChoosePassword(deps);
+/** The three steps of both flows, built by the composition root (src/service/local-accounts.ts). */
+export interface FlowSteps {
+  sendCode: SendCode;
+  verifyCode: VerifyCode;
+  choosePassword: ChoosePassword;
+}
+
+export function localAccountRoutes(deps: { flows: Pick<FlowRepository, 'find'>; clock: Clock; steps: FlowSteps }): InteractionRoutes {
+  const { sendCode, verifyCode, choosePassword } = deps.steps;
 
   return (router, kit: InteractionRouteKit) => {
     const page = (kind: FlowKind, post: boolean, handler: PageHandler) => async (ctx: Context) => {
@@ -32,7 +38,7 @@ export function localAccountRoutes(deps: LocalAccountDeps): InteractionRoutes {
       if (!ic) return;
       if (post) kit.checkCsrf(ic);
       if (ic.details.prompt.name !== 'login') return ctx.redirect(`/interaction/${ic.uid}`);
-      if (!methodChoice(ic).floorOf('local')) throw new BadRequestError('e-mail accounts are not offered for this request');
+      if (!methodChoice(ic).password) throw new BadRequestError('e-mail accounts are not offered for this request');
       await handler(ic, kind);
     };
 

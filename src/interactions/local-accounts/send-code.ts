@@ -4,24 +4,27 @@
  *   account up, sends exactly one mail (a code, or a notice — "you already have an account" for
  *   registration, "there is no account" for reset), stores one flow and redirects to the same code page;
  *   when no code was mailed the flow holds a code nobody knows, so the code page behaves the same too;
- * - sends are limited per address and per IP address (fixed hourly windows in the database), and a
- *   resend waits for the cooldown; both limits say when to try again;
+ * - sends are limited per address and per IP address, and a resend waits for the cooldown
+ *   (send-limits.ts); both limits say when to try again;
  * - an address that has used up its code-guessing budget (code-budget.ts) is sent nothing until the
  *   budget returns: the page says when, for known and unknown addresses alike;
  * - the mail is sent before anything is stored: a failed send shows "could not send, try again", is
  *   audited, and leaves nothing half-created (a failed resend leaves the earlier code valid).
  */
-import { MailError } from '../../mail/mailer.js';
-import { composeMail, type MailKind } from '../../mail/messages.js';
-import { countsPerIp, ipBucket, type WindowPolicy } from '../../policies/throttle.js';
-import { normaliseEmail } from '../../store/accounts.js';
-import { generateCode, type Flow, type FlowKind } from '../../store/flows.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { MailKind } from '../../mail/messages.js';
+import { MAX_EMAIL_LENGTH } from '../../policies/email-address.js';
+import { normaliseEmail, type AccountRepository } from '../../store/accounts.js';
+import type { AuditLog } from '../../store/audit.js';
+import { generateCode, type Flow, type FlowKind, type FlowRepository } from '../../store/flows.js';
 import type { Locale } from '../../i18n/locales.js';
-import type { InteractionContext } from '../router.js';
+import type { InteractionContext } from '../interaction-context.js';
 import { requestIp } from '../request-ip.js';
-import { addressBlocked, auditBase, flowUrls, renderCode, renderStart, type LocalAccountDeps } from './pages.js';
+import type { CodeBudget } from './code-budget.js';
+import type { LocalMail } from './local-mail.js';
+import { auditBase, flowUrls, renderStart, type FlowPages } from './pages.js';
+import type { SendLimits } from './send-limits.js';
 
-const MAX_EMAIL_LENGTH = 254;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface Plan {
@@ -30,23 +33,20 @@ interface Plan {
   accountId: string | null;
 }
 
-export function createSendCode(deps: LocalAccountDeps) {
-  const perAddress: WindowPolicy = { kind: 'window', limit: deps.settings.codeSendsPerAddressHourly, windowSeconds: 3600 };
-  const perIp: WindowPolicy = { kind: 'window', limit: deps.settings.codeSendsPerIpHourly, windowSeconds: 3600 };
+export interface SendCodeDeps {
+  accounts: Pick<AccountRepository, 'findLocalCredentials'>;
+  flows: Pick<FlowRepository, 'create' | 'replaceCode'>;
+  /** An address that has used up its code-guessing budget is sent nothing. */
+  codeBudget: Pick<CodeBudget, 'blockedUntil'>;
+  limits: SendLimits;
+  mail: LocalMail;
+  pages: FlowPages;
+  audit: AuditLog;
+  /** Registrations and resets started (code mailed) (src/observability/metrics.ts). */
+  countFlow: Metrics['localFlow'];
+}
 
-  /** Counts a send against both limits; returns the minutes to wait when one refuses. */
-  async function limit(ic: InteractionContext, email: string): Promise<number | undefined> {
-    const ip = requestIp(ic.ctx);
-    // No per-IP limit for loopback (countsPerIp): there it would limit everybody at once.
-    const ipKey = countsPerIp(ip) ? `send:ip:${ipBucket(ip)}` : undefined;
-    const byIp = ipKey ? await deps.rateLimits.hit(ipKey, perIp) : { allowed: true as const };
-    if (!byIp.allowed) return Math.ceil(byIp.retryAfterSeconds / 60);
-    const byAddress = await deps.rateLimits.hit(`send:email:${deps.keyHash(email)}`, perAddress);
-    if (byAddress.allowed) return undefined;
-    if (ipKey) await deps.rateLimits.refund(ipKey, perIp);
-    return Math.ceil(byAddress.retryAfterSeconds / 60);
-  }
-
+export function createSendCode(deps: SendCodeDeps) {
   /** What to mail: the same lookup, the same amount of work, whichever way it goes. */
   async function plan(kind: FlowKind, email: string): Promise<Plan> {
     const credentials = await deps.accounts.findLocalCredentials(email);
@@ -58,17 +58,9 @@ export function createSendCode(deps: LocalAccountDeps) {
   }
 
   async function deliver(ic: InteractionContext, kind: FlowKind, locale: Locale, email: string, p: Plan): Promise<boolean> {
-    const vars = { code: p.code, minutes: Math.ceil(deps.settings.codeTtlSeconds / 60), days: deps.settings.retentionDays };
-    try {
-      await deps.mailer.send({ to: email, locale, ...composeMail(p.mail, locale, vars) });
-      return true;
-    } catch (err) {
-      if (!(err instanceof MailError)) throw err;
-      // The reason, not the error: an SMTP reply often repeats the recipient's address.
-      deps.logger.warn({ flow: kind, kind: p.mail, locale, reason: err.reason }, 'mail could not be sent');
-      await deps.audit.record({ ...auditBase(ic), event: `${kind}.mail`, outcome: 'failure', detail: { reason: 'send_failed' } });
-      return false;
-    }
+    if (await deps.mail.sendCode({ flow: kind, kind: p.mail, locale, to: email, code: p.code })) return true;
+    await deps.audit.record({ ...auditBase(ic), event: `${kind}.mail`, outcome: 'failure', detail: { reason: 'send_failed' } });
+    return false;
   }
 
   return {
@@ -88,9 +80,9 @@ export function createSendCode(deps: LocalAccountDeps) {
       const blocked = await deps.codeBudget.blockedUntil(email);
       if (blocked !== undefined) {
         await deps.audit.record({ ...auditBase(ic), event: `${kind}.code_sent`, outcome: 'failure', detail: { reason: 'address_blocked' } });
-        return renderStart(ic, kind, { email, ...addressBlocked(ic, deps, blocked) }, 429);
+        return renderStart(ic, kind, { email, ...deps.pages.addressBlocked(ic, blocked) }, 429);
       }
-      const wait = await limit(ic, email);
+      const wait = await deps.limits.hit(requestIp(ic.ctx), email);
       if (wait !== undefined) {
         await deps.audit.record({ ...auditBase(ic), event: `${kind}.code_sent`, outcome: 'failure', detail: { reason: 'rate_limited' } });
         return renderStart(ic, kind, { email, errorId: 'local.error.too_many_codes', errorParams: { minutes: wait } }, 429);
@@ -107,19 +99,19 @@ export function createSendCode(deps: LocalAccountDeps) {
     },
 
     async resend(ic: InteractionContext, flow: Flow): Promise<void> {
-      const waitSeconds = Math.ceil((flow.codeSentAt + deps.settings.codeResendCooldownSeconds * 1000 - deps.clock.now()) / 1000);
+      const waitSeconds = deps.limits.cooldownLeft(flow);
       if (waitSeconds > 0) {
-        return renderCode(ic, deps, flow, { errorId: 'local.code.error.cooldown', errorParams: { seconds: waitSeconds } }, 429);
+        return deps.pages.code(ic, flow, { errorId: 'local.code.error.cooldown', errorParams: { seconds: waitSeconds } }, 429);
       }
       const blocked = await deps.codeBudget.blockedUntil(flow.email);
-      if (blocked !== undefined) return renderCode(ic, deps, flow, addressBlocked(ic, deps, blocked), 429);
-      const wait = await limit(ic, flow.email);
+      if (blocked !== undefined) return deps.pages.code(ic, flow, deps.pages.addressBlocked(ic, blocked), 429);
+      const wait = await deps.limits.hit(requestIp(ic.ctx), flow.email);
       if (wait !== undefined) {
-        return renderCode(ic, deps, flow, { errorId: 'local.error.too_many_codes', errorParams: { minutes: wait } }, 429);
+        return deps.pages.code(ic, flow, { errorId: 'local.error.too_many_codes', errorParams: { minutes: wait } }, 429);
       }
       const p = await plan(flow.kind, flow.email);
       if (!(await deliver(ic, flow.kind, flow.locale as Locale, flow.email, p))) {
-        return renderCode(ic, deps, flow, { errorId: 'local.error.mail_failed' }, 503);
+        return deps.pages.code(ic, flow, { errorId: 'local.error.mail_failed' }, 503);
       }
       if (!(await deps.flows.replaceCode(flow.id, p.code, p.accountId))) {
         // The flow moved on meanwhile (its code was used, say in another tab): the new code is void, so
@@ -133,3 +125,5 @@ export function createSendCode(deps: LocalAccountDeps) {
     },
   };
 }
+
+export type SendCode = ReturnType<typeof createSendCode>;

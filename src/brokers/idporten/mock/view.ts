@@ -1,9 +1,0 @@
-/** The ID-porten mock's pages: views/mock/idporten, drawn by the shared mock page renderer. */
-import { createMockPages, mockViewsDir, type MockView } from '../../mock-view.js';
-import { MOCK_MESSAGES } from './messages.js';
-
-export type { MockView };
-
-export function createMockView(viewsDir = mockViewsDir('idporten')): MockView {
-  return createMockPages(viewsDir, MOCK_MESSAGES);
-}

@@ -1,0 +1,177 @@
+/**
+ * How the oidc-provider adapter reads oidc_payloads rows by id, with as few round trips as the
+ * provider's own lookups allow. Rules:
+ * - Lookups of one id asked in the same tick go out as one statement. oidc-provider's introspection
+ *   asks for AccessToken, ClientCredentials and RefreshToken at once; they cost one statement, not three.
+ *   The statement is sent after every one of them asked, so each caller sees the table as it is after
+ *   its own call: nothing is cached between requests, and no instance can serve what another revoked.
+ * - A token row brings, in the same statement, the Grant it names and the Session it is bound to (by
+ *   uid): one snapshot of the three rows. Within a request scope (`adapterRequestScope`, installed with
+ *   the documented `provider.use`), the provider's next lookup of that Grant (by id) or Session (by uid)
+ *   in the same request is answered from that snapshot, once. The snapshot was taken during this
+ *   request, after it started, so the request reads exactly what a request that had looked the rows up
+ *   at that moment would; a revocation that committed before the request began is always seen, one that
+ *   commits during it is concurrent with it either way (oidc-provider's own separate reads are not
+ *   atomic either). Every write through the adapter in the request drops the snapshot, and a read asked
+ *   before such a write ended keeps nothing.
+ * - Outside a request scope (sweepers, the CLI, our own stores) nothing is kept at all. There is no
+ *   cache across requests, negative or positive: the models a token is not cost nothing extra already,
+ *   and a cache shared by requests could answer one that began after another instance's revocation.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Knex } from 'knex';
+
+export const TABLE = 'oidc_payloads';
+
+/** The models whose rows belong to a grant and die with it (as in oidc-provider's own adapter). */
+export const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+const GRANT_TOKEN = new Set(GRANT_TOKEN_MODELS);
+
+export interface StoredRow {
+  payload: string;
+  consumed_at: string | number | null;
+}
+
+interface JoinedRow extends StoredRow {
+  model: string;
+  grant_id: string | null;
+  session_uid: string | null;
+  grant_payload: string | null;
+  grant_consumed_at: string | number | null;
+  session_payload: string | null;
+  session_consumed_at: string | number | null;
+}
+
+/** What one request has read with its tokens: rows by key (null: read, and absent), and a write counter. */
+interface Snapshot {
+  rows: Map<string, StoredRow | null>;
+  writes: number;
+}
+
+/** One request's snapshots, one per database (the mocks' providers share the process, not the scope). */
+const requestScope = new AsyncLocalStorage<Map<Knex, Snapshot>>();
+
+/** koa middleware for `provider.use`: gives each request its own snapshot of the rows read with its tokens. */
+export function adapterRequestScope(_ctx: unknown, next: () => Promise<unknown>): Promise<unknown> {
+  return requestScope.run(new Map(), next);
+}
+
+/** For writes to oidc_payloads outside the adapter (ending an account's sessions): drops this request's snapshot. */
+export function forgetRequestSnapshot(knex: Knex): void {
+  const snapshot = requestScope.getStore()?.get(knex);
+  if (!snapshot) return;
+  snapshot.writes += 1;
+  snapshot.rows.clear();
+}
+
+const grantKey = (id: string) => `Grant ${id}`;
+const sessionKey = (uid: string) => `Session uid ${uid}`;
+
+interface Waiter {
+  model: string;
+  snapshot: Snapshot | undefined;
+  writesAtCall: number;
+  resolve(row: StoredRow | undefined): void;
+  reject(err: unknown): void;
+}
+
+export interface PayloadReads {
+  /** The unexpired row of (model, id), batched with every lookup of that id in the same tick. */
+  byId(model: string, id: string, now: number): Promise<StoredRow | undefined>;
+  /** The row this request already read with a token, once; undefined when it read none (null: read, and absent). */
+  takeSnapshot(model: string, lookup: { id: string } | { uid: string }): StoredRow | null | undefined;
+  /** Called before every write: this request's snapshot is no longer the table's state. */
+  forgetSnapshot(): void;
+}
+
+export function createPayloadReads(knex: Knex): PayloadReads {
+  const pending = new Map<string, { now: number; waiters: Waiter[] }>();
+
+  const snapshotOfRequest = (): Snapshot | undefined => {
+    const scope = requestScope.getStore();
+    if (!scope) return undefined;
+    let snapshot = scope.get(knex);
+    if (!snapshot) scope.set(knex, (snapshot = { rows: new Map(), writes: 0 }));
+    return snapshot;
+  };
+
+  const unexpired = (column: string, now: number) => (q: Knex.QueryBuilder) => q.whereNull(column).orWhere(column, '>', now);
+  const unexpiredOn = (column: string, now: number) => (j: Knex.JoinClause) => {
+    j.onNull(column).orOnVal(column, '>', now);
+  };
+
+  async function select(id: string, models: string[], now: number): Promise<JoinedRow[]> {
+    const withGrant = models.some((m) => GRANT_TOKEN.has(m));
+    const q = knex({ t: TABLE })
+      .select('t.model', 't.payload', 't.consumed_at', 't.grant_id', 't.session_uid')
+      .where('t.id', id)
+      .whereIn('t.model', models)
+      .andWhere(unexpired('t.expires_at', now));
+    if (!withGrant) return (await q) as JoinedRow[];
+    // Both joins hit a primary or unique-by-use key: (model, id) and (model, uid).
+    return (await q
+      .leftJoin({ g: TABLE }, (j) => j.onVal('g.model', '=', 'Grant').andOn('g.id', '=', 't.grant_id').andOn(unexpiredOn('g.expires_at', now)))
+      .leftJoin({ s: TABLE }, (j) =>
+        j.onVal('s.model', '=', 'Session').andOn('s.uid', '=', 't.session_uid').andOnNotNull('s.uid').andOn(unexpiredOn('s.expires_at', now)),
+      )
+      .select({ grant_payload: 'g.payload', grant_consumed_at: 'g.consumed_at', session_payload: 's.payload', session_consumed_at: 's.consumed_at' })) as JoinedRow[];
+  }
+
+  function keep(waiter: Waiter, row: JoinedRow): void {
+    const { snapshot } = waiter;
+    // A write in this request since the call: the rows read may be older than the request's own change.
+    if (!snapshot || snapshot.writes !== waiter.writesAtCall || !GRANT_TOKEN.has(row.model)) return;
+    if (row.grant_id) {
+      snapshot.rows.set(grantKey(row.grant_id), row.grant_payload === null ? null : { payload: row.grant_payload, consumed_at: row.grant_consumed_at });
+    }
+    if (row.session_uid) {
+      snapshot.rows.set(sessionKey(row.session_uid), row.session_payload === null ? null : { payload: row.session_payload, consumed_at: row.session_consumed_at });
+    }
+  }
+
+  async function flush(id: string): Promise<void> {
+    const batch = pending.get(id)!;
+    pending.delete(id);
+    const models = [...new Set(batch.waiters.map((w) => w.model))];
+    let rows: JoinedRow[];
+    try {
+      rows = await select(id, models, batch.now);
+    } catch (err) {
+      for (const w of batch.waiters) w.reject(err);
+      return;
+    }
+    for (const w of batch.waiters) {
+      const row = rows.find((r) => r.model === w.model);
+      if (row) keep(w, row);
+      w.resolve(row ? { payload: row.payload, consumed_at: row.consumed_at } : undefined);
+    }
+  }
+
+  return {
+    byId(model, id, now) {
+      const snapshot = snapshotOfRequest();
+      return new Promise((resolve, reject) => {
+        let batch = pending.get(id);
+        if (!batch) {
+          pending.set(id, (batch = { now, waiters: [] }));
+          // After the current synchronous run: the provider's Promise.all has asked for every model by then.
+          queueMicrotask(() => void flush(id));
+        }
+        // The latest caller's time decides what has expired: no caller gets a row expired at its own call.
+        batch.now = Math.max(batch.now, now);
+        batch.waiters.push({ model, snapshot, writesAtCall: snapshot?.writes ?? 0, resolve, reject });
+      });
+    },
+
+    takeSnapshot(model, lookup) {
+      const key = model === 'Grant' && 'id' in lookup ? grantKey(lookup.id) : model === 'Session' && 'uid' in lookup ? sessionKey(lookup.uid) : undefined;
+      const snapshot = key ? requestScope.getStore()?.get(knex) : undefined;
+      if (!key || !snapshot?.rows.has(key)) return undefined;
+      const row = snapshot.rows.get(key)!;
+      snapshot.rows.delete(key);
+      return row;
+    },
+
+    forgetSnapshot: () => forgetRequestSnapshot(knex),
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * WORKERS: the BUILT server (`node dist/src/main.js`) as a cluster. On PostgreSQL with WORKERS=2 the
+ * primary starts one worker, then the other; connections are answered by both (each worker's log lines
+ * carry its number; new connections go round robin); a token is issued; SIGTERM drains every worker and
+ * every process exits, the primary with 0. On SQLite WORKERS=2 runs one process and says so. Also the
+ * pure decisions: which role a process takes, and how many crashes are answered with a restart.
+ * Waits are on log lines and process events, never on sleeps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { appRoot } from '../../src/app-root.js';
+import { processRole, restartAllowed } from '../../src/cluster.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { postgresUrl } from '../support/databases.js';
+import { CONFIDENTIAL_SECRET, freePort, testClients, writeClientsFile } from '../support/service.js';
+
+const root = appRoot();
+const main = path.join(root, 'dist/src/main.js');
+
+type LogLine = { msg?: string; worker?: number; pid?: number; [k: string]: unknown };
+
+/** The server's JSON log lines as they come, and its exit. */
+class ServerProcess {
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  stderr = '';
+  private waiters: Array<{ test: (l: LogLine) => boolean; resolve: (l: LogLine | undefined) => void }> = [];
+  private buffered = '';
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => {
+      this.buffered += d.toString('utf8');
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const raw = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        if (!raw.startsWith('{')) continue;
+        const line = JSON.parse(raw) as LogLine;
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString('utf8')));
+    this.exited = new Promise((resolve) =>
+      child.on('close', (code) => {
+        for (const w of this.waiters) w.resolve(undefined);
+        resolve(code);
+      }),
+    );
+  }
+  /** The first line (seen or future) that passes `test`; undefined if the process ends first. */
+  waitFor(test: (l: LogLine) => boolean): Promise<LogLine | undefined> {
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ test, resolve }));
+  }
+}
+
+function start(env: Record<string, string>): ServerProcess {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_SECONDS: '0', ...env };
+  if (!env.DATABASE_URL) delete childEnv.DATABASE_URL;
+  delete childEnv.NODE_OPTIONS;
+  return new ServerProcess(spawn(process.execPath, [main], { cwd: root, env: childEnv }));
+}
+
+/** Is a process gone? (signal 0 only asks.) */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(main)) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+});
+
+describe('which role a process takes', () => {
+  test('WORKERS: every core in production, 1 in development, a whole number from 1 when set', () => {
+    const production = {
+      NODE_ENV: 'production',
+      ISSUER: 'https://id.example.test',
+      TRUSTED_PROXIES: '10.0.0.0/8',
+      DATABASE_URL: 'postgres://nordlys@db.example.test/nordlys',
+      COOKIE_KEYS: 'a'.repeat(32),
+      DPOP_NONCE_SECRET: 'ab'.repeat(32),
+      PAIRWISE_SALT: 'c'.repeat(32),
+      CODE_HMAC_SECRET: 'd'.repeat(32),
+      KEY_ENCRYPTION_KEY: 'ef'.repeat(32),
+      SMTP_URL: 'smtp://mail.example.test:25',
+    };
+    expect(loadConfig(production).workers).toBe(os.availableParallelism());
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '3' }).workers).toBe(3);
+    for (const bad of ['0', '1.5', 'many', '257']) {
+      expect(() => loadConfig({ WORKERS: bad })).toThrow(ConfigError);
+      try {
+        loadConfig({ WORKERS: bad });
+      } catch (err) {
+        expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^WORKERS: /)]);
+      }
+    }
+  });
+
+  test('WORKERS=1 serves alone; more on PostgreSQL make a primary; SQLite stays alone and remembers what was asked', () => {
+    expect(processRole({ workers: 1, postgres: true })).toEqual({ kind: 'single' });
+    expect(processRole({ workers: 3, postgres: true })).toEqual({ kind: 'primary', workers: 3 });
+    expect(processRole({ workers: 2, postgres: false })).toEqual({ kind: 'single', ignoredWorkers: 2 });
+  });
+
+  test('crashes are answered with a restart up to the limit within the window; older ones are forgotten', () => {
+    const history: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      expect(restartAllowed(history, 1000 + i, 5, 60_000)).toBe(true);
+      history.push(1000 + i);
+    }
+    expect(restartAllowed(history, 2000, 5, 60_000)).toBe(false);
+    expect(restartAllowed(history, 1000 + 60_000, 5, 60_000)).toBe(true);
+    expect(history).toEqual([1001, 1002, 1003, 1004]);
+  });
+});
+
+const onPostgres = postgresUrl ? describe : describe.skip;
+
+onPostgres('WORKERS=2 on PostgreSQL', () => {
+  const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+  let dataDir = '';
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-'));
+    const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
+    await admin.raw(`create schema "${schema}"`);
+    await admin.destroy();
+  });
+  afterAll(async () => {
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
+    await server?.exited;
+    const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
+    await admin.raw(`drop schema if exists "${schema}" cascade`);
+    await admin.destroy();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('both workers answer, a token is issued, a killed worker is replaced, SIGTERM ends every process and the primary exits 0', async () => {
+    const port = await freePort();
+    const url = new URL(postgresUrl!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    server = start({ WORKERS: '2', PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, CLIENTS_FILE: writeClientsFile(testClients), DATABASE_URL: url.toString() });
+    const all = await server.waitFor((l) => l.msg === 'every worker is listening');
+    expect(all).toBeDefined();
+    const workerPids = server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!);
+    expect(new Set(workerPids).size).toBe(2);
+    // The one-time start-up work was done once, by the first worker.
+    expect(server.lines.filter((l) => l.msg === 'signing keys generated').map((l) => l.worker)).toEqual([1]);
+    expect(server.lines.filter((l) => l.msg === 'Nordlys ID is running')).toHaveLength(1);
+
+    const origin = `http://127.0.0.1:${port}`;
+    // A new connection for each request: the cluster hands connections to the workers in turn.
+    for (let i = 0; i < 6; i += 1) {
+      const ready = await fetch(`${origin}/readyz`, { headers: { connection: 'close', 'x-request-id': `ready-${i}` } });
+      expect(ready.status).toBe(200);
+    }
+    const token = await fetch(`${origin}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`machine:${CONFIDENTIAL_SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token?: string }).access_token).toEqual(expect.any(String));
+    const lastReady = await server.waitFor((l) => l.msg === 'request' && l.reqId === 'ready-5');
+    expect(lastReady).toBeDefined();
+    const answeredBy = new Set(server.lines.filter((l) => l.msg === 'request' && String(l.reqId).startsWith('ready-')).map((l) => l.worker));
+    expect(answeredBy).toEqual(new Set([1, 2]));
+
+    // A worker that dies is replaced by a new one (number 3), and the service keeps answering.
+    process.kill(workerPids[1]!, 'SIGKILL');
+    const replaced = await server.waitFor((l) => l.msg === 'worker listening' && l.worker === 3);
+    expect(replaced).toBeDefined();
+    expect(server.lines.find((l) => l.msg === 'a worker died: starting another')).toMatchObject({ worker: 2, signal: 'SIGKILL' });
+    expect((await fetch(`${origin}/healthz`, { headers: { connection: 'close' } })).status).toBe(200);
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.lines.filter((l) => l.msg === 'database pool closed').map((l) => l.worker).sort()).toEqual([1, 3]);
+    expect(server.lines.filter((l) => l.msg === 'worker stopped').map((l) => l.code)).toEqual([0, 0]);
+    for (const pid of [...workerPids, replaced!.pid!]) expect(gone(pid)).toBe(true);
+    expect(server.stderr).toBe('');
+  });
+});
+
+describe('WORKERS=2 on SQLite', () => {
+  let dataDir = '';
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-sqlite-'));
+  });
+  afterAll(() => {
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('runs one process and says so', async () => {
+    const port = await freePort();
+    const server = start({ WORKERS: '2', PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, CLIENTS_FILE: writeClientsFile(testClients) });
+    try {
+      const running = await server.waitFor((l) => l.msg === 'Nordlys ID is running');
+      expect(running).toBeDefined();
+      expect(server.lines.find((l) => String(l.msg).startsWith('SQLite serves one process'))).toMatchObject({ workers: 1, requested: 2 });
+      expect(running!.worker).toBeUndefined();
+      expect(server.lines.some((l) => l.msg === 'starting the workers: one first, then the rest')).toBe(false);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  });
+});
