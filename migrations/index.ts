@@ -10,6 +10,7 @@ import * as decoupledOrders from './006_decoupled_orders.js';
 import * as clients from './006_clients.js';
 import * as auditActor from './006_audit_actor.js';
 import * as flatLookups from './007_flat_lookups.js';
+import * as changeVersions from './008_change_versions.js';
 
 export interface Migration {
   name: string;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   { name: '006_clients', ...clients },
   { name: '006_audit_actor', ...auditActor },
   { name: '007_flat_lookups', ...flatLookups },
+  { name: '008_change_versions', ...changeVersions },
 ];

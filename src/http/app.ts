@@ -18,6 +18,7 @@ import type { Database } from '../store/db.js';
 import { isReachable } from '../store/db.js';
 import type { Renderer } from '../views/renderer.js';
 import { requestContext } from './request-context.js';
+import type { RequestScope } from './request-scope.js';
 import { pageCsp, securityHeaders } from './security-headers.js';
 import { errorHandler } from './error-handler.js';
 import { createProxyTrust } from './client-address.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   /** Mock upstreams served by this app (development), each handling its own path prefix. */
   upstreamMiddleware?: Middleware[];
   availability: { requestDeadlineMs: number; readyTimeoutMs: number; retryAfterSeconds: number };
+  /** Makes the request being served known to code that is not handed its ctx (src/http/request-scope.ts). */
+  requestScope?: RequestScope;
   /** The request timer and, when served on the main port, /metrics (src/observability/metrics-http.ts). */
   metrics?: { timer: Middleware; endpoint?: Middleware | undefined };
 }
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): Koa {
   }
 
   app.use(requestContext(deps.logger));
+  if (deps.requestScope) app.use(deps.requestScope.middleware);
   if (deps.metrics) app.use(deps.metrics.timer);
   app.use(securityHeaders({ hsts: deps.issuer.startsWith('https://') }));
   app.use(errorHandler(deps.renderer, { retryAfterSeconds: deps.availability.retryAfterSeconds }));

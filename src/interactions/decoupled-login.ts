@@ -21,7 +21,7 @@ import type { DecoupledMethod } from '../brokers/method.js';
 import type { Requirement } from '../brokers/types.js';
 import { translate } from '../i18n/translate.js';
 import type { InteractionContext, InteractionRouteKit, InteractionRoutes } from './interaction-context.js';
-import { startMethod } from './login-methods.js';
+import { methodChoice, startMethod } from './login-methods.js';
 import { isHandheld } from './device-kind.js';
 import type { DecoupledFlow, Observation, OrderPayload } from './decoupled-flow.js';
 import { loginResult } from './upstream-login.js';
@@ -41,7 +41,12 @@ const crossSite = (ctx: Context) => {
 
 export function decoupledRoutes(deps: DecoupledLoginDeps): InteractionRoutes {
   return (router, kit) => {
-    kit.onLeave((ic) => deps.flow.cancel(ic.uid));
+    // Only where a decoupled method is offered can an order be running: elsewhere the page costs no order
+    // lookup (an order left behind all the same, say by a client changed mid-login, is the order sweeper's).
+    kit.onLeave(async (ic) => {
+      const choice = methodChoice(ic);
+      if (deps.methods.methods.some((m) => m.capability === 'decoupled' && choice.floorOf(m.id))) await deps.flow.cancel(ic.uid);
+    });
     for (const method of deps.methods.methods) if (method.capability === 'decoupled') methodRoutes(router, kit, method, deps.flow);
   };
 }

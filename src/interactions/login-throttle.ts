@@ -2,7 +2,8 @@
  * Throttling of password logins (DESIGN §5), counted in the database so it holds across instances.
  * Rules:
  * - failures count per account (per normalised login name when no account has it, so a known and an
- *   unknown address behave alike) and per client IP address (its /64 for IPv6);
+ *   unknown address behave alike) and per client IP address (its /64 for IPv6; none for loopback, see
+ *   countsPerIp in src/policies/throttle.ts); each count is one statement (src/store/rate-limits.ts);
  * - an attempt is counted before the password is checked, so parallel guesses cannot all slip in before
  *   the count; a success clears the account's count and takes the IP's hit back;
  * - after `freeFailures` failures each further one doubles the wait, from `baseDelaySeconds` (30 by
@@ -16,7 +17,7 @@
  *   Such a cookie cannot help anyone guess: it is bound to one account and comes from a login to it.
  */
 import type { BackoffPolicy } from '../policies/throttle.js';
-import { counterRule, ipBucket } from '../policies/throttle.js';
+import { counterRule, countsPerIp, ipBucket } from '../policies/throttle.js';
 import type { RateLimits } from '../store/rate-limits.js';
 import { isLegacyUsername, normaliseEmail, normaliseLegacyUsername } from '../store/accounts.js';
 
@@ -67,12 +68,12 @@ export function createLoginThrottle(deps: {
       if (attempt.accountId && attempt.device) return beginDevice(attempt.device);
       const name = isLegacyUsername(attempt.login) ? normaliseLegacyUsername(attempt.login) : normaliseEmail(attempt.login);
       const ownKey = attempt.accountId ? accountKey(attempt.accountId) : `login:name:${deps.keyHash(name)}`;
-      const ipKey = `login:ip:${ipBucket(attempt.ip)}`;
-      const byIp = await deps.rateLimits.hit(ipKey, ip);
+      const ipKey = countsPerIp(attempt.ip) ? `login:ip:${ipBucket(attempt.ip)}` : undefined;
+      const byIp = ipKey ? await deps.rateLimits.hit(ipKey, ip) : { allowed: true as const };
       if (!byIp.allowed) return { ok: false, retryAfterSeconds: byIp.retryAfterSeconds };
       const byAccount = await deps.rateLimits.hit(ownKey, account);
       if (!byAccount.allowed) {
-        await deps.rateLimits.refund(ipKey, ip);
+        if (ipKey) await deps.rateLimits.refund(ipKey, ip);
         return { ok: false, retryAfterSeconds: byAccount.retryAfterSeconds };
       }
       return {
@@ -80,7 +81,7 @@ export function createLoginThrottle(deps: {
         async settle(success) {
           if (!success) return;
           await deps.rateLimits.clear(ownKey);
-          await deps.rateLimits.refund(ipKey, ip);
+          if (ipKey) await deps.rateLimits.refund(ipKey, ip);
         },
       };
     },

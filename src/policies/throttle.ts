@@ -5,7 +5,10 @@
  *   after a quiet period;
  * - `window` (code sends): at most `limit` hits per fixed window; the next hit waits for the window's end;
  * - addresses are bucketed so one client cannot dodge the limit by rotating: an IPv6 address counts by
- *   its /64 prefix, an IPv4-mapped IPv6 address as the IPv4 address.
+ *   its /64 prefix, an IPv4-mapped IPv6 address as the IPv4 address;
+ * - a loopback client address has no per-IP limit: it is this machine (a local proxy that is not in
+ *   TRUSTED_PROXIES, a health check, a test), where every person would share one counter — a per-IP
+ *   limit there is a limit on everybody at once. Per-account limits still hold.
  */
 
 export interface CounterState {
@@ -85,10 +88,27 @@ export function ipBucket(ip: string): string {
     .join(':')}::/64`;
 }
 
-/** A policy as the counter store takes it (src/store/rate-limits.ts `CounterRule`): how a counter moves. */
+/** Whether per-IP limits count `ip`: every address but loopback (127.0.0.0/8, ::1, and IPv4-mapped loopback). */
+export function countsPerIp(ip: string): boolean {
+  const address = ip.trim().toLowerCase().replace(/%.*$/, '');
+  const v4 = /^(?:::ffff:)?(\d{1,3})(?:\.\d{1,3}){3}$/.exec(address);
+  if (v4) return v4[1] !== '127';
+  return address !== '::1' && address !== '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * A policy as the counter store takes it (src/store/rate-limits.ts `CounterRule`): its numbers, the first
+ * hit's state and the backoff delays, so the store computes nothing of the policy itself.
+ */
 export function counterRule(policy: ThrottlePolicy) {
+  const firstHit = (now: number): CounterState => afterHit(undefined, now, policy);
+  if (policy.kind === 'window') return { kind: 'window' as const, limit: policy.limit, windowSeconds: policy.windowSeconds, firstHit, policy };
   return {
-    afterHit: (state: CounterState | undefined, now: number): CounterState => afterHit(state, now, policy),
-    afterRefund: (state: CounterState): CounterState => afterRefund(state, policy),
+    kind: 'backoff' as const,
+    freeFailures: policy.freeFailures,
+    forgetAfterSeconds: policy.forgetAfterSeconds,
+    firstHit,
+    delaySeconds: (hits: number) => backoffDelaySeconds(hits, policy),
+    policy,
   };
 }

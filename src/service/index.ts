@@ -10,7 +10,11 @@
 import type http from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
+import { createRequestScope } from '../http/request-scope.js';
+import { createRequestMemo } from '../store/request-memo.js';
+import { createClientCache } from '../store/client-cache.js';
+import { authenticatingRequest } from '../provider/client-authentication.js';
 import type { Configuration } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -84,10 +88,17 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const federated = createFederatedAccountRepository(db, clock);
   const { backchannel, providerFetch } = wireOutbound(config, db, clock, logger, metrics.backchannel);
   const sessionEndings = createSessionEndings(db, clock, config.sessions);
+  // The provider's client lookups are served from memory, confirmed where a client authenticates (client-cache.ts).
+  const clientCache = createClientCache({ db, store: clients.store, confirmFor: authenticatingRequest });
+  // What one request has read is remembered for the rest of it (issue 13): oidc-provider's Provider.ctx
+  // inside its routes, our own request scope on our pages (the same koa ctx).
+  const requestScope = createRequestScope();
+  const requestMemo = createRequestMemo(() => Provider.ctx ?? requestScope.current());
 
   const provider = await startProvider({
     config, db, clock, kek, logger, audit, metrics, secrets, renderer, accounts, federated, sessionEndings, methods,
-    clientStore: clients.store,
+    clientStore: clientCache,
+    requestMemo,
     builtInClients: clients.builtInClients,
     fetch: providerFetch as Configuration['fetch'],
   });
@@ -128,12 +139,15 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     adminRouter: admin.router,
     pageRouters: [...upstreams.pageRouters, ...localAccounts.pageRouters],
     upstreamMiddleware: upstreams.middleware,
+    requestScope,
   });
 
   const timers: Timer[] = [];
   let web: GracefulServer | undefined;
+  let clientWatch: { stop(): Promise<void> } | undefined;
   const stopBackground = async () => {
     for (const t of timers) t.stop();
+    await clientWatch?.stop();
     await observed.close();
     localAccounts.close();
     await audit.settled();
@@ -154,6 +168,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     async listen() {
       web = createGracefulServer(app.callback(), logger, readiness);
       const { port } = await web.listen(config.port, config.host);
+      clientWatch = clientCache.start(logger);
       timers.push(...startBackground({
         config, db, clock, logger, audit, sessionEndings,
         getProvider: provider.current,

@@ -24,6 +24,8 @@ import type { Metrics } from '../observability/metrics.js';
 import { listKeys, providerJwks } from '../store/signing-keys.js';
 import { createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
+import { withRequestMemo, type RequestMemo } from '../store/request-memo.js';
+import { withAccountMemo } from '../store/account-memo.js';
 import { createRateLimits } from '../store/rate-limits.js';
 import { createProvider, maxSignedTokenSeconds, type ProviderSettings } from '../provider/create-provider.js';
 import { logProviderEvents } from '../provider/log-events.js';
@@ -53,7 +55,10 @@ export async function startProvider(deps: {
   accounts: AccountRepository;
   federated: FederatedAccountRepository;
   sessionEndings: SessionEndings;
-  clientStore: ClientStore;
+  /** The clients the provider looks up: the client store behind its in-process cache (store/client-cache.ts). */
+  clientStore: Pick<ClientStore, 'providerMetadata'>;
+  /** Each request reads a stored artefact at most once (src/store/request-memo.ts). */
+  requestMemo: RequestMemo;
   /** The login methods (src/brokers/registry.ts). */
   methods: MethodRegistry;
   builtInClients: ClientMetadata[];
@@ -67,7 +72,7 @@ export async function startProvider(deps: {
     swedenConnectCertified: config.compliance.bankidSwedenConnectCertified,
   };
   const verifySeconds = maxSignedTokenSeconds(config.ttl);
-  const adapter = withClientModel(createAdapterClass(db, clock), withSecretGrace(deps.clientStore));
+  const adapter = withClientModel(withRequestMemo(createAdapterClass(db, clock), deps.requestMemo), withSecretGrace(deps.clientStore));
   const admitInteraction = createAuthAdmission({
     rateLimits: createRateLimits(db, clock),
     perIpMinute: config.guessing.authNewInteractionsPerIpMinute,
@@ -82,7 +87,7 @@ export async function startProvider(deps: {
       clock,
       adapter,
       sessionEndings: deps.sessionEndings,
-      accounts: deps.accounts,
+      accounts: withAccountMemo(deps.accounts, deps.requestMemo),
       federated: deps.federated,
       renderer: deps.renderer,
       secrets: deps.secrets,

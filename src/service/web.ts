@@ -30,6 +30,7 @@ import { createAdapterClass } from '../store/oidc-adapter.js';
 import { createCsrf } from '../interactions/csrf.js';
 import { createRestartStore } from '../interactions/restart.js';
 import { createInteractionRouter } from '../interactions/router.js';
+import type { RequestScope } from '../http/request-scope.js';
 import type { MethodRegistry } from '../brokers/registry.js';
 import { postMethodSupport } from '../provider/post-methods.js';
 import { createPlaygroundRouter } from '../playground/router.js';
@@ -60,6 +61,8 @@ export function createWebApp(deps: {
   pageRouters: Router[];
   upstreamMiddleware: Middleware[];
   readiness: { draining: boolean };
+  /** Makes the request being served known to code that is not handed its ctx (src/http/request-scope.ts). */
+  requestScope: RequestScope;
 }): Koa {
   const { config, db, clock, logger, renderer } = deps;
   const csrf = createCsrf(deps.secrets.cookieKeys[0]!);
@@ -100,6 +103,7 @@ export function createWebApp(deps: {
     : [];
   const root = appRoot();
   return createApp({
+    requestScope: deps.requestScope,
     loopbackHttpIssuer: post.loopbackHttp,
     readiness: deps.readiness,
     logger,

@@ -1,8 +1,9 @@
 /**
  * oidc-provider's documented way to dynamic clients: the adapter's `Client` model. Rules: `find` answers
- * from the clients table (decrypted secret included) on every lookup, so a change is visible at once on
- * every instance; the provider never writes clients (dynamic registration is off), so `upsert` and
- * `destroy` on this model are refused rather than silently written to the payloads table.
+ * from the client store it is given (decrypted secret included): the composition root hands in the cache
+ * of the clients table (client-cache.ts), which sees a change at once where a client authenticates and
+ * within seconds elsewhere; the provider never writes clients (dynamic registration is off), so `upsert`
+ * and `destroy` on this model are refused rather than silently written to the payloads table.
  */
 import type { AdapterPayload, OidcAdapterClass } from './oidc-adapter.js';
 import type { ClientStore } from './clients.js';

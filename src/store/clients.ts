@@ -10,8 +10,10 @@
  * - an import inserts a client the database lacks and overwrites one only when its file entry changed
  *   (import_hash), so restarting with the same file does not undo API or CLI changes; two instances
  *   importing at once cannot both insert (INSERT … ON CONFLICT).
- * Reads go to the database every time: a change made on one instance is seen by the next lookup on every
- * other instance, with no cache to refresh (oidc-provider's own Client cache is keyed by the metadata's hash).
+ * - every change to the table raises the clients' change counter in the same statement (a trigger,
+ *   migration 008), whoever makes it; the provider reads clients through client-cache.ts, which that counter
+ *   keeps honest; this store tells this instance's listeners (onChange) after each write it made itself.
+ *   The store's own reads (get, list, providerMetadata) read the table.
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -43,6 +45,16 @@ interface Row {
   import_hash: string | null;
   created_at: string | number;
   updated_at: string | number;
+}
+
+/** What the provider's lookup needs of a client, as stored: the metadata as JSON, the secrets still sealed. */
+export interface ProviderRecord {
+  clientId: string;
+  metadata: string;
+  secret: string | null;
+  previousSecret: string | null;
+  /** Epoch ms; null without a previous secret. */
+  previousSecretExpiresAt: number | null;
 }
 
 export class DuplicateClientError extends Error {
@@ -96,22 +108,40 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
     return ((await knex(TABLE).orderBy('client_id')) as Row[]).map((r) => toRecord(r, now));
   }
 
-  /**
-   * The metadata oidc-provider needs, with the current secret, or undefined. During a rotation's grace
-   * period a lookup for a request that proves the previous secret (`provesPrevious`, a constant-time
-   * comparison or an HMAC check done by the caller) gets the previous secret instead, so oidc-provider
-   * checks that request's proof against the secret it was made with. After the grace period it never does.
-   */
-  async function providerMetadata(clientId: string, provesPrevious?: (previous: string) => boolean): Promise<Record<string, unknown> | undefined> {
+  /** The client as the provider's lookup needs it (see providerMetadataOf), or undefined. */
+  async function providerRecord(clientId: string): Promise<ProviderRecord | undefined> {
     const r = await row(clientId);
     if (!r) return undefined;
-    const metadata = JSON.parse(r.metadata) as Record<string, unknown>;
-    if (!r.secret) return metadata;
-    if (provesPrevious && r.previous_secret && r.previous_secret_expires_at !== null && Number(r.previous_secret_expires_at) > clock.now()) {
-      const previous = openClientSecret(kek, clientId, r.previous_secret);
+    return {
+      clientId,
+      metadata: r.metadata,
+      secret: r.secret,
+      previousSecret: r.previous_secret,
+      previousSecretExpiresAt: r.previous_secret_expires_at === null ? null : Number(r.previous_secret_expires_at),
+    };
+  }
+
+  /**
+   * The metadata oidc-provider needs, with the current secret. During a rotation's grace period a lookup
+   * for a request that proves the previous secret (`provesPrevious`, a constant-time comparison or an HMAC
+   * check done by the caller) gets the previous secret instead, so oidc-provider checks that request's
+   * proof against the secret it was made with. After the grace period it never does.
+   */
+  function providerMetadataOf(record: ProviderRecord, provesPrevious?: (previous: string) => boolean): Record<string, unknown> {
+    const metadata = JSON.parse(record.metadata) as Record<string, unknown>;
+    if (!record.secret) return metadata;
+    const { clientId } = record;
+    if (provesPrevious && record.previousSecret && record.previousSecretExpiresAt !== null && record.previousSecretExpiresAt > clock.now()) {
+      const previous = openClientSecret(kek, clientId, record.previousSecret);
       if (provesPrevious(previous)) return { ...metadata, client_secret: previous };
     }
-    return { ...metadata, client_secret: openClientSecret(kek, clientId, r.secret) };
+    return { ...metadata, client_secret: openClientSecret(kek, clientId, record.secret) };
+  }
+
+  /** providerMetadataOf the stored client, read now; undefined when there is none. */
+  async function providerMetadata(clientId: string, provesPrevious?: (previous: string) => boolean): Promise<Record<string, unknown> | undefined> {
+    const record = await providerRecord(clientId);
+    return record ? providerMetadataOf(record, provesPrevious) : undefined;
   }
 
   /** Whether `presented` is the client's previous secret and its grace period has not ended. */
@@ -121,10 +151,24 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
     return sameSecret(openClientSecret(kek, clientId, r.previous_secret), presented);
   }
 
+  const changeListeners: Array<() => void> = [];
+  /** `listener` runs after every write this store made (other instances learn of changes by the version). */
+  function onChange(listener: () => void): void {
+    changeListeners.push(listener);
+  }
+  /** Tells the listeners; a write that failed may still have changed something, so it is told too. */
+  async function writing<T>(write: PromiseLike<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      for (const listener of changeListeners) listener();
+    }
+  }
+
   async function insert(metadata: StoredMetadata & { client_secret?: string }, importHash?: string): Promise<void> {
     const now = clock.now();
     try {
-      await knex(TABLE).insert({
+      await writing(knex(TABLE).insert({
         client_id: metadata.client_id,
         metadata: JSON.stringify(withoutSecret(metadata)),
         secret: seal(metadata.client_id, metadata.client_secret),
@@ -133,7 +177,7 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
         import_hash: importHash ?? null,
         created_at: now,
         updated_at: now,
-      });
+      }));
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateClientError(metadata.client_id);
       throw err;
@@ -148,25 +192,25 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
     const id = metadata.client_id;
     const changes: Record<string, unknown> = { metadata: JSON.stringify(withoutSecret(metadata)), updated_at: clock.now() };
     if (secret !== undefined) Object.assign(changes, { secret: seal(id, secret ?? undefined), previous_secret: null, previous_secret_expires_at: null });
-    return (await knex(TABLE).where({ client_id: id }).update(changes)) === 1;
+    return (await writing(knex(TABLE).where({ client_id: id }).update(changes))) === 1;
   }
 
   async function remove(clientId: string): Promise<boolean> {
-    return (await knex(TABLE).where({ client_id: clientId }).del()) === 1;
+    return (await writing(knex(TABLE).where({ client_id: clientId }).del())) === 1;
   }
 
   /** A new current secret; the old one keeps working for `graceSeconds`. Only a client with a secret. */
   async function rotateSecret(clientId: string, secret: string, graceSeconds: number): Promise<{ previousSecretExpiresAt: number } | undefined> {
     const now = clock.now();
     const ends = now + graceSeconds * 1000;
-    return knex.transaction(async (trx) => {
+    return writing(knex.transaction(async (trx) => {
       const r = (await trx(TABLE).where({ client_id: clientId }).forUpdate().first()) as Row | undefined;
       if (!r?.secret) return undefined;
       await trx(TABLE)
         .where({ client_id: clientId })
         .update({ secret: seal(clientId, secret), previous_secret: graceSeconds > 0 ? r.secret : null, previous_secret_expires_at: graceSeconds > 0 ? ends : null, updated_at: now });
       return { previousSecretExpiresAt: graceSeconds > 0 ? ends : now };
-    });
+    }));
   }
 
   /** Loads clients-file entries (already validated); returns what happened to each. */
@@ -175,7 +219,7 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
     for (const c of clients) {
       const hash = importHashOf(c);
       const now = clock.now();
-      const inserted = (await knex(TABLE)
+      const inserted = (await writing(knex(TABLE)
         .insert({
           client_id: c.client_id,
           metadata: JSON.stringify(withoutSecret(c)),
@@ -188,21 +232,21 @@ export function createClientStore(db: Database, clock: Clock, kek: Kek) {
         })
         .onConflict('client_id')
         .ignore()
-        .returning('client_id')) as unknown[];
+        .returning('client_id'))) as unknown[];
       if (inserted.length) {
         result.created.push(c.client_id);
         continue;
       }
-      const changed = await knex(TABLE)
+      const changed = await writing(knex(TABLE)
         .where({ client_id: c.client_id })
         .andWhere((q) => q.whereNull('import_hash').orWhereNot('import_hash', hash))
-        .update({ metadata: JSON.stringify(withoutSecret(c)), secret: seal(c.client_id, c.client_secret), previous_secret: null, previous_secret_expires_at: null, import_hash: hash, updated_at: now });
+        .update({ metadata: JSON.stringify(withoutSecret(c)), secret: seal(c.client_id, c.client_secret), previous_secret: null, previous_secret_expires_at: null, import_hash: hash, updated_at: now }));
       (changed ? result.updated : result.unchanged).push(c.client_id);
     }
     return result;
   }
 
-  return { get, list, providerMetadata, isPreviousSecret, insert, update, remove, rotateSecret, importClients };
+  return { get, list, providerRecord, providerMetadataOf, providerMetadata, isPreviousSecret, insert, update, remove, rotateSecret, importClients, onChange };
 }
 
 export type ClientStore = ReturnType<typeof createClientStore>;

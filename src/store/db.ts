@@ -1,6 +1,7 @@
 /**
  * Opens the database: the embedded SQLite file in the data folder by default, PostgreSQL when a URL is given.
- * Rules: one knex instance per process, handed to every repository; SQLite runs in WAL mode with foreign keys on.
+ * Rules: one knex instance per process, handed to every repository; SQLite runs in WAL mode with foreign keys on;
+ * on PostgreSQL a notification listener gets a connection of its own (LISTEN holds it for good).
  * Every wait on the database is bounded: getting a connection (acquire timeout, which also bounds connecting),
  * each statement (PostgreSQL `statement_timeout`, and a client-side read timeout a little longer for a server
  * that stopped answering altogether), and a connection left busy by such a timeout is never handed out again,
@@ -10,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
 import type { Logger } from '../logger.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -17,6 +19,11 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   knex: Knex;
   dialect: Dialect;
+  /**
+   * PostgreSQL only: a connection of its own, outside the pool, that LISTENs on `channel` and hands each
+   * notification's payload to `onNotify`; `onLost` is called (maybe more than once) when it drops.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void, onLost: (err?: unknown) => void): Promise<{ close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -92,7 +99,23 @@ export function openDatabase(options: DatabaseOptions): Database {
         validate: (conn: PgConnection) => conn.readyForQuery !== false,
       },
     });
-    return { knex, dialect: 'postgres', close: () => knex.destroy() };
+    const listen = async (channel: string, onNotify: (payload: string) => void, onLost: (err?: unknown) => void) => {
+      const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'nordlys-id listener', connectionTimeoutMillis: acquireTimeoutMs, keepAlive: true });
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotify(message.payload ?? '');
+      });
+      client.on('error', onLost);
+      client.on('end', () => onLost());
+      try {
+        await client.connect();
+        await client.query(`listen "${channel.replace(/"/g, '""')}"`);
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      return { close: () => client.end() };
+    };
+    return { knex, dialect: 'postgres', listen, close: () => knex.destroy() };
   }
   const file = options.sqliteFile ?? ':memory:';
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -1,20 +1,26 @@
 /**
  * Rate-limit counters in the database, so every instance sees the same counts (DESIGN §7). Rules:
- * - a hit is refused while the key is blocked; otherwise it is counted and the new block (if any) stored;
- * - counting is compare-and-set on (hits, window_started_at): two instances hitting one key at once
- *   cannot both read the same count and lose a hit; a lost race re-reads and tries again;
- * - the arithmetic is the caller's: it passes the rule a counter moves by (src/policies/throttle.ts's
- *   `counterRule`), so the store only keeps counters; rows that are quiet and unblocked for a long
- *   time are swept;
- * - `countInWindow` is the cheap counter for hot paths (new logins at /auth): one upsert that starts or
- *   continues a fixed window and returns the count, so a check costs one statement and cannot race.
+ * - a hit is refused while the key is blocked; otherwise it is counted, and the block it starts (if any)
+ *   stored with it;
+ * - a hit is one statement (issue 13): INSERT … ON CONFLICT DO UPDATE … WHERE <not blocked> RETURNING.
+ *   The database applies concurrent hits on one key one after the other, each seeing the last one's
+ *   count, so no hit is lost and the block starts exactly at the hit that crosses the threshold; a
+ *   blocked key returns no row (nothing is counted), and only then a second statement reads how long;
+ * - the arithmetic is the pure policy's (src/policies/throttle.ts `counterRule`, handed in so the store
+ *   imports no policy): the first hit's state, and the delays a backoff can reach, which go to the
+ *   statement as a ladder of values (the SET expressions see the row as it was, on both dialects, so they agree);
+ * - a refund is one UPDATE, a clear one DELETE; rows that are quiet and unblocked for a long time are swept;
+ * - `countInWindow` / `countEachInWindow` are the cheap counters for hot paths (new logins at /auth): one
+ *   upsert that starts or continues a fixed window and returns the counts, with no block stored.
  */
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
-import { isUniqueViolation } from './db-errors.js';
 
 const TABLE = 'rate_limits';
-const MAX_ROUNDS = 200;
+/** A block that ends between the refused upsert and the read of its end: try again, a few times at most. */
+const MAX_ROUNDS = 5;
+/** Past this many failures over the free ones every backoff delay is the same (its cap, or 2 ** 30 × its base). */
+const MAX_LADDER = 31;
 
 interface Row {
   key: string;
@@ -23,70 +29,118 @@ interface Row {
   blocked_until: number | string | null;
 }
 
-/** A counter as stored: hits, when its window (or last hit) began, until when it refuses (epoch ms). */
-export interface Counter {
+interface CounterState {
   hits: number;
   windowStartedAt: number;
   blockedUntil: number | null;
 }
 
-/** How a counter moves on a hit and on a refund; the caller's throttling policy decides. */
-export interface CounterRule {
-  afterHit(counter: Counter | undefined, now: number): Counter;
-  afterRefund(counter: Counter): Counter;
-}
+/** How a counter moves, as the pure policy computes it (src/policies/throttle.ts `counterRule`). */
+export type CounterRule =
+  | {
+      kind: 'backoff';
+      freeFailures: number;
+      forgetAfterSeconds: number;
+      /** The counter after the first hit on a fresh key. */
+      firstHit(now: number): CounterState;
+      /** The delay once the count reaches `hits`. */
+      delaySeconds(hits: number): number;
+    }
+  | { kind: 'window'; limit: number; windowSeconds: number; firstHit(now: number): CounterState };
 
 export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-const toCounter = (r: Row): Counter => ({
+const toState = (r: Row): CounterState => ({
   hits: Number(r.hits),
   windowStartedAt: Number(r.window_started_at),
   blockedUntil: r.blocked_until === null ? null : Number(r.blocked_until),
 });
 
+/** The rows a raw INSERT … RETURNING gave, on either dialect. */
+const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? (result as Row[]) : ((result as { rows?: Row[] }).rows ?? []));
+
+/** SQL with its bindings, built in order. */
+interface Fragment {
+  sql: string;
+  bindings: unknown[];
+}
+const frag = (sql: string, ...bindings: unknown[]): Fragment => ({ sql, bindings });
+const join = (parts: Fragment[], separator = ' '): Fragment => ({ sql: parts.map((p) => p.sql).join(separator), bindings: parts.flatMap((p) => p.bindings) });
+const bigint = (value: number) => frag('cast(? as bigint)', value);
+
+/** The count after this hit, from the row as it was: a new count once the old one is forgotten or its window over. */
+function nextHits(policy: CounterRule, now: number): Fragment {
+  const staleBefore = now - (policy.kind === 'backoff' ? policy.forgetAfterSeconds : policy.windowSeconds) * 1000;
+  return frag(`(case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end)`, staleBefore);
+}
+
+/** blocked_until after a backoff hit whose new count is `hits`: each reachable delay as a CASE of the policy's values. */
+function backoffBlock(policy: Extract<CounterRule, { kind: 'backoff' }>, now: number, hits: () => Fragment): Fragment {
+  const longest = policy.delaySeconds(policy.freeFailures + MAX_LADDER);
+  const cap = bigint(now + longest * 1000);
+  const steps: Fragment[] = [];
+  for (let over = 1; over < MAX_LADDER; over += 1) {
+    const delay = policy.delaySeconds(policy.freeFailures + over);
+    if (delay >= longest) break;
+    steps.push(join([frag(`when ${over} then`), bigint(now + delay * 1000)]));
+  }
+  const delay = steps.length ? join([frag('case'), hits(), frag('- ?', policy.freeFailures), ...steps, frag('else'), cap, frag('end')]) : cap;
+  return join([frag('case when'), hits(), frag('> ? then', policy.freeFailures), delay, frag('else null end')]);
+}
+
 export function createRateLimits(db: Database, clock: Clock) {
   const { knex } = db;
 
-  async function read(key: string): Promise<Counter | undefined> {
+  async function read(key: string): Promise<CounterState | undefined> {
     const row = (await knex(TABLE).where({ key }).first()) as Row | undefined;
-    return row ? toCounter(row) : undefined;
+    return row ? toState(row) : undefined;
   }
 
-  /** Swaps `from` for `to` if nobody changed the row meanwhile; inserts when `from` is undefined. */
-  async function swap(key: string, from: Counter | undefined, to: Counter): Promise<boolean> {
-    const values = { hits: to.hits, window_started_at: to.windowStartedAt, blocked_until: to.blockedUntil, updated_at: clock.now() };
-    if (!from) {
-      try {
-        await knex(TABLE).insert({ key, ...values });
-        return true;
-      } catch (err) {
-        if (isUniqueViolation(err)) return false;
-        throw err;
-      }
-    }
-    const changed = await knex(TABLE).where({ key, hits: from.hits, window_started_at: from.windowStartedAt }).update(values);
-    return changed === 1;
+  /** The one statement of a hit: counts it unless the key is blocked; no row back means blocked. */
+  async function countHit(key: string, policy: CounterRule, now: number): Promise<boolean> {
+    const first = policy.firstHit(now);
+    const hits = () => nextHits(policy, now);
+    const stale = now - (policy.kind === 'backoff' ? policy.forgetAfterSeconds : policy.windowSeconds) * 1000;
+    const windowStart =
+      policy.kind === 'backoff' ? bigint(now) : frag(`case when ${TABLE}.window_started_at <= ? then cast(? as bigint) else ${TABLE}.window_started_at end`, stale, now);
+    const block =
+      policy.kind === 'backoff'
+        ? backoffBlock(policy, now, hits)
+        : join([
+            frag('case when'),
+            hits(),
+            frag(`>= ? then (case when ${TABLE}.window_started_at <= ? then cast(? as bigint) else ${TABLE}.window_started_at + ? end) else null end`, policy.limit, stale, now + policy.windowSeconds * 1000, policy.windowSeconds * 1000),
+          ]);
+    const statement = join([
+      frag(`insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values (?, ?, ?, ?, ?) on conflict (key) do update set hits =`, key, first.hits, first.windowStartedAt, first.blockedUntil, now),
+      hits(),
+      frag(', window_started_at ='),
+      windowStart,
+      frag(', blocked_until ='),
+      block,
+      frag(`, updated_at = excluded.updated_at where ${TABLE}.blocked_until is null or ${TABLE}.blocked_until <= ? returning hits`, now),
+    ]);
+    return rowsOf(await knex.raw(statement.sql, statement.bindings as never[])).length === 1;
   }
 
   /** Counts one hit on `key` unless it is blocked. */
-  async function hit(key: string, rule: CounterRule): Promise<HitResult> {
+  async function hit(key: string, policy: CounterRule): Promise<HitResult> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const now = clock.now();
-      const state = await read(key);
-      if (state?.blockedUntil && state.blockedUntil > now) return { allowed: false, retryAfterSeconds: Math.ceil((state.blockedUntil - now) / 1000) };
-      if (await swap(key, state, rule.afterHit(state, now))) return { allowed: true };
+      if (await countHit(key, policy, now)) return { allowed: true };
+      const blockedUntil = (await read(key))?.blockedUntil ?? null;
+      if (blockedUntil !== null && blockedUntil > now) return { allowed: false, retryAfterSeconds: Math.ceil((blockedUntil - now) / 1000) };
     }
-    // Contention this heavy on one key is an attack: refuse rather than count loosely.
+    // A block that keeps ending and starting again under our feet is an attack: refuse rather than count loosely.
     return { allowed: false, retryAfterSeconds: 1 };
   }
 
-  /** Takes one hit back (a login that succeeded after its hit was counted). */
-  async function refund(key: string, rule: CounterRule): Promise<void> {
-    for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      const state = await read(key);
-      if (!state || state.hits === 0) return;
-      if (await swap(key, state, rule.afterRefund(state))) return;
-    }
+  /** Takes one hit back (a login that succeeded after its hit was counted), and the block it no longer earns. */
+  async function refund(key: string, policy: CounterRule): Promise<void> {
+    // afterRefund's rule: a backoff keeps its block while the lower count still earns a delay, a window while it is at its limit.
+    const keepsBlock = policy.kind === 'backoff' ? frag('hits - 1 > ?', policy.freeFailures) : frag('hits - 1 >= ?', policy.limit);
+    const statement = join([frag(`update ${TABLE} set hits = hits - 1, blocked_until = case when`), keepsBlock, frag('then blocked_until else null end where key = ? and hits > 0', key)]);
+    await knex.raw(statement.sql, statement.bindings as never[]);
   }
 
   /** Forgets a key (a successful login or a password reset clears the account's failures). */
@@ -104,28 +158,41 @@ export function createRateLimits(db: Database, clock: Clock) {
   }
 
   /**
-   * Counts one event on `key` in a fixed window of `windowSeconds` (a new window when the old one has
-   * ended) with a single INSERT … ON CONFLICT DO UPDATE … RETURNING; the caller compares the count with
-   * its limit. The SET expressions see the row as it was, on both dialects, so the two CASEs agree.
+   * Counts one event on each of `keys` in a fixed window of `windowSeconds` (a new window when the old one
+   * has ended) with a single INSERT … ON CONFLICT DO UPDATE … RETURNING; the caller compares each count
+   * with its limit. The SET expressions see the row as it was, on both dialects, so the two CASEs agree.
    */
-  async function countInWindow(key: string, windowSeconds: number): Promise<WindowCount> {
+  async function countEachInWindow(keys: string[], windowSeconds: number): Promise<WindowCount[]> {
+    const distinct = [...new Set(keys)];
     const now = clock.now();
     const windowEndedBefore = now - windowSeconds * 1000;
-    const result = (await knex.raw(
-      `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values (?, 1, ?, null, ?)
+    const result = await knex.raw(
+      `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values ${distinct.map(() => '(?, 1, ?, null, ?)').join(', ')}
        on conflict (key) do update set
          hits = case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end,
          window_started_at = case when ${TABLE}.window_started_at <= ? then excluded.window_started_at else ${TABLE}.window_started_at end,
          updated_at = excluded.updated_at
-       returning hits, window_started_at`,
-      [key, now, now, windowEndedBefore, windowEndedBefore],
-    )) as { rows?: Row[] } | Row[];
-    const row = (Array.isArray(result) ? result[0] : result.rows?.[0])!;
-    const windowEndsAt = Number(row.window_started_at) + windowSeconds * 1000;
-    return { hits: Number(row.hits), retryAfterSeconds: Math.max(1, Math.ceil((windowEndsAt - now) / 1000)) };
+       returning key, hits, window_started_at`,
+      [...distinct.flatMap((key) => [key, now, now]), windowEndedBefore, windowEndedBefore],
+    );
+    const byKey = new Map(rowsOf(result).map((row) => [row.key, row]));
+    return keys.map((key) => {
+      const row = byKey.get(key)!;
+      const windowEndsAt = Number(row.window_started_at) + windowSeconds * 1000;
+      return { hits: Number(row.hits), retryAfterSeconds: Math.max(1, Math.ceil((windowEndsAt - now) / 1000)) };
+    });
   }
 
-  return { read, hit, refund, clear, sweep, countInWindow };
+  async function countInWindow(key: string, windowSeconds: number): Promise<WindowCount> {
+    return (await countEachInWindow([key], windowSeconds))[0]!;
+  }
+
+  /** Takes one event back from a window count (it was counted with others, but does not count here). */
+  async function uncountInWindow(key: string): Promise<void> {
+    await knex(TABLE).where({ key }).andWhere('hits', '>', 0).decrement('hits', 1);
+  }
+
+  return { read, hit, refund, clear, sweep, countInWindow, countEachInWindow, uncountInWindow };
 }
 
 export interface WindowCount {

@@ -1,12 +1,11 @@
 /** The login throttle's first delay comes from LOGIN_BASE_DELAY_SECONDS, and is never longer than LOGIN_MAX_DELAY_SECONDS. */
 import { createLoginThrottle } from '../../src/interactions/login-throttle.js';
-import type { ThrottlePolicy } from '../../src/policies/throttle.js';
-import type { RateLimits } from '../../src/store/rate-limits.js';
+import type { CounterRule, RateLimits } from '../../src/store/rate-limits.js';
 
 function policiesOf(settings: { baseDelaySeconds: number; maxDelaySeconds: number }) {
-  const seen: ThrottlePolicy[] = [];
+  const seen: CounterRule[] = [];
   const rateLimits = {
-    hit: async (_key: string, policy: ThrottlePolicy) => {
+    hit: async (_key: string, policy: CounterRule) => {
       seen.push(policy);
       return { allowed: true as const };
     },
@@ -25,5 +24,10 @@ test.each([
   const { seen, begin } = policiesOf(settings);
   await begin();
   expect(seen).toHaveLength(2);
-  for (const policy of seen) expect(policy).toMatchObject({ kind: 'backoff', baseDelaySeconds: expected, maxDelaySeconds: settings.maxDelaySeconds });
+  for (const rule of seen) {
+    if (rule.kind !== 'backoff') throw new Error('the login throttle backs off');
+    // The first failure over the free ones waits the base delay; far beyond, the wait is the cap.
+    expect(rule.delaySeconds(rule.freeFailures + 1)).toBe(expected);
+    expect(rule.delaySeconds(rule.freeFailures + 30)).toBe(settings.maxDelaySeconds);
+  }
 });

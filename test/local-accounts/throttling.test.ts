@@ -2,15 +2,19 @@
  * Abuse resistance, on each dialect, with an injected clock: failed logins are delayed per account and
  * per IP address with growing, capped delays (never a permanent lockout), the page says when to try
  * again, the counts hold across two instances on one database, a password reset clears them; known and
- * unknown addresses are throttled alike; code sends are limited per address and per IP address.
+ * unknown addresses are throttled alike; code sends are limited per address and per IP address. Every
+ * request comes from one public address behind a trusted proxy (the test, on loopback): loopback itself
+ * has no per-IP limits.
  */
 import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
 import { dialects, createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startService, type RunningService } from '../support/service.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
-import { Browser } from '../support/browser.js';
+import { ForwardedBrowser } from '../support/browser.js';
 import { alertText, beginLogin, choosePassword, enterCode, requestCode } from '../support/local-accounts.js';
+
+const CLIENT_ADDRESS = '203.0.113.20';
 
 describe.each(dialects)('throttling on %s', (dialect) => {
   let db: TestDatabase;
@@ -18,7 +22,8 @@ describe.each(dialects)('throttling on %s', (dialect) => {
   let server: RunningService;
   const clock = new ManualClock(Date.now());
   // Three free failures per account (twelve per IP), delays from 30 s doubling up to 120 s.
-  const env = (smtpUrl: string) => ({ SMTP_URL: smtpUrl, LOGIN_FREE_FAILURES: '3', LOGIN_MAX_DELAY_SECONDS: '120' });
+  const env = (smtpUrl: string) => ({ SMTP_URL: smtpUrl, LOGIN_FREE_FAILURES: '3', LOGIN_MAX_DELAY_SECONDS: '120', TRUSTED_PROXIES: 'loopback' });
+  const browserFor = (on: RunningService) => new ForwardedBrowser(on.url, CLIENT_ADDRESS);
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
@@ -30,13 +35,13 @@ describe.each(dialects)('throttling on %s', (dialect) => {
     await smtp.close();
     await db.close();
   });
-  // Each test starts with clean counters (they are all from 127.0.0.1).
+  // Each test starts with clean counters (they are all from CLIENT_ADDRESS).
   beforeEach(async () => {
     await db.knex('rate_limits').del();
   });
 
   async function attempt(email: string, password: string, on: RunningService = server) {
-    const login = await beginLogin(on);
+    const login = await beginLogin(on, { browser: browserFor(on) });
     const page = await login.browser.submit(login.page, /\/login$/, { email, password });
     return { status: page.status, alert: alertText(page) };
   }
@@ -98,7 +103,7 @@ describe.each(dialects)('throttling on %s', (dialect) => {
     await createLocalAccount(db, clock, { email, name: 'Locked', password: 'Right-Pass-1' });
     for (let i = 0; i < 4; i += 1) await attempt(email, 'wrong');
     expect((await attempt(email, 'Right-Pass-1')).status).toBe(429);
-    const login = await beginLogin(server);
+    const login = await beginLogin(server, { browser: browserFor(server) });
     const codePage = await requestCode(login, 'reset', email);
     const passwordPage = await enterCode(login, codePage, smtp.codeFor(email));
     expect((await choosePassword(login, passwordPage, { password: 'Brand4Newpass' })).status).toBe(0);
@@ -109,7 +114,7 @@ describe.each(dialects)('throttling on %s', (dialect) => {
     const limited = await startService({ db, clock, env: { ...env(smtp.url), CODE_SENDS_PER_ADDRESS_HOURLY: '2', CODE_SENDS_PER_IP_HOURLY: '4' } });
     try {
       const send = async (email: string) => {
-        const login = await beginLogin(limited, { browser: new Browser(limited.url) });
+        const login = await beginLogin(limited, { browser: browserFor(limited) });
         const page = await requestCode(login, 'register', email);
         return { status: page.status, alert: alertText(page) };
       };

@@ -3,7 +3,9 @@
  * requests that create a new interaction, refused with the provider's error page (429, Retry-After, in
  * the user's language) and nothing stored for a refused one; the counts hold across two instances, and
  * of many concurrent requests exactly the limit get through. The window is moved with the injected clock
- * (only our counters read it: oidc-provider's interactions are created fresh after the move).
+ * (only our counters read it: oidc-provider's interactions are created fresh after the move). Requests
+ * come from a public address behind a trusted proxy (the test, on loopback): loopback itself has no per-IP
+ * limit, which the last test shows.
  */
 import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
@@ -11,6 +13,9 @@ import { dialects, createTestDatabase, type TestDatabase } from '../support/data
 import { startService, RP, type RunningService } from '../support/service.js';
 import { TEST_USER } from '../support/rp.js';
 import { beginLogin } from '../support/local-accounts.js';
+import { ForwardedBrowser } from '../support/browser.js';
+
+const CLIENT_ADDRESS = '203.0.113.30';
 
 /** A new browser (no cookies) starting a login at a client: code flow, PKCE for the public client. */
 function authUrl(base: string, clientId: string, extra: Record<string, string> = {}): string {
@@ -22,8 +27,10 @@ function authUrl(base: string, clientId: string, extra: Record<string, string> =
   return `${base}/auth?${params}`;
 }
 
-async function start(base: string, clientId = 'pub', init: { acceptLanguage?: string; extra?: Record<string, string> } = {}) {
-  const res = await fetch(authUrl(base, clientId, init.extra), { redirect: 'manual', headers: { 'accept-language': init.acceptLanguage ?? 'en', accept: 'text/html' } });
+async function start(base: string, clientId = 'pub', init: { acceptLanguage?: string; extra?: Record<string, string>; from?: string | null } = {}) {
+  const from = init.from === undefined ? CLIENT_ADDRESS : init.from;
+  const headers: Record<string, string> = { 'accept-language': init.acceptLanguage ?? 'en', accept: 'text/html', ...(from ? { 'x-forwarded-for': from } : {}) };
+  const res = await fetch(authUrl(base, clientId, init.extra), { redirect: 'manual', headers });
   return { status: res.status, location: res.headers.get('location') ?? '', retryAfter: res.headers.get('retry-after'), cookies: res.headers.getSetCookie(), html: await res.text() };
 }
 
@@ -35,7 +42,7 @@ describe.each(dialects)('limits on new logins at /auth on %s', (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    server = await startService({ db, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '3', AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '1000' } });
+    server = await startService({ db, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '3', AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '1000', TRUSTED_PROXIES: 'loopback' } });
     await createLocalAccount(db, clock, TEST_USER);
   });
   afterAll(async () => {
@@ -84,7 +91,7 @@ describe.each(dialects)('limits on new logins at /auth on %s', (dialect) => {
     expect(await db.knex('rate_limits').where('key', 'like', 'auth:%')).toEqual([]);
 
     // One real login (one interaction), then five more authorizations answered from its session.
-    const login = await beginLogin(server);
+    const login = await beginLogin(server, { browser: new ForwardedBrowser(server.url, CLIENT_ADDRESS) });
     const callback = await login.browser.submit(login.page, /\/login$/, { email: TEST_USER.email, password: TEST_USER.password });
     expect(callback.url.startsWith(RP)).toBe(true);
     for (let i = 0; i < 5; i += 1) {
@@ -97,8 +104,26 @@ describe.each(dialects)('limits on new logins at /auth on %s', (dialect) => {
     expect((await start(server.url)).status).toBe(429);
   });
 
+  test('a login that goes on from its password to the consent prompt is one new login, not two', async () => {
+    const browser = new ForwardedBrowser(server.url, CLIENT_ADDRESS);
+    const page = await browser.go(authUrl(server.url, 'conf', { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }));
+    const consent = await browser.submit(page, /\/login$/, { email: TEST_USER.email, password: TEST_USER.password });
+    expect(consent.html).toContain('/consent"');
+    const rows = await db.knex('rate_limits').where('key', 'like', 'auth:%').orderBy('key');
+    expect(rows.map((r: { key: string; hits: number | string }) => [r.key, Number(r.hits)])).toEqual([
+      ['auth:client:conf', 1],
+      [`auth:ip:${CLIENT_ADDRESS}`, 1],
+    ]);
+  });
+
+  test('loopback itself has no per-IP limit (it would be everybody\'s at once); the client limit still counts it', async () => {
+    for (let i = 0; i < 5; i += 1) expect((await start(server.url, 'pub', { from: null })).status).toBe(303);
+    const rows = await db.knex('rate_limits').select('key', 'hits');
+    expect(rows.map((r: { key: string; hits: number | string }) => [r.key, Number(r.hits)])).toEqual([['auth:client:pub', 5]]);
+  });
+
   test('per client: one client used up does not stop another; the IP limit does not spend the client allowance', async () => {
-    const limited = await startService({ db, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '4', AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '2' } });
+    const limited = await startService({ db, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '4', AUTH_NEW_INTERACTIONS_PER_CLIENT_MINUTE: '2', TRUSTED_PROXIES: 'loopback' } });
     try {
       expect((await start(limited.url, 'pub')).status).toBe(303);
       expect((await start(limited.url, 'pub')).status).toBe(303);
@@ -119,7 +144,7 @@ describe.each(dialects)('limits on new logins at /auth on %s', (dialect) => {
 
   test('the counts are in the database: two instances share them', async () => {
     const twin = db.openTwin();
-    const second = await startService({ db: twin, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '3' } });
+    const second = await startService({ db: twin, clock, env: { AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '3', TRUSTED_PROXIES: 'loopback' } });
     try {
       expect((await start(server.url)).status).toBe(303);
       expect((await start(second.url)).status).toBe(303);

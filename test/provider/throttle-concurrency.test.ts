@@ -3,7 +3,8 @@
  * one account posted at once, half to each of two instances on one database. With five free failures
  * exactly six are checked (the sixth starts the delay) and 44 are refused with 429 before any password
  * is checked; the account's counter holds six and the IP address's, whose hits for refused attempts are
- * taken back, holds six too: no hit and no refund lost. The clock is injected and does not move.
+ * taken back, holds six too: no hit and no refund lost. The clock is injected and does not move. The
+ * attempts come from one public address behind a trusted proxy (loopback itself has no per-IP limit).
  */
 import { ManualClock } from '../support/manual-clock.js';
 import { createLocalAccount } from '../../src/cli/commands.js';
@@ -16,6 +17,7 @@ import type { Database } from '../../src/store/db.js';
 
 const RACERS = 50;
 const FREE_FAILURES = 5;
+const CLIENT_ADDRESS = '203.0.113.9';
 
 const cookiesOf = (browser: Browser, path: string): string => (browser as unknown as { cookieHeader(p: string): string }).cookieHeader(path);
 const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
@@ -31,7 +33,7 @@ describe.each(dialects)('failed logins counted under concurrency on %s', (dialec
   beforeAll(async () => {
     db = await createTestDatabase(dialect, { poolMax: 20 });
     twin = db.openTwin();
-    const env = { LOGIN_FREE_FAILURES: String(FREE_FAILURES) };
+    const env = { LOGIN_FREE_FAILURES: String(FREE_FAILURES), TRUSTED_PROXIES: 'loopback' };
     a = await startService({ db, clock, env });
     b = await startService({ db: twin, clock, env, issuerPort: Number(new URL(a.url).port), clientsFile: a.config.clientsFile });
   });
@@ -61,7 +63,7 @@ describe.each(dialects)('failed logins counted under concurrency on %s', (dialec
       Array.from({ length: RACERS }, (_, i) =>
         racer.request(new URL(path, [a.url, b.url][i % 2]), {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie: cookiesOf(login.browser, path) },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', cookie: cookiesOf(login.browser, path), 'x-forwarded-for': CLIENT_ADDRESS },
           body: fields.toString(),
         }),
       ),

@@ -116,3 +116,16 @@ export class Browser {
 function decode(s: string): string {
   return s.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 }
+
+/**
+ * A browser behind a proxy on loopback that forwards the browser's own public address: with the service's
+ * TRUSTED_PROXIES=loopback, per-IP limits count `address` (they do not count loopback itself).
+ */
+export class ForwardedBrowser extends Browser {
+  constructor(origin: string, private readonly address: string, acceptLanguage?: string) {
+    super(origin, acceptLanguage);
+  }
+  override go(url: string, init: Parameters<Browser['go']>[1] = {}): Promise<Page> {
+    return super.go(url, { ...init, headers: { ...init.headers, 'x-forwarded-for': this.address } });
+  }
+}

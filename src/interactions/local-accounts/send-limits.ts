@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../clock.js';
 import type { LocalAccountSettings } from '../../config/index.js';
-import { counterRule, ipBucket } from '../../policies/throttle.js';
+import { counterRule, countsPerIp, ipBucket } from '../../policies/throttle.js';
 import type { Flow } from '../../store/flows.js';
 import type { RateLimits } from '../../store/rate-limits.js';
 
@@ -30,12 +30,13 @@ export function createSendLimits(deps: {
 
   return {
     async hit(ip, email) {
-      const ipKey = `send:ip:${ipBucket(ip)}`;
-      const byIp = await deps.rateLimits.hit(ipKey, perIp);
+      // No per-IP limit for loopback (countsPerIp): there it would limit everybody at once.
+      const ipKey = countsPerIp(ip) ? `send:ip:${ipBucket(ip)}` : undefined;
+      const byIp = ipKey ? await deps.rateLimits.hit(ipKey, perIp) : { allowed: true as const };
       if (!byIp.allowed) return Math.ceil(byIp.retryAfterSeconds / 60);
       const byAddress = await deps.rateLimits.hit(`send:email:${deps.keyHash(email)}`, perAddress);
       if (byAddress.allowed) return undefined;
-      await deps.rateLimits.refund(ipKey, perIp);
+      if (ipKey) await deps.rateLimits.refund(ipKey, perIp);
       return Math.ceil(byAddress.retryAfterSeconds / 60);
     },
 
