@@ -203,7 +203,8 @@ describe.each(dialects)('query plans with 100k rows and no statistics on %s', (d
   it('the rate-limit upsert and its key lookups', async () => {
     const limits = createRateLimits(db, clock);
     await expectIndexed(() => limits.countInWindow('login:ip:500', 60), ['rate_limits_pkey'], []);
-    await expectIndexed(() => limits.hit('login:ip:501', counterRule({ kind: 'window', limit: 5, windowSeconds: 60 })), ['rate_limits_pkey']);
+    // A hit is one upsert now, like countInWindow: SQLite's plan of an upsert names no index.
+    await expectIndexed(() => limits.hit('login:ip:501', counterRule({ kind: 'window', limit: 5, windowSeconds: 60 })), ['rate_limits_pkey'], []);
   });
 
   it("the audit trail by account and by time", async () => {
