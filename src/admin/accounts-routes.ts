@@ -20,6 +20,7 @@ import { accountSessionPayloads, endAccountSessions } from '../store/account-ses
 import { tombstoneAccount } from '../store/account-retention.js';
 import { ClientInputError } from './clients-service.js';
 import { sendProblem } from './problem.js';
+import { adminAuditRecorder, type AdminAuditDetail } from './audit-record.js';
 
 /** A login session as stored (oidc_payloads), read before an admin action ended it. */
 export interface EndedSession {
@@ -57,16 +58,8 @@ export function addAccountRoutes(router: Router, guard: Middleware, body: Middle
     }
   };
   const { accounts } = deps;
-  const record = (ctx: Context, event: string, accountId: string | undefined, detail: Record<string, string | number | boolean> = {}) =>
-    audit.record({
-      event: `admin.account.${event}`,
-      outcome: 'success',
-      accountId,
-      clientId: ctx.state.adminClientId as string,
-      ip: ctx.state.clientIp as string | undefined,
-      requestId: ctx.state.requestId as string | undefined,
-      detail: { actor: 'admin-api', ...detail },
-    });
+  const recordAdmin = adminAuditRecorder(audit, 'account');
+  const record = (ctx: Context, event: string, accountId: string | undefined, detail: AdminAuditDetail = {}) => recordAdmin(ctx, event, detail, accountId);
   /** The account, or a 404 problem written and undefined. */
   const load = async (ctx: Context): Promise<Account | undefined> => {
     const account = await accounts.findById(ctx.params.id!);

@@ -11,6 +11,7 @@ import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
 import { AuditCursorError, exportAudit, queryAudit, type AuditFilters } from '../store/audit-query.js';
 import { sendProblem } from './problem.js';
+import { adminAuditRecorder } from './audit-record.js';
 import type { FieldProblem } from './clients-service.js';
 
 export interface AuditRoutesDeps {
@@ -59,15 +60,7 @@ export function auditFiltersOf(query: Record<string, unknown>): { filters: Audit
 
 export function addAuditRoutes(router: Router, guard: Middleware, deps: AuditRoutesDeps): void {
   const { db, audit } = deps;
-  const record = (ctx: Context, event: string, detail: Record<string, string | number | boolean>) =>
-    audit.record({
-      event: `admin.audit.${event}`,
-      outcome: 'success',
-      clientId: ctx.state.adminClientId as string,
-      ip: ctx.state.clientIp as string | undefined,
-      requestId: ctx.state.requestId as string | undefined,
-      detail: { actor: 'admin-api', ...detail },
-    });
+  const record = adminAuditRecorder(audit, 'audit');
   const invalid = (ctx: Context, problems: FieldProblem[]) => sendProblem(ctx, 400, 'invalid-audit-filter', 'Invalid audit filter', 'one or more query parameters are not valid', problems);
 
   router.get('/audit', guard, async (ctx) => {

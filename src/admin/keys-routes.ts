@@ -5,10 +5,11 @@
  * KEY_REFRESH_SECONDS, as after the CLI.
  */
 import type Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { Clock } from '../clock.js';
 import type { Database } from '../store/db.js';
 import type { AuditLog } from '../store/audit.js';
+import { adminAuditRecorder } from './audit-record.js';
 import { describeKeys, revokeKey, rotateKeys } from '../cli/keys.js';
 
 export interface KeyRoutesSettings {
@@ -33,15 +34,7 @@ export function addKeyRoutes(router: Router, guard: Middleware, deps: KeyRoutesD
   const { settings, db, clock, audit } = deps;
   const kek = settings.keyEncryptionKey;
   const { verifySeconds } = settings;
-  const record = (ctx: Context, event: string, detail: Record<string, string | number | boolean> = {}) =>
-    audit.record({
-      event: `admin.keys.${event}`,
-      outcome: 'success',
-      clientId: ctx.state.adminClientId as string,
-      ip: ctx.state.clientIp as string | undefined,
-      requestId: ctx.state.requestId as string | undefined,
-      detail: { actor: 'admin-api', ...detail },
-    });
+  const record = adminAuditRecorder(audit, 'keys');
   const refreshNote = `running instances take the change up within KEY_REFRESH_SECONDS (${settings.refreshSeconds} s)`;
 
   router.get('/keys', guard, async (ctx) => {
