@@ -16,7 +16,12 @@ export interface EndpointTarget {
   refreshToken: string | undefined;
 }
 
-export const ENDPOINTS = ['client_credentials', 'userinfo', 'introspection', 'discovery', 'JWKS', 'refresh'] as const;
+/**
+ * In this order, on purpose: the bare library's in-memory adapter is an LRU of 1000 entries, so the
+ * endpoints that mint a token per request (refresh, then client_credentials) run last, after the ones that
+ * need the login's access token still stored.
+ */
+export const ENDPOINTS = ['userinfo', 'introspection', 'discovery', 'JWKS', 'refresh', 'client_credentials'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 const FORM = 'application/x-www-form-urlencoded';
