@@ -1,7 +1,7 @@
 /**
  * Client management, shared by the admin API and the CLI (one set of rules for both). Rules:
  * - input is RFC 7591 client metadata plus our policy fields, validated by the same schema as the clients
- *   file (src/provider/clients-file.ts), every problem naming its field;
+ *   file (src/policies/client-metadata.ts), every problem naming its field;
  * - the server assigns client_id and client_secret; a secret is returned once (create, rotate, or an
  *   update that makes a public client confidential) and is otherwise never shown;
  * - a rotation keeps the old secret valid for the grace period (ADMIN_SECRET_GRACE_SECONDS);
@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import type { AuditLog } from '../store/audit.js';
 import { DuplicateClientError, type ClientRecord, type ClientStore, type StoredMetadata } from '../store/clients.js';
 import { newClientSecret } from '../store/client-secret-box.js';
-import { clientSchema, formatPath, withProtocolDefaults } from '../provider/clients-file.js';
+import { clientSchema, formatPath, withProtocolDefaults } from '../policies/client-metadata.js';
 
 export type Actor = { kind: 'admin'; clientId: string; ip?: string | undefined; requestId?: string | undefined } | { kind: 'cli' };
 

@@ -30,6 +30,10 @@ describe('the import rules of DESIGN.md §1', () => {
     expect(results.http).toEqual([]);
   });
 
+  test('src/admin imports neither src/provider nor src/interactions', () => {
+    expect(results.admin).toEqual([]);
+  });
+
   test('there are no import cycles', () => {
     expect(results.cycles).toEqual([]);
   });
@@ -53,6 +57,7 @@ describe('the rules notice a violation', () => {
     ['src/clock.ts', 'export type Clock = number;'],
     ['src/provider/pages.ts', "export type { Page } from '../interactions/router.js';"],
     ['src/http/app.ts', "const lazy = () => import('../interactions/router.js');\nexport default lazy;"],
+    ['src/admin/routes.ts', "import { route } from '../interactions/router.js';\nexport const admin = route;"],
     ['src/provider/patch.ts', [
       "import Provider from 'oidc-provider';",
       'const proto = Provider.prototype as unknown as { x: unknown };',
@@ -82,6 +87,9 @@ describe('the rules notice a violation', () => {
     ]);
     expect(found.http).toEqual([
       "src/http/app.ts:1 imports '../interactions/router.js' (src/interactions/router.ts): src/http must not import src/interactions",
+    ]);
+    expect(found.admin).toEqual([
+      "src/admin/routes.ts:1 imports '../interactions/router.js' (src/interactions/router.ts): src/admin must not import src/interactions (it is handed what it needs)",
     ]);
     // Type-only imports count: router ↔ consent is a cycle; csrf is caught in the same knot.
     expect(found.cycles).toEqual([

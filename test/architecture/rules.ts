@@ -6,6 +6,8 @@
  *   import nothing of the product, only each other;
  * - src/policies imports nothing of ours outside policies except with `import type`;
  * - src/provider and src/http do not import src/interactions;
+ * - src/admin (beside the login path) imports neither src/provider nor src/interactions: it uses the store,
+ *   policies and services handed in by the composition root;
  * - no import cycles (type-only imports count: no file imports a file that imports it);
  * - no prototype is assigned (oidc-provider's classes are the ones at risk; we have no reason to touch any).
  */
@@ -27,6 +29,7 @@ export interface RuleResults {
   policies: string[];
   provider: string[];
   http: string[];
+  admin: string[];
   cycles: string[];
   prototypes: string[];
 }
@@ -52,6 +55,7 @@ export function checkRules(tree: SourceTree): RuleResults {
     ),
     provider: where(under('src/provider'), under('src/interactions'), 'src/provider must not import src/interactions'),
     http: where(under('src/http'), under('src/interactions'), 'src/http must not import src/interactions'),
+    admin: ['src/provider', 'src/interactions'].flatMap((folder) => where(under('src/admin'), under(folder), `src/admin must not import ${folder} (it is handed what it needs)`)),
     cycles: findCycles(edges.filter((edge) => tree.has(edge.from) && tree.has(edge.to))).map(({ path, files }) => {
       const others = files.filter((file) => !path.includes(file));
       return `import cycle: ${path.join(' → ')}${others.length ? ` (the same knot also holds ${others.join(', ')})` : ''}`;
