@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 import { announceReady, processRole, runPrimary, workerEnv, type ProcessRole } from './cluster.js';
+import { startPrimaryMetrics } from './observability/metrics-cluster.js';
 
 async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
   const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
@@ -70,7 +71,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const role = processRole({ workers: config.workers, postgres: Boolean(config.databaseUrl) });
   if (role.kind === 'primary') {
-    exitFlushed(logger, await runPrimary({ workers: role.workers, logger, env: workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD) }));
+    // Metrics of the whole cluster: the primary aggregates its workers' (src/observability/metrics-cluster.ts).
+    const metricsOn = config.metrics.port !== undefined || config.metrics.token !== undefined;
+    const metrics = metricsOn ? await startPrimaryMetrics(config.metrics, config.host) : undefined;
+    if (metrics?.port !== undefined) logger.info({ metrics: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics` }, 'cluster metrics listening');
+    const code = await runPrimary({ workers: role.workers, logger, env: workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD) });
+    await metrics?.close();
+    exitFlushed(logger, code);
     return;
   }
   await serve(config, logger, role);
