@@ -96,6 +96,7 @@ async function main(): Promise<number> {
     const benchCpuUsage = process.cpuUsage(benchCpu0);
     const benchCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
     const peakKiB = fx.peakRssKiB();
+    const rssNowKiB = fx.rssKiB();
 
     const ok = run?.ok ?? 0;
     const failed = warmup.failed + (run?.failed ?? 0);
@@ -120,6 +121,7 @@ async function main(): Promise<number> {
         ['server CPU per login', `${ok ? f((serverCpu / ok) * 1000, 1) : 'n/a'} ms  (argon2id alone: ${f(1000 / verifyPerCore, 1)} ms)`],
         ['bench process CPU per login', `${ok ? f((benchCpu / ok) * 1000, 1) : 'n/a'} ms  (load generator, same machine)`],
         ['server peak memory (VmHWM)', peakKiB === undefined ? 'n/a' : `${f(peakKiB / 1024, 1)} MiB`],
+        ['server memory after the run (VmRSS)', rssNowKiB.length ? rssNowKiB.map((k) => `${f(k / 1024, 1)} MiB`).join(', ') : 'n/a'],
       ])}\n`,
     );
     const errors = new Map(warmup.errors);

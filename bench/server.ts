@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { appRoot } from '../src/app-root.js';
+import { RECOMMENDED_MMAP_THRESHOLD } from '../src/config/index.js';
 import { systemClock } from '../src/clock.js';
 import { createLocalAccount } from '../src/cli/commands.js';
 import { openDatabase } from '../src/store/db.js';
@@ -182,6 +183,8 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
         MOCKS_ENABLED: 'false',
         PLAYGROUND_ENABLED: 'false',
         WORKERS: '1',
+        // As every production start sets it (Dockerfile, npm start, the cluster's workers): README "Memory".
+        MALLOC_MMAP_THRESHOLD_: RECOMMENDED_MMAP_THRESHOLD,
         SHUTDOWN_DRAIN_SECONDS: '0', // nobody balances load here: stop at once
         // The load generator is one address starting logins far faster than people: lift the /auth limits.
         AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '1000000',

@@ -11,6 +11,8 @@
  * - SIGTERM or SIGINT to the primary reaches every worker as SIGTERM; each drains through its graceful
  *   server (/readyz 503, in-flight requests finish) and exits. The primary exits when every worker is
  *   gone: 0 when each exited 0, else 1. A second signal ends the workers at once (SIGKILL).
+ * - each worker starts with MALLOC_MMAP_THRESHOLD_ (the operator's value, else the recommended one):
+ *   glibc reads it when a process starts, and without it argon2id's buffers stay resident (workerEnv);
  * The kernel hands each new connection to the next worker in turn (node:cluster's round robin).
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -52,8 +54,18 @@ export function restartAllowed(history: number[], now: number, max = MAX_RESTART
   return history.length < max;
 }
 
+/**
+ * What a worker's environment adds to the primary's: a fixed malloc mmap threshold, so every 19 MiB
+ * argon2id buffer goes back to the system when freed. An operator's own value is kept.
+ */
+export function workerEnv(mallocMmapThreshold: string | undefined, recommended: string): Record<string, string> {
+  return { MALLOC_MMAP_THRESHOLD_: mallocMmapThreshold ?? recommended };
+}
+
 export interface PrimaryOptions {
   workers: number;
+  /** Added to each worker's environment (workerEnv). */
+  env?: Record<string, string>;
   logger: Logger;
   /** A monotonic clock in ms for the restart window (performance.now by default). */
   now?: () => number;
@@ -81,7 +93,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       for (const worker of running) if (!worker.isDead()) worker.process.kill(signal);
     };
     const fork = () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(options.env);
       running.add(worker);
       worker.on('message', (message: unknown) => {
         if ((message as { type?: unknown } | null)?.type !== READY || ready.has(worker)) return;

@@ -8,11 +8,12 @@
  * `once`); in a cluster the primary decides that, so a worker takes the first signal and ignores the rest.
  * Logs are written asynchronously: every exit flushes them first.
  */
-import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError, type Config } from './config/index.js';
+import { loadConfigFromEnvironment, developmentDefaults, productionWarnings, ConfigError, RECOMMENDED_MMAP_THRESHOLD, type Config } from './config/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
-import { announceReady, processRole, runPrimary, type ProcessRole } from './cluster.js';
+import { announceReady, processRole, runPrimary, workerEnv, type ProcessRole } from './cluster.js';
+import { startPrimaryMetrics } from './observability/metrics-cluster.js';
 
 async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
   const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
@@ -36,6 +37,10 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
     const defaults = developmentDefaults(config);
     if (defaults.length) logger.warn({ developmentDefaults: defaults }, 'running on development defaults: not for production');
     if (config.mocksEnabled) logger.warn('mock upstreams are enabled');
+    if (config.mallocMmapThreshold === undefined) {
+      // A worker always has it (the primary sets it); alone, only the start command can.
+      logger.info({ recommended: `MALLOC_MMAP_THRESHOLD_=${RECOMMENDED_MMAP_THRESHOLD}` }, 'MALLOC_MMAP_THRESHOLD_ is not set: each argon2id verify may leave 19 MiB resident (set it in the environment that starts node)');
+    }
   }
 
   let stopping = false;
@@ -66,7 +71,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const role = processRole({ workers: config.workers, postgres: Boolean(config.databaseUrl) });
   if (role.kind === 'primary') {
-    exitFlushed(logger, await runPrimary({ workers: role.workers, logger }));
+    // Metrics of the whole cluster: the primary aggregates its workers' (src/observability/metrics-cluster.ts).
+    const metricsOn = config.metrics.port !== undefined || config.metrics.token !== undefined;
+    const metrics = metricsOn ? await startPrimaryMetrics(config.metrics, config.host) : undefined;
+    if (metrics?.port !== undefined) logger.info({ metrics: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics` }, 'cluster metrics listening');
+    const code = await runPrimary({ workers: role.workers, logger, env: workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD) });
+    await metrics?.close();
+    exitFlushed(logger, code);
     return;
   }
   await serve(config, logger, role);

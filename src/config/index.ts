@@ -28,6 +28,7 @@ import { metricsEnv, readMetrics, type MetricsConfig } from './metrics.js';
 import { adminEnv, readAdmin, type AdminConfig } from './admin.js';
 
 export { ConfigError } from './fields.js';
+export { RECOMMENDED_MMAP_THRESHOLD } from './operations.js';
 export type { NodeEnv } from './deployment.js';
 export type { TokenLifetimes } from './tokens.js';
 export type { LocalAccountSettings } from './local-accounts.js';

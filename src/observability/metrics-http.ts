@@ -7,12 +7,14 @@
  * - with METRICS_TOKEN set, every scrape must carry `Authorization: Bearer <token>`; the comparison is
  *   of two SHA-256 digests with timingSafeEqual (constant time, whatever the lengths);
  * - on the main port /metrics is answered only when there is no METRICS_PORT (then the main port gives
- *   it the same 404 as any unknown path); the metrics listener answers /metrics and 404s everything else.
+ *   it the same 404 as any unknown path); the metrics listener answers /metrics and 404s everything else;
+ * - in a cluster the answer is the cluster's aggregate (metrics-cluster.ts); when it cannot be had the
+ *   scrape gets a 503, so Prometheus records a failed scrape rather than one worker's counters.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Middleware } from 'koa';
-import type { Metrics, MetricsRegistry } from './metrics.js';
+import { MetricsUnavailableError, type Metrics, type ScrapeSource } from './metrics.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -46,15 +48,20 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 
 type Answer = { status: number; headers: Record<string, string>; body: string };
 
-async function answer(source: MetricsRegistry, token: string | undefined, authorization: string | undefined): Promise<Answer> {
+async function answer(source: ScrapeSource, token: string | undefined, authorization: string | undefined): Promise<Answer> {
   if (token !== undefined && !bearerMatches(authorization, token)) {
     return { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="metrics"', 'Content-Type': 'text/plain; charset=utf-8' }, body: 'a bearer token is required\n' };
   }
-  return { status: 200, headers: { 'Content-Type': source.contentType, 'Cache-Control': 'no-store' }, body: await source.scrape() };
+  try {
+    return { status: 200, headers: { 'Content-Type': source.contentType, 'Cache-Control': 'no-store' }, body: await source.scrape() };
+  } catch (err) {
+    if (!(err instanceof MetricsUnavailableError)) throw err;
+    return { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: 'metrics unavailable\n' };
+  }
 }
 
 /** /metrics on the main port (only with METRICS_TOKEN and without METRICS_PORT). */
-export function metricsEndpoint(source: MetricsRegistry, token: string): Middleware {
+export function metricsEndpoint(source: ScrapeSource, token: string): Middleware {
   return async (ctx, next) => {
     if (ctx.path !== METRICS_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     const a = await answer(source, token, ctx.get('authorization') || undefined);
@@ -65,7 +72,7 @@ export function metricsEndpoint(source: MetricsRegistry, token: string): Middlew
 }
 
 /** The METRICS_PORT listener: GET /metrics (behind METRICS_TOKEN when that is set), 404 for the rest. */
-export function createMetricsServer(source: MetricsRegistry, token: string | undefined): http.Server {
+export function createMetricsServer(source: ScrapeSource, token: string | undefined): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== METRICS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) {

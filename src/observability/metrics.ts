@@ -62,12 +62,19 @@ export interface Metrics {
   httpRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
-export interface MetricsRegistry {
-  metrics: Metrics;
-  registry: client.Registry;
+/** What a /metrics answer is read from: this process's registry, or a cluster's aggregate (metrics-cluster.ts). */
+export interface ScrapeSource {
   /** The text exposition format. */
   scrape(): Promise<string>;
   contentType: string;
+}
+
+/** A scrape source that cannot answer now (a cluster's primary or worker silent); /metrics answers 503. */
+export class MetricsUnavailableError extends Error {}
+
+export interface MetricsRegistry extends ScrapeSource {
+  metrics: Metrics;
+  registry: client.Registry;
 }
 
 export const disabledMetrics: Metrics = {

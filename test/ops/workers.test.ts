@@ -61,6 +61,7 @@ class ServerProcess {
 
 function start(env: Record<string, string>): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_SECONDS: '0', ...env };
+  delete childEnv.MALLOC_MMAP_THRESHOLD_; // the primary's default for its workers is under test
   if (!env.DATABASE_URL) delete childEnv.DATABASE_URL;
   delete childEnv.NODE_OPTIONS;
   return new ServerProcess(spawn(process.execPath, [main], { cwd: root, env: childEnv }));
@@ -191,6 +192,80 @@ onPostgres('WORKERS=2 on PostgreSQL', () => {
     expect(server.lines.filter((l) => l.msg === 'worker stopped').map((l) => l.code)).toEqual([0, 0]);
     for (const pid of [...workerPids, replaced!.pid!]) expect(gone(pid)).toBe(true);
     expect(server.stderr).toBe('');
+  });
+});
+
+onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
+  const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const token = 'm'.repeat(40);
+  let dataDir = '';
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nordlys-workers-metrics-'));
+    const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
+    await admin.raw(`create schema "${schema}"`);
+    await admin.destroy();
+  });
+  afterAll(async () => {
+    for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.exited));
+    const admin = knexFactory({ client: 'pg', connection: postgresUrl! });
+    await admin.raw(`drop schema if exists "${schema}" cascade`);
+    await admin.destroy();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A 2-worker cluster; /readyz asked `readyz` times on new connections; resolves when both workers answered. */
+  async function cluster(env: Record<string, string>, readyz: number) {
+    const port = await freePort();
+    const url = new URL(postgresUrl!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const server = start({ WORKERS: '2', PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, CLIENTS_FILE: writeClientsFile(testClients), DATABASE_URL: url.toString(), ...env });
+    servers.push(server);
+    expect(await server.waitFor((l) => l.msg === 'every worker is listening')).toBeDefined();
+    const origin = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < readyz; i += 1) expect((await fetch(`${origin}/readyz`, { headers: { connection: 'close', 'x-request-id': `m-${i}` } })).status).toBe(200);
+    expect(await server.waitFor((l) => l.msg === 'request' && l.reqId === `m-${readyz - 1}`)).toBeDefined();
+    const answeredBy = new Set(server.lines.filter((l) => l.msg === 'request' && String(l.reqId).startsWith('m-')).map((l) => l.worker));
+    expect(answeredBy).toEqual(new Set([1, 2]));
+    return { server, origin };
+  }
+  const readyzCount = (body: string) => {
+    const line = body.split('\n').find((l) => l.startsWith('nordlys_http_request_duration_seconds_count{') && l.includes('route="/readyz"'));
+    return Number(line?.split(' ').pop());
+  };
+  const stop = async (server: ServerProcess) => {
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.stderr).toBe('');
+  };
+
+  test('METRICS_TOKEN on the main port: the worker that is asked answers with both workers\' counters', async () => {
+    const { server, origin } = await cluster({ METRICS_TOKEN: token }, 6);
+    // The primary gave each worker the malloc setting that keeps argon2id's buffers from staying resident.
+    for (const pid of server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!)) {
+      expect(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=131072');
+    }
+    // Twice, on new connections: whichever worker is asked, the answer is the cluster's.
+    for (let i = 0; i < 2; i += 1) {
+      const scrape = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
+      expect(scrape.status).toBe(200);
+      expect(readyzCount(await scrape.text())).toBe(6);
+    }
+    expect((await fetch(`${origin}/metrics`, { headers: { connection: 'close' } })).status).toBe(401);
+    await stop(server);
+  });
+
+  test('METRICS_PORT: the primary listens on it and answers for every worker; the main port has no /metrics', async () => {
+    const metricsPort = await freePort();
+    const { server, origin } = await cluster({ METRICS_PORT: String(metricsPort) }, 4);
+    expect(server.lines.find((l) => l.msg === 'cluster metrics listening')?.worker).toBeUndefined();
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { connection: 'close' } });
+    expect(scrape.status).toBe(200);
+    expect(readyzCount(await scrape.text())).toBe(4);
+    expect((await fetch(`${origin}/metrics`, { headers: { connection: 'close' } })).status).toBe(404);
+    await stop(server);
   });
 });
 
