@@ -26,8 +26,8 @@ import { systemClock } from '../../src/clock.js';
 
 /** The achieved figures; raising one needs a reason in the commit. */
 const LIMITS = {
-  login: 44,
-  loginBehindProxy: 46,
+  login: 39,
+  loginBehindProxy: 41,
   clientCredentials: 3,
   introspection: 6,
   userinfo: 4,
