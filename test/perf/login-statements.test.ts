@@ -26,8 +26,8 @@ import { systemClock } from '../../src/clock.js';
 
 /** The achieved figures; raising one needs a reason in the commit. */
 const LIMITS = {
-  login: 39,
-  loginBehindProxy: 41,
+  login: 38,
+  loginBehindProxy: 40,
   clientCredentials: 3,
   introspection: 6,
   userinfo: 4,
