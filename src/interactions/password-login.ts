@@ -94,7 +94,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
         return;
       }
       if (result.rehash) await deps.accounts.updatePasswordHash(credentials.accountId, result.rehash);
-      await deps.accounts.recordLogin(credentials.accountId);
+      await deps.accounts.recordLogin(credentials.accountId, credentials.lastLoginAt);
       await deps.audit.record({ ...auditBase, outcome: 'success', accountId: credentials.accountId, ...(device ? { detail: known } : {}) });
       deps.deviceCookies.issue(ic.ctx, credentials.accountId);
       deps.logger.info({ accountId: credentials.accountId, clientId }, 'login succeeded');

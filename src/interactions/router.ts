@@ -63,7 +63,7 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
       details = await provider.interactionDetails(ctx.req, ctx.res);
     } catch (err) {
       if (err instanceof oidcErrors.SessionNotFound) {
-        const restartUrl = await deps.restart.restartUrl(uid);
+        const restartUrl = await deps.restart.restartUrl(ctx, uid);
         const uiLocales = restartUrl ? (new URL(restartUrl).searchParams.get('ui_locales') ?? undefined) : undefined;
         const locale = negotiateLocale({ uiLocales, acceptLanguage: ctx.get('accept-language') });
         ctx.status = 410;
@@ -131,7 +131,7 @@ export function createInteractionRouter(deps: InteractionDeps, extensions: Inter
     const prompt = ic.details.prompt.name;
     if (prompt === 'login') {
       await left(ic);
-      await deps.restart.remember(ic.uid, ic.details.params as Record<string, unknown>);
+      await deps.restart.remember(ctx, ic.uid, ic.details.params as Record<string, unknown>);
       return passwordLogin.show(ic);
     }
     if (prompt === 'consent') return consent.show(ic);

@@ -66,7 +66,13 @@ export function createWebApp(deps: {
 }): Koa {
   const { config, db, clock, logger, renderer } = deps;
   const csrf = createCsrf(deps.secrets.cookieKeys[0]!);
-  const restart = createRestartStore(new (createAdapterClass(db, clock))('InteractionRestart'), config.issuer, config.ttl.interactionRestartSeconds);
+  const restart = createRestartStore({
+    adapter: new (createAdapterClass(db, clock))('InteractionRestart'),
+    issuer: config.issuer,
+    ttlSeconds: config.ttl.interactionRestartSeconds,
+    secret: deps.secrets.cookieKeys[0]!,
+    clock,
+  });
   const interactions = createInteractionRouter({
     getProvider: deps.getProvider,
     renderer,

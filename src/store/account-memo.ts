@@ -24,9 +24,9 @@ export function withAccountMemo(accounts: AccountRepository, memo: RequestMemo):
       memo.forget(SPACE, accountId);
       await accounts.updatePasswordHash(accountId, passwordHash);
     },
-    async recordLogin(accountId) {
+    async recordLogin(accountId, previousLoginAt) {
       memo.forget(SPACE, accountId);
-      await accounts.recordLogin(accountId);
+      await accounts.recordLogin(accountId, previousLoginAt);
     },
   };
 }

@@ -27,7 +27,16 @@ export interface LocalCredentials {
   accountId: string;
   email: string;
   passwordHash: string;
+  /** Epoch ms of the last recorded login, null if none (read with the credentials, so a login need not read it again). */
+  lastLoginAt: number | null;
 }
+
+/**
+ * How fine last_login_at is kept: a login within this long of the recorded one does not write it again
+ * (issue 13: one statement less per repeated login). Its readers are retention (a period of days) and the
+ * admin API's "last login", for which ten minutes late is still the same answer.
+ */
+export const LAST_LOGIN_RESOLUTION_MS = 10 * 60 * 1000;
 
 export class DuplicateEmailError extends Error {
   constructor() {
@@ -98,16 +107,18 @@ export function createAccountRepository(db: Database, clock: Clock) {
     const row = await knex('local_credentials')
       .join('accounts', 'accounts.id', 'local_credentials.account_id')
       .where({ ...match, 'accounts.status': 'active' })
-      .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash');
-    return row ? { accountId: row.account_id, email: row.email, passwordHash: row.password_hash } : undefined;
+      .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash', 'accounts.last_login_at');
+    return row ? { accountId: row.account_id, email: row.email, passwordHash: row.password_hash, lastLoginAt: num(row.last_login_at) } : undefined;
   }
 
   async function updatePasswordHash(accountId: string, passwordHash: string): Promise<void> {
     await knex('local_credentials').where({ account_id: accountId }).update({ password_hash: passwordHash });
   }
 
-  async function recordLogin(accountId: string): Promise<void> {
+  /** Records a login now; `previousLoginAt` (as read with the credentials) skips a write within LAST_LOGIN_RESOLUTION_MS of it. */
+  async function recordLogin(accountId: string, previousLoginAt?: number | null): Promise<void> {
     const now = clock.now();
+    if (typeof previousLoginAt === 'number' && previousLoginAt <= now && now - previousLoginAt < LAST_LOGIN_RESOLUTION_MS) return;
     await knex('accounts').where({ id: accountId }).update({ last_login_at: now, updated_at: now });
   }
 

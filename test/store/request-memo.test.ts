@@ -9,7 +9,7 @@ import { ManualClock } from '../support/manual-clock.js';
 import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { createRequestMemo, withRequestMemo } from '../../src/store/request-memo.js';
 import { withAccountMemo } from '../../src/store/account-memo.js';
-import { createAccountRepository } from '../../src/store/accounts.js';
+import { LAST_LOGIN_RESOLUTION_MS, createAccountRepository } from '../../src/store/accounts.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const HOUR = 3600;
@@ -140,5 +140,25 @@ describe.each(dialects)('request memo on %s', (dialect) => {
     });
     await inRequest({}, () => accounts.findById(created.id));
     expect(reads()).toBe(3);
+  });
+
+  test('a login is recorded unless the recorded one, read with the credentials, is within LAST_LOGIN_RESOLUTION_MS', async () => {
+    const accounts = createAccountRepository(db, clock);
+    const created = await accounts.createLocal({ email: 'resolution@example.no', name: 'R', passwordHash: 'x', emailVerified: true });
+    const lastLogin = async () => (await accounts.findLocalCredentials('resolution@example.no'))!.lastLoginAt;
+    expect(await lastLogin()).toBeNull();
+    await accounts.recordLogin(created.id, await lastLogin());
+    const first = clock.now();
+    expect(await lastLogin()).toBe(first);
+    clock.advance(LAST_LOGIN_RESOLUTION_MS - 1);
+    await accounts.recordLogin(created.id, await lastLogin());
+    expect(await lastLogin()).toBe(first);
+    clock.advance(1);
+    await accounts.recordLogin(created.id, await lastLogin());
+    expect(await lastLogin()).toBe(clock.now());
+    // Without what was read before, a login is always written.
+    clock.advance(1000);
+    await accounts.recordLogin(created.id);
+    expect(await lastLogin()).toBe(clock.now());
   });
 });
