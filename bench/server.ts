@@ -87,7 +87,7 @@ function processTree(pid: number | undefined): number[] {
   return [pid, ...children];
 }
 
-function procCpuSeconds(pid: number | undefined): number | undefined {
+export function procCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     // Fields after the ")" of the command name: state is field 3, utime 14 and stime 15 (in USER_HZ = 100 ticks/s).
