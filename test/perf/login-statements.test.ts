@@ -49,8 +49,8 @@ const LIMITS = {
   login: 38,
   loginBehindProxy: 40,
   clientCredentials: 3,
-  introspection: 6,
-  userinfo: 4,
+  introspection: 2,
+  userinfo: 2,
 };
 
 const shapeOf = (sql: string) => sql.replace(/\s+/g, ' ').replace(/\(\s*(?:\?|\$\d+)(?:\s*,\s*(?:\?|\$\d+))*\s*\)/g, '(…)').replace(/\$\d+/g, '?').trim();
