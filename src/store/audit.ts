@@ -10,6 +10,14 @@
  *   secret) so events about one person still correlate;
  * - an event may be written inside the caller's transaction, so it commits (or not) with what it records;
  *   its log line is emitted only when that transaction commits;
+ * - events recorded in the background (oidc-provider's, which no one can await: a token response has
+ *   already gone when they are stored, before and after this rule) are group-committed (issue 13): the
+ *   first starts an insert at once, and those that arrive while it is in flight go in the next one, one
+ *   multi-row statement of at most BATCH_ROWS. Nothing waits on a timer, so a lone event is stored as soon
+ *   as before, and under load N token responses cost one statement instead of N. At most QUEUE_LIMIT
+ *   events wait (a database that hangs must not grow memory without bound); past it an event is dropped
+ *   and counted, and the count is logged as a warning, like an insert that failed. settled() waits for
+ *   the queue too (shutdown flushes it);
  * - events older than the audit retention period are purged in batches of at most PURGE_BATCH rows per
  *   statement, so a first purge of a large backlog never holds one huge delete (locks, WAL, replication).
  * Reading: queryAudit (filters, newest first, an opaque id cursor) and exportAudit (NDJSON, oldest first)
@@ -26,6 +34,10 @@ import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './au
 export { queryAudit, exportAudit, type AuditFilters, type AuditPage, type AuditRecord } from './audit-query.js';
 
 export const PURGE_BATCH = 10_000;
+/** The most background events one insert stores. */
+export const BATCH_ROWS = 500;
+/** The most background events that may wait for the database (see the header). */
+export const QUEUE_LIMIT = 10_000;
 const DAY_MS = 24 * 3600 * 1000;
 /** The instance secret (instance_secrets) the identifier hashes are keyed with. */
 export const AUDIT_HASH_SECRET = 'AUDIT_HMAC_KEY';
@@ -78,6 +90,8 @@ export interface AuditLogOptions {
   hashKey?: string;
   /** The actor of every event this log records unless the event names one (the CLI: `cli`). */
   actor?: AuditActor;
+  /** How many background events may wait for the database (QUEUE_LIMIT; smaller in tests). */
+  queueLimit?: number;
 }
 
 /** Fields that only ever hold secrets: never stored, whatever a caller passes. */
@@ -93,6 +107,7 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
   // recomputed by another instance. The service and the CLI always pass the stored secret.
   const hashKey = options.hashKey ?? crypto.randomBytes(32).toString('hex');
   const pending = new Set<Promise<unknown>>();
+  const queueLimit = options.queueLimit ?? QUEUE_LIMIT;
 
   /** A keyed hash of an identifier: the same person correlates, the number cannot be read back. */
   function identifierHash(value: string): string {
@@ -118,7 +133,11 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     logger?.info({ audit: true, ...line }, `audit ${String(line.event)}`);
   }
 
-  async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
+  type Row = Record<string, string | number | null>;
+  type Line = Record<string, unknown>;
+
+  /** The stored row and the log line of an event, both free of secrets and identifiers. */
+  function prepare(e: AuditEvent): { row: Row; line: Line } {
     const detail = clean(e.detail);
     const row = {
       at: clock.now(),
@@ -142,12 +161,11 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
       ...(e.requestId ? { reqId: e.requestId } : {}),
       ...(detail ? { detail } : {}),
     };
-    const write = (async () => {
-      await (trx ?? db.knex)('audit_events').insert(row);
-      // Inside a transaction the event exists only once it commits; a rollback emits nothing.
-      if (trx) void trx.executionPromise.then(() => emit(line), () => undefined);
-      else emit(line);
-    })();
+    return { row, line };
+  }
+
+  /** Tracks a write so settled() waits for it. */
+  async function tracked(write: Promise<void>): Promise<void> {
     pending.add(write);
     try {
       await write;
@@ -156,12 +174,56 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     }
   }
 
+  async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
+    const { row, line } = prepare(e);
+    await tracked(
+      (async () => {
+        await (trx ?? db.knex)('audit_events').insert(row);
+        // Inside a transaction the event exists only once it commits; a rollback emits nothing.
+        if (trx) void trx.executionPromise.then(() => emit(line), () => undefined);
+        else emit(line);
+      })(),
+    );
+  }
+
+  const queue: Array<{ row: Row; line: Line }> = [];
+  let flushing = false;
+  let dropped = 0;
+
+  /** Stores the queued events, BATCH_ROWS per statement, until the queue is empty (one flusher at a time). */
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (queue.length) {
+        const batch = queue.splice(0, BATCH_ROWS);
+        try {
+          await db.knex('audit_events').insert(batch.map((b) => b.row));
+          for (const b of batch) emit(b.line);
+        } catch (err) {
+          logger?.warn({ err, events: batch.map((b) => b.row.event) }, `${batch.length} audit event(s) could not be stored`);
+        }
+      }
+    } finally {
+      flushing = false;
+      if (dropped) {
+        logger?.warn({ dropped }, `${dropped} audit event(s) dropped: more than ${queueLimit} were waiting for the database`);
+        dropped = 0;
+      }
+    }
+  }
+
   /**
    * Records without making the caller wait or fail (oidc-provider's events, which cannot be awaited):
-   * a failed write is logged as a warning; settled() waits for it.
+   * group-committed (see the header); a failed write is logged as a warning; settled() waits for it.
    */
   function recordInBackground(e: AuditEvent): void {
-    record(e).catch((err: unknown) => logger?.warn({ err, event: e.event }, 'audit event could not be stored'));
+    if (queue.length >= queueLimit) {
+      dropped += 1;
+      return;
+    }
+    queue.push(prepare(e));
+    // The flusher in flight takes this event in its next statement; otherwise start one now.
+    if (!flushing) void tracked(flush());
   }
 
   /** Resolves when every write started so far has finished (shutdown; readers that must see them). */
