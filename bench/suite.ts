@@ -5,15 +5,19 @@
  * - our server (PostgreSQL in a schema of its own, dropped afterwards; LOG_LEVEL=info, the production
  *   default) against the bare oidc-provider of our node_modules (in-memory adapter) for
  *   client_credentials, userinfo, introspection, discovery, JWKS and refresh: 2xx answers per second
- *   with autocannon, and their ratio. Both are warmed up first; the order alternates per endpoint;
+ *   with autocannon, and their ratio; and the CPU time each server process spent per answered request
+ *   (from /proc), which moves far less than req/s when something else runs on the machine. Both are
+ *   warmed up first; the order alternates per endpoint;
  * - full password logins per CPU core against the argon2id verify rate of one thread at our parameters
  *   (19 MiB, t=2), and the server's CPU time per login;
  * - the server's resident memory after N logins (per process; a cluster's workers each);
  * - SQL statements per login and per API request, counted on the wire by a proxy in front of PostgreSQL
  *   (bench/sql-count.ts), on a server of its own;
  * - what logging costs: client_credentials on two fresh servers of their own, at the chosen level and at
- *   LOG_LEVEL=warn (the goal: at most 10 % at info); fresh, since the main server has by then stored every
- *   earlier run's tokens.
+ *   LOG_LEVEL=warn (the goal: at most 10 % at info), run side by side in alternating rounds; the cost is
+ *   the extra server CPU per request at the chosen level (req/s is printed too, but two runs of one
+ *   server differ by more than logging costs on a shared machine); fresh, since the main server has by
+ *   then stored every earlier run's tokens.
  * Caveat: the load generator runs on the same machine and takes CPU too.
  *
  * Options (argument or environment): --database-url / BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/test),
@@ -34,7 +38,7 @@ import { runLoad, type LoadOutcome } from './http-load.js';
 import { developmentPages, discoverClient, loadLogins, login, measureVerify, passwordAndConsent, type LoginTarget } from './login-flow.js';
 import { formatMiB, formatRate, formatRatio, markdownTable, median, percentile } from './report.js';
 import { countStatements, type SqlCounts } from './sql-count.js';
-import { ACCOUNT, CLIENT_ID, REDIRECT_URI, startFixture, type Fixture } from './server.js';
+import { ACCOUNT, CLIENT_ID, REDIRECT_URI, procCpuSeconds, startFixture, type Fixture } from './server.js';
 
 function options() {
   const names = ['database-url', 'requests', 'seconds', 'connections', 'logins', 'login-seconds', 'concurrency', 'verifies', 'sql-logins', 'workers', 'log-level'] as const;
@@ -80,14 +84,32 @@ async function endpointTargets(fx: Fixture, bare: BareFixture) {
   return { product, reference, ourLogin };
 }
 
+/** A load run and the CPU seconds its server process spent on it. */
+interface Measured {
+  outcome: LoadOutcome;
+  cpuSeconds: number;
+}
+
 interface EndpointRow {
   endpoint: Endpoint;
-  ours?: LoadOutcome;
-  bare?: LoadOutcome;
+  ours?: Measured;
+  bare?: Measured;
   problem?: string;
 }
 
-async function measureEndpoints(opts: Options, product: EndpointTarget, reference: EndpointTarget): Promise<EndpointRow[]> {
+/** CPU µs per answered request, or NaN. */
+const cpuPerRequestUs = (m: Measured | undefined) => (m && m.outcome.ok > 0 ? (m.cpuSeconds / m.outcome.ok) * 1e6 : NaN);
+
+/** Runs a load against a server whose process CPU `cpu()` reads. */
+async function measured(request: Parameters<typeof runLoad>[0], options: Parameters<typeof runLoad>[1], cpu: () => number): Promise<Measured> {
+  const before = cpu();
+  const outcome = await runLoad(request, options);
+  return { outcome, cpuSeconds: cpu() - before };
+}
+
+type Side = { target: EndpointTarget; cpu: () => number };
+
+async function measureEndpoints(opts: Options, product: Side, reference: Side): Promise<EndpointRow[]> {
   const rows: EndpointRow[] = [];
   const warm = { connections: opts.connections, amount: Math.min(1000, Math.ceil(opts.requests / 5)), seconds: Math.min(5, opts.seconds) };
   const run = { connections: opts.connections, amount: opts.requests, seconds: opts.seconds };
@@ -97,7 +119,7 @@ async function measureEndpoints(opts: Options, product: EndpointTarget, referenc
     rows.push(row);
     const sides = [['ours', product], ['bare', reference]] as const;
     // Alternate which goes first, so a machine that warms up (or gets busier) favours neither.
-    for (const [side, target] of i % 2 === 0 ? sides : [...sides].reverse()) {
+    for (const [side, { target, cpu }] of i % 2 === 0 ? sides : [...sides].reverse()) {
       const request = endpointRequest(endpoint, target);
       const problem = await checkEndpoint(request);
       if (problem) {
@@ -105,25 +127,59 @@ async function measureEndpoints(opts: Options, product: EndpointTarget, referenc
         continue;
       }
       await runLoad(request, warm);
-      const outcome = await runLoad(request, run);
-      row[side] = outcome;
-      log(`  ${endpoint.padEnd(18)} ${side === 'ours' ? 'ours' : 'bare'}: ${outcome.ok} in ${outcome.seconds.toFixed(1)} s = ${formatRate(outcome.perSecond)}${outcome.failed ? `, ${outcome.failed} failed` : ''}${outcome.capped ? ' (time cap)' : ''}`);
+      const m = await measured(request, run, cpu);
+      row[side] = m;
+      const { outcome } = m;
+      log(`  ${endpoint.padEnd(18)} ${side === 'ours' ? 'ours' : 'bare'}: ${outcome.ok} in ${outcome.seconds.toFixed(1)} s = ${formatRate(outcome.perSecond)}, ${cpuPerRequestUs(m).toFixed(0)} µs CPU per request${outcome.failed ? `, ${outcome.failed} failed` : ''}${outcome.capped ? ' (time cap)' : ''}`);
     }
   }
   return rows;
 }
 
-/** client_credentials on a server of its own with `env` (the logging-cost run). */
-async function clientCredentialsAt(opts: Options, env: Record<string, string>): Promise<LoadOutcome> {
-  const fx = await startFixture(opts.databaseUrl, 60_000, env);
+/** What one logging level's server did over every round of the logging-cost run. */
+interface LevelRun {
+  ok: number;
+  failed: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * client_credentials on two fresh servers of their own, one per level (the logging-cost run): both are
+ * started and warmed up, then ROUNDS rounds alternate between them, so whatever else the machine does
+ * falls on both alike.
+ */
+async function loggingCost(opts: Options, loud: Record<string, string>, quiet: Record<string, string>): Promise<{ loud: LevelRun; quiet: LevelRun }> {
+  const ROUNDS = 3;
+  const servers = [await startFixture(opts.databaseUrl, 60_000, loud), await startFixture(opts.databaseUrl, 60_000, quiet)] as const;
   try {
-    const config = await discoverClient(fx.url, CLIENT_ID, fx.clientSecret);
-    const target: EndpointTarget = { url: fx.url, metadata: config.serverMetadata(), clientId: CLIENT_ID, clientSecret: fx.clientSecret, accessToken: '', refreshToken: undefined };
-    const request = endpointRequest('client_credentials', target);
-    await runLoad(request, { connections: opts.connections, amount: Math.min(1000, Math.ceil(opts.requests / 5)), seconds: Math.min(5, opts.seconds) });
-    return await runLoad(request, { connections: opts.connections, amount: opts.requests, seconds: opts.seconds });
+    const requests = await Promise.all(
+      servers.map(async (fx) => {
+        const config = await discoverClient(fx.url, CLIENT_ID, fx.clientSecret);
+        const target: EndpointTarget = { url: fx.url, metadata: config.serverMetadata(), clientId: CLIENT_ID, clientSecret: fx.clientSecret, accessToken: '', refreshToken: undefined };
+        return endpointRequest('client_credentials', target);
+      }),
+    );
+    const runs: [LevelRun, LevelRun] = [
+      { ok: 0, failed: 0, seconds: 0, cpuSeconds: 0 },
+      { ok: 0, failed: 0, seconds: 0, cpuSeconds: 0 },
+    ];
+    const perRound = { connections: opts.connections, amount: Math.ceil(opts.requests / ROUNDS), seconds: opts.seconds };
+    for (const [i, request] of requests.entries()) await runLoad(request, { connections: opts.connections, amount: Math.min(1000, Math.ceil(opts.requests / 5)), seconds: Math.min(5, opts.seconds) }).then((w) => (runs[i]!.failed += w.failed));
+    for (let round = 0; round < ROUNDS && !interrupted; round++) {
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const m = await measured(requests[i]!, perRound, () => servers[i]!.cpuSeconds() ?? NaN);
+        const run = runs[i]!;
+        run.ok += m.outcome.ok;
+        run.failed += m.outcome.failed;
+        run.seconds += m.outcome.seconds;
+        run.cpuSeconds += m.cpuSeconds;
+      }
+    }
+    return { loud: runs[0], quiet: runs[1] };
   } finally {
-    await fx.cleanup();
+    for (const fx of servers) await fx.cleanup();
   }
 }
 
@@ -152,8 +208,7 @@ async function main(): Promise<number> {
   let sql: SqlCounts | undefined;
   // The cost of logging is measured on two fresh servers, one per level, alternating nothing else: the
   // main server has stored every earlier run's tokens by then, which a fresh one has not.
-  let quiet: LoadOutcome | undefined;
-  let loud: LoadOutcome | undefined;
+  let levels: { loud: LevelRun; quiet: LevelRun } | undefined;
   log('starting our server and the bare oidc-provider...');
   const bare = await startBareProvider(30_000);
   try {
@@ -161,7 +216,7 @@ async function main(): Promise<number> {
     try {
       const { product, reference, ourLogin } = await endpointTargets(fx, bare);
       log('endpoints:');
-      rows = await measureEndpoints(opts, product, reference);
+      rows = await measureEndpoints(opts, { target: product, cpu: () => fx.cpuSeconds() ?? NaN }, { target: reference, cpu: () => procCpuSeconds(bare.server.pid) ?? NaN });
       await bare.cleanup(); // the login run has the machine to itself
       if (!interrupted) {
         log('logins:');
@@ -178,9 +233,8 @@ async function main(): Promise<number> {
       await fx.cleanup();
     }
     if (!interrupted && opts.logLevel !== 'warn') {
-      log(`logging cost: client_credentials on two fresh servers, LOG_LEVEL=${opts.logLevel} and warn...`);
-      loud = await clientCredentialsAt(opts, env);
-      quiet = await clientCredentialsAt(opts, { ...env, LOG_LEVEL: 'warn' });
+      log(`logging cost: client_credentials on two fresh servers, LOG_LEVEL=${opts.logLevel} and warn, alternating rounds...`);
+      levels = await loggingCost(opts, env, { ...env, LOG_LEVEL: 'warn' });
     }
     if (!interrupted && opts.sqlLogins > 0) {
       log(`SQL statements: ${opts.sqlLogins} logins, then one request per endpoint, counted on the wire...`);
@@ -192,11 +246,14 @@ async function main(): Promise<number> {
 
   const perCore = logins && logins.seconds > 0 ? logins.ok / logins.seconds / opts.cores : NaN;
   const sqlFor = (endpoint: Endpoint) => (sql?.perRequest[endpoint] === undefined ? 'n/a' : String(sql.perRequest[endpoint]));
+  const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : 'n/a');
   const table: string[][] = rows.map((r) => [
     r.endpoint,
-    r.ours ? formatRate(r.ours.perSecond) : 'n/a',
-    r.bare ? formatRate(r.bare.perSecond) : 'n/a',
-    r.ours && r.bare ? `**${formatRatio(r.ours.perSecond, r.bare.perSecond)}** of bare` : (r.problem ?? 'n/a'),
+    r.ours ? formatRate(r.ours.outcome.perSecond) : 'n/a',
+    r.bare ? formatRate(r.bare.outcome.perSecond) : 'n/a',
+    r.ours && r.bare ? `**${formatRatio(r.ours.outcome.perSecond, r.bare.outcome.perSecond)}** of bare` : (r.problem ?? 'n/a'),
+    // bare ÷ ours: the share of the bare library's speed our server's CPU allows (1 = as cheap as bare).
+    r.ours && r.bare ? `${us(cpuPerRequestUs(r.ours))} / ${us(cpuPerRequestUs(r.bare))} = **${formatRatio(cpuPerRequestUs(r.bare), cpuPerRequestUs(r.ours))}**` : 'n/a',
     sqlFor(r.endpoint),
   ]);
   const loginSql = sql?.perLogin.length ? `${median(sql.perLogin)} per login (median of ${sql.perLogin.length}; ${Math.min(...sql.perLogin)}–${Math.max(...sql.perLogin)})` : 'n/a';
@@ -205,11 +262,15 @@ async function main(): Promise<number> {
     formatRate(perCore),
     '—',
     `**${formatRatio(perCore, verify.perSecond)}** of the argon2id verify rate (${formatRate(verify.perSecond)} per thread)`,
+    '',
     loginSql,
   ]);
-  if (quiet && loud) {
-    const cost = `logging costs **${(100 * (1 - loud.perSecond / quiet.perSecond)).toFixed(0)} %** at ${opts.logLevel} (${formatRate(loud.perSecond)} on a fresh server at ${opts.logLevel})`;
-    table.push(['client_credentials at LOG_LEVEL=warn, fresh server', formatRate(quiet.perSecond), '—', cost, '']);
+  if (levels) {
+    const { loud, quiet } = levels;
+    const cpu = (r: LevelRun) => (r.ok > 0 ? (r.cpuSeconds / r.ok) * 1e6 : NaN);
+    const rate = (r: LevelRun) => (r.seconds > 0 ? r.ok / r.seconds : NaN);
+    const cost = `logging costs **${(100 * (cpu(loud) / cpu(quiet) - 1)).toFixed(0)} %** of server CPU at ${opts.logLevel}; by req/s ${(100 * (1 - rate(loud) / rate(quiet))).toFixed(0)} % (${formatRate(rate(loud))} at ${opts.logLevel})`;
+    table.push([`client_credentials, fresh servers: LOG_LEVEL=warn vs ${opts.logLevel}`, formatRate(rate(quiet)), '—', cost, `${us(cpu(quiet))} at warn, ${us(cpu(loud))} at ${opts.logLevel}`, '']);
     failures += quiet.failed + loud.failed;
   }
   // The issue's figure above divides throughput by every core, so the load generator's and PostgreSQL's CPU
@@ -222,13 +283,14 @@ async function main(): Promise<number> {
     '—',
     Number.isFinite(cpuPerLoginMs) ? `**${formatRatio(1000 / verify.perSecond, cpuPerLoginMs)}** is argon2id (${(1000 / verify.perSecond).toFixed(1)} ms)` : 'n/a',
     '',
+    '',
   ]);
   const rssText = rss.length > 1 ? `${formatMiB(Math.max(...rss.slice(1)))} per worker (max of ${rss.length - 1}), primary ${formatMiB(rss[0])}` : formatMiB(rss[0]);
-  table.push([`RSS after ${logins?.ok ?? 0} logins`, rssText, '—', '', '']);
-  for (const r of rows) failures += (r.ours?.failed ?? 0) + (r.bare?.failed ?? 0) + (r.problem ? 1 : 0);
+  table.push([`RSS after ${logins?.ok ?? 0} logins`, rssText, '—', '', '', '']);
+  for (const r of rows) failures += (r.ours?.outcome.failed ?? 0) + (r.bare?.outcome.failed ?? 0) + (r.problem ? 1 : 0);
 
   log('');
-  log(markdownTable(['metric', 'ours (PostgreSQL)', 'bare oidc-provider', 'ratio', 'SQL statements'], table));
+  log(markdownTable(['metric', 'ours (PostgreSQL)', 'bare oidc-provider', 'ratio', 'server CPU per request: ours / bare = ratio', 'SQL statements'], table));
   log('');
   if (logins?.ok) {
     const ms = (n: number) => `${n.toFixed(0)} ms`;
