@@ -10,14 +10,17 @@
  *   secret) so events about one person still correlate;
  * - an event may be written inside the caller's transaction, so it commits (or not) with what it records;
  *   its log line is emitted only when that transaction commits;
+ * - events are group-committed (issue 13): the first starts an insert at once, and those that arrive
+ *   while it is in flight go in the next one, one multi-row statement of at most BATCH_ROWS, in the order
+ *   they were recorded. Nothing waits on a timer, so a lone event is stored as soon as before, and under
+ *   load N events cost one statement instead of N. record() still resolves only once its own row is
+ *   stored (and rejects if that insert failed), so a login or an operator's change is recorded before it
+ *   is answered, as before; an event in a caller's transaction is inserted in it, alone;
  * - events recorded in the background (oidc-provider's, which no one can await: a token response has
- *   already gone when they are stored, before and after this rule) are group-committed (issue 13): the
- *   first starts an insert at once, and those that arrive while it is in flight go in the next one, one
- *   multi-row statement of at most BATCH_ROWS. Nothing waits on a timer, so a lone event is stored as soon
- *   as before, and under load N token responses cost one statement instead of N. At most QUEUE_LIMIT
- *   events wait (a database that hangs must not grow memory without bound); past it an event is dropped
- *   and counted, and the count is logged as a warning, like an insert that failed. settled() waits for
- *   the queue too (shutdown flushes it);
+ *   already gone when they are stored, with or without batching) make no one wait: at most QUEUE_LIMIT of
+ *   them wait for the database (a database that hangs must not grow memory without bound); past it an
+ *   event is dropped and counted, and the count is logged as a warning, like an insert that failed.
+ *   settled() waits for the queue too (shutdown flushes it);
  * - events older than the audit retention period are purged in batches of at most PURGE_BATCH rows per
  *   statement, so a first purge of a large backlog never holds one huge delete (locks, WAL, replication).
  * Reading: queryAudit (filters, newest first, an opaque id cursor) and exportAudit (NDJSON, oldest first)
@@ -34,7 +37,7 @@ import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './au
 export { queryAudit, exportAudit, type AuditFilters, type AuditPage, type AuditRecord } from './audit-query.js';
 
 export const PURGE_BATCH = 10_000;
-/** The most background events one insert stores. */
+/** The most events one insert stores. */
 export const BATCH_ROWS = 500;
 /** The most background events that may wait for the database (see the header). */
 export const QUEUE_LIMIT = 10_000;
@@ -174,21 +177,16 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     }
   }
 
-  async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
-    const { row, line } = prepare(e);
-    await tracked(
-      (async () => {
-        await (trx ?? db.knex)('audit_events').insert(row);
-        // Inside a transaction the event exists only once it commits; a rollback emits nothing.
-        if (trx) void trx.executionPromise.then(() => emit(line), () => undefined);
-        else emit(line);
-      })(),
-    );
+  interface Queued {
+    row: Row;
+    line: Line;
+    /** Set for record(): the caller waits for its own row. */
+    done?: { resolve(): void; reject(err: unknown): void };
   }
-
-  const queue: Array<{ row: Row; line: Line }> = [];
+  const queue: Queued[] = [];
   let flushing = false;
   let dropped = 0;
+  let backgroundQueued = 0;
 
   /** Stores the queued events, BATCH_ROWS per statement, until the queue is empty (one flusher at a time). */
   async function flush(): Promise<void> {
@@ -196,11 +194,18 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     try {
       while (queue.length) {
         const batch = queue.splice(0, BATCH_ROWS);
+        for (const b of batch) if (!b.done) backgroundQueued -= 1;
         try {
           await db.knex('audit_events').insert(batch.map((b) => b.row));
-          for (const b of batch) emit(b.line);
         } catch (err) {
-          logger?.warn({ err, events: batch.map((b) => b.row.event) }, `${batch.length} audit event(s) could not be stored`);
+          for (const b of batch) b.done?.reject(err);
+          const unawaited = batch.filter((b) => !b.done);
+          if (unawaited.length) logger?.warn({ err, events: unawaited.map((b) => b.row.event) }, `${unawaited.length} audit event(s) could not be stored`);
+          continue;
+        }
+        for (const b of batch) {
+          emit(b.line);
+          b.done?.resolve();
         }
       }
     } finally {
@@ -212,18 +217,39 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     }
   }
 
+  function enqueue(entry: Queued): void {
+    queue.push(entry);
+    // The flusher in flight takes this event in its next statement; otherwise start one now.
+    if (!flushing) void tracked(flush());
+  }
+
+  /** Stores one event; resolves once its row is stored (see the header for batching). */
+  async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
+    const { row, line } = prepare(e);
+    if (trx) {
+      await tracked(
+        (async () => {
+          await trx('audit_events').insert(row);
+          // Inside a transaction the event exists only once it commits; a rollback emits nothing.
+          void trx.executionPromise.then(() => emit(line), () => undefined);
+        })(),
+      );
+      return;
+    }
+    await new Promise<void>((resolve, reject) => enqueue({ row, line, done: { resolve, reject } }));
+  }
+
   /**
    * Records without making the caller wait or fail (oidc-provider's events, which cannot be awaited):
    * group-committed (see the header); a failed write is logged as a warning; settled() waits for it.
    */
   function recordInBackground(e: AuditEvent): void {
-    if (queue.length >= queueLimit) {
+    if (backgroundQueued >= queueLimit) {
       dropped += 1;
       return;
     }
-    queue.push(prepare(e));
-    // The flusher in flight takes this event in its next statement; otherwise start one now.
-    if (!flushing) void tracked(flush());
+    backgroundQueued += 1;
+    enqueue(prepare(e));
   }
 
   /** Resolves when every write started so far has finished (shutdown; readers that must see them). */

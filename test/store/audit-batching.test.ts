@@ -1,9 +1,10 @@
 /**
- * Background audit events are group-committed (issue 13), on each dialect: a lone event is stored by its
- * own insert at once; events that arrive while an insert is in flight go in the next one, at most
- * BATCH_ROWS per statement, in the order they were recorded; each is logged once stored; past the queue
- * limit events are dropped and the drop is logged as a warning; a database that fails is logged and
- * settled() still resolves. Counted with knex's `query` event, so nothing here is timed.
+ * Audit events are group-committed (issue 13), on each dialect: a lone event is stored by its own insert
+ * at once; events that arrive while an insert is in flight go in the next one, at most BATCH_ROWS per
+ * statement, in the order they were recorded; each is logged once stored. record() resolves only once its
+ * own row is stored and rejects when its insert fails; an event in a transaction is inserted in it.
+ * Background events: past the queue limit they are dropped and the drop is logged as a warning; a database
+ * that fails is logged and settled() still resolves. Counted with knex's `query` event, so nothing here is timed.
  */
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
@@ -49,6 +50,23 @@ describe.each(dialects)('background audit events on %s', (dialect) => {
     expect(inserts).toEqual([1, 5, 1]);
   });
 
+  test('record() waits for its own row, which shares a statement with those recorded meanwhile', async () => {
+    const audit = createAuditLog(db, systemClock, { logger });
+    const seen: string[][] = [];
+    const waiting = [0, 1, 2].map((i) =>
+      audit.record({ event: `test.r${i}`, outcome: 'success' }).then(async () => seen.push(await stored())),
+    );
+    audit.recordInBackground({ event: 'test.b', outcome: 'success' });
+    await Promise.all(waiting);
+    expect(inserts).toEqual([1, 3]);
+    // Each caller found its own row stored when record() resolved.
+    for (const [i, rows] of seen.entries()) expect(rows).toContain(`test.r${i}`);
+    expect(await stored()).toEqual(['test.r0', 'test.r1', 'test.r2', 'test.b']);
+    // In a transaction: alone, inside it.
+    await db.knex.transaction((trx) => audit.record({ event: 'test.trx', outcome: 'success' }, trx));
+    expect(inserts).toEqual([1, 3, 1]);
+  });
+
   test(`at most ${BATCH_ROWS} rows per statement`, async () => {
     const audit = createAuditLog(db, systemClock);
     const n = 1 + 2 * BATCH_ROWS + 7;
@@ -78,6 +96,11 @@ describe.each(dialects)('background audit events on %s', (dialect) => {
     await audit.settled();
     const warnings = logged().filter((l) => l.level === 40).map((l) => l.msg);
     expect(warnings).toEqual(['1 audit event(s) could not be stored', '1 audit event(s) could not be stored']);
+    // A caller that waits gets the error itself (and nothing is logged for it here).
+    await expect(audit.record({ event: 'test.lost', outcome: 'success' })).rejects.toThrow();
+    await expect(Promise.all([audit.record({ event: 'test.lost', outcome: 'success' }), audit.record({ event: 'test.lost', outcome: 'success' })])).rejects.toThrow();
+    await audit.settled();
+    expect(logged().filter((l) => l.level === 40)).toHaveLength(2);
     expect(logged().filter((l) => l.audit)).toHaveLength(0);
   });
 });
