@@ -3,12 +3,13 @@
  * Rules:
  * - failures count per account (per normalised login name when no account has it, so a known and an
  *   unknown address behave alike) and per client IP address (its /64 for IPv6; none for loopback, see
- *   countsPerIp in src/policies/throttle.ts); both counts are one statement (src/store/rate-limits.ts
- *   `hitEach`, IP first): while the IP address is blocked nothing is counted for the account, and when
- *   the account refuses, the IP address's hit is taken back, so a refused attempt counts nowhere;
+ *   countsPerIp in src/policies/throttle.ts); both are counted at once (src/store/rate-limits.ts
+ *   `hitEach`, IP first; one statement on PostgreSQL): while the IP address is blocked nothing is
+ *   counted for the account, and when the account refuses, the IP address's hit is taken back, so a
+ *   refused attempt adds to no count;
  * - an attempt is counted before the password is checked, so parallel guesses cannot all slip in before
- *   the count; a success clears the account's count and takes the IP's hit back, in one statement
- *   (`clearAndRefund`);
+ *   the count; a success clears the account's count and takes the IP's hit back at once
+ *   (`clearAndRefund`, one statement on PostgreSQL);
  * - after `freeFailures` failures each further one doubles the wait, from `baseDelaySeconds` (30 by
  *   default) up to `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
  *   address gets four times as many free failures (people share NATs); a password reset clears the

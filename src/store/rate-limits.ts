@@ -181,6 +181,7 @@ export function createRateLimits(db: Database, clock: Clock) {
     let counted = 0;
     // Rounds on the key the count stopped at: a block that ends between the refused upsert and the read of its end.
     let rounds = 0;
+    // Out of rounds, a block that keeps ending and starting again under our feet is an attack: refuse rather than count loosely.
     let refusal: HitResult = { allowed: false, retryAfterSeconds: 1 };
     while (rounds < MAX_ROUNDS) {
       const now = clock.now();
@@ -194,7 +195,7 @@ export function createRateLimits(db: Database, clock: Clock) {
         break;
       }
     }
-    // (Out of rounds: a block that keeps ending and starting again under our feet is an attack; refuse rather than count loosely.)
+    // As hits one after the other would: what was counted before the refusal is taken back (the refusal path only).
     for (const earlier of counters.slice(0, counted)) await refund(earlier.key, earlier.policy);
     return refusal;
   }
