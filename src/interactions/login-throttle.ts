@@ -3,9 +3,13 @@
  * Rules:
  * - failures count per account (per normalised login name when no account has it, so a known and an
  *   unknown address behave alike) and per client IP address (its /64 for IPv6; none for loopback, see
- *   countsPerIp in src/policies/throttle.ts); each count is one statement (src/store/rate-limits.ts);
+ *   countsPerIp in src/policies/throttle.ts); both are counted at once (src/store/rate-limits.ts
+ *   `hitEach`, IP first; one statement on PostgreSQL): while the IP address is blocked nothing is
+ *   counted for the account, and when the account refuses, the IP address's hit is taken back, so a
+ *   refused attempt adds to no count;
  * - an attempt is counted before the password is checked, so parallel guesses cannot all slip in before
- *   the count; a success clears the account's count and takes the IP's hit back;
+ *   the count; a success clears the account's count and takes the IP's hit back at once
+ *   (`clearAndRefund`, one statement on PostgreSQL);
  * - after `freeFailures` failures each further one doubles the wait, from `baseDelaySeconds` (30 by
  *   default) up to `maxDelaySeconds`: a delay, never a permanent lockout an attacker could impose on a victim; an IP
  *   address gets four times as many free failures (people share NATs); a password reset clears the
@@ -68,20 +72,15 @@ export function createLoginThrottle(deps: {
       if (attempt.accountId && attempt.device) return beginDevice(attempt.device);
       const name = isLegacyUsername(attempt.login) ? normaliseLegacyUsername(attempt.login) : normaliseEmail(attempt.login);
       const ownKey = attempt.accountId ? accountKey(attempt.accountId) : `login:name:${deps.keyHash(name)}`;
-      const ipKey = countsPerIp(attempt.ip) ? `login:ip:${ipBucket(attempt.ip)}` : undefined;
-      const byIp = ipKey ? await deps.rateLimits.hit(ipKey, ip) : { allowed: true as const };
-      if (!byIp.allowed) return { ok: false, retryAfterSeconds: byIp.retryAfterSeconds };
-      const byAccount = await deps.rateLimits.hit(ownKey, account);
-      if (!byAccount.allowed) {
-        if (ipKey) await deps.rateLimits.refund(ipKey, ip);
-        return { ok: false, retryAfterSeconds: byAccount.retryAfterSeconds };
-      }
+      const own = { key: ownKey, policy: account };
+      const byIp = countsPerIp(attempt.ip) ? { key: `login:ip:${ipBucket(attempt.ip)}`, policy: ip } : undefined;
+      // The IP address first: every login lists its keys in this order (rate-limits.ts locks them in it).
+      const counted = await deps.rateLimits.hitEach(byIp ? [byIp, own] : [own]);
+      if (!counted.allowed) return { ok: false, retryAfterSeconds: counted.retryAfterSeconds };
       return {
         ok: true,
         async settle(success) {
-          if (!success) return;
-          await deps.rateLimits.clear(ownKey);
-          if (ipKey) await deps.rateLimits.refund(ipKey, ip);
+          if (success) await deps.rateLimits.clearAndRefund(ownKey, byIp);
         },
       };
     },

@@ -6,6 +6,16 @@
  *   The database applies concurrent hits on one key one after the other, each seeing the last one's
  *   count, so no hit is lost and the block starts exactly at the hit that crosses the threshold; a
  *   blocked key returns no row (nothing is counted), and only then a second statement reads how long;
+ * - a hit on several keys (`hitEach`, a login's per-IP and per-account counts) behaves as hits on them one
+ *   after the other, in order, stopping at the first refusal: a key is counted only if every key before
+ *   it was, so nothing after a blocked key is counted, and the hits counted before it are refunded
+ *   (a refund each) before the refusal is returned. On PostgreSQL the counting is one statement, each
+ *   key's upsert a data-modifying CTE that inserts only if the one before it returned its row; the rows
+ *   are locked in the callers' order, so every caller must list the keys in one order (the login: IP
+ *   first). On SQLite (one connection, no data-modifying CTE) the upserts run one after the other;
+ * - `clearAndRefund` (a login that succeeded: forget the account's count, take the IP's hit back) is one
+ *   statement on PostgreSQL, a CTE that refunds and then deletes, locking the refunded key first as a
+ *   hit does, so a hit and a settle racing on the same two keys cannot deadlock; two statements on SQLite;
  * - the arithmetic is the pure policy's (src/policies/throttle.ts `counterRule`, handed in so the store
  *   imports no policy): the first hit's state, and the delays a backoff can reach, which go to the
  *   statement as a ladder of values (the SET expressions see the row as it was, on both dialects, so they agree);
@@ -48,6 +58,12 @@ export type CounterRule =
     }
   | { kind: 'window'; limit: number; windowSeconds: number; firstHit(now: number): CounterState };
 
+/** A key and the rule it counts by. */
+export interface Counter {
+  key: string;
+  policy: CounterRule;
+}
+
 export type HitResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 const toState = (r: Row): CounterState => ({
@@ -57,7 +73,7 @@ const toState = (r: Row): CounterState => ({
 });
 
 /** The rows a raw INSERT … RETURNING gave, on either dialect. */
-const rowsOf = (result: unknown): Row[] => (Array.isArray(result) ? (result as Row[]) : ((result as { rows?: Row[] }).rows ?? []));
+const rowsOf = <T = Row>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows?: T[] }).rows ?? []));
 
 /** SQL with its bindings, built in order. */
 interface Fragment {
@@ -96,9 +112,8 @@ export function createRateLimits(db: Database, clock: Clock) {
     return row ? toState(row) : undefined;
   }
 
-  /** The one statement of a hit: counts it unless the key is blocked; no row back means blocked. */
-  async function countHit(key: string, policy: CounterRule, now: number): Promise<boolean> {
-    const first = policy.firstHit(now);
+  /** The upsert of one hit from `source` (its VALUES or SELECT): counts it unless the key is blocked, and returns a row only then. */
+  function hitUpsert(policy: CounterRule, now: number, source: Fragment): Fragment {
     const hits = () => nextHits(policy, now);
     const stale = now - (policy.kind === 'backoff' ? policy.forgetAfterSeconds : policy.windowSeconds) * 1000;
     const windowStart =
@@ -111,35 +126,110 @@ export function createRateLimits(db: Database, clock: Clock) {
             hits(),
             frag(`>= ? then (case when ${TABLE}.window_started_at <= ? then cast(? as bigint) else ${TABLE}.window_started_at + ? end) else null end`, policy.limit, stale, now + policy.windowSeconds * 1000, policy.windowSeconds * 1000),
           ]);
-    const statement = join([
-      frag(`insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values (?, ?, ?, ?, ?) on conflict (key) do update set hits =`, key, first.hits, first.windowStartedAt, first.blockedUntil, now),
+    return join([
+      frag(`insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at)`),
+      source,
+      frag('on conflict (key) do update set hits ='),
       hits(),
       frag(', window_started_at ='),
       windowStart,
       frag(', blocked_until ='),
       block,
-      frag(`, updated_at = excluded.updated_at where ${TABLE}.blocked_until is null or ${TABLE}.blocked_until <= ? returning hits`, now),
+      frag(`, updated_at = excluded.updated_at where ${TABLE}.blocked_until is null or ${TABLE}.blocked_until <= ? returning key`, now),
     ]);
+  }
+
+  /** The one statement of a hit: counts it unless the key is blocked; no row back means blocked. */
+  async function countHit({ key, policy }: Counter, now: number): Promise<boolean> {
+    const first = policy.firstHit(now);
+    const statement = hitUpsert(policy, now, frag('values (?, ?, ?, ?, ?)', key, first.hits, first.windowStartedAt, first.blockedUntil, now));
     return rowsOf(await knex.raw(statement.sql, statement.bindings as never[])).length === 1;
+  }
+
+  /**
+   * Counts hits on `counters` in order, each only if the one before it was counted; returns how many were.
+   * PostgreSQL: one statement, `with c0 as (upsert … returning key), c1 as (upsert … select … where exists
+   * (select 1 from c0) …) …`; c1 reads c0, so c0's row is locked (and counted) before c1's is touched.
+   */
+  async function countEach(counters: Counter[], now: number): Promise<number> {
+    if (counters.length === 1 || db.dialect !== 'postgres') {
+      let counted = 0;
+      while (counted < counters.length && (await countHit(counters[counted]!, now))) counted += 1;
+      return counted;
+    }
+    const ctes = counters.map(({ key, policy }, i) => {
+      const first = policy.firstHit(now);
+      const row = [frag('cast(? as varchar)', key), frag('cast(? as integer)', first.hits), bigint(first.windowStartedAt), frag('cast(? as bigint)', first.blockedUntil), bigint(now)];
+      const source = join([frag('select'), join(row, ', '), frag(i === 0 ? '' : `where exists (select 1 from c${i - 1})`)]);
+      return join([frag(`c${i} as (`), hitUpsert(policy, now, source), frag(')')]);
+    });
+    const statement = join([frag('with'), join(ctes, ', '), frag(`select ${counters.map((_, i) => `(select count(*) from c${i})`).join(' + ')} as counted`)]);
+    return Number(rowsOf<{ counted: number | string }>(await knex.raw(statement.sql, statement.bindings as never[]))[0]!.counted);
   }
 
   /** Counts one hit on `key` unless it is blocked. */
   async function hit(key: string, policy: CounterRule): Promise<HitResult> {
-    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    return hitEach([{ key, policy }]);
+  }
+
+  /**
+   * Counts one hit on each of `counters`, in order, as `hit` on each one after the other would: the first
+   * blocked key stops the count (nothing after it is counted) and the hits counted before it are refunded.
+   */
+  async function hitEach(counters: Counter[]): Promise<HitResult> {
+    if (new Set(counters.map((c) => c.key)).size !== counters.length) throw new Error('hitEach: every key once');
+    let counted = 0;
+    // Rounds on the key the count stopped at: a block that ends between the refused upsert and the read of its end.
+    let rounds = 0;
+    // Out of rounds, a block that keeps ending and starting again under our feet is an attack: refuse rather than count loosely.
+    let refusal: HitResult = { allowed: false, retryAfterSeconds: 1 };
+    while (rounds < MAX_ROUNDS) {
       const now = clock.now();
-      if (await countHit(key, policy, now)) return { allowed: true };
-      const blockedUntil = (await read(key))?.blockedUntil ?? null;
-      if (blockedUntil !== null && blockedUntil > now) return { allowed: false, retryAfterSeconds: Math.ceil((blockedUntil - now) / 1000) };
+      const more = await countEach(counters.slice(counted), now);
+      counted += more;
+      if (counted === counters.length) return { allowed: true };
+      rounds = more > 0 ? 1 : rounds + 1;
+      const blockedUntil = (await read(counters[counted]!.key))?.blockedUntil ?? null;
+      if (blockedUntil !== null && blockedUntil > now) {
+        refusal = { allowed: false, retryAfterSeconds: Math.ceil((blockedUntil - now) / 1000) };
+        break;
+      }
     }
-    // A block that keeps ending and starting again under our feet is an attack: refuse rather than count loosely.
-    return { allowed: false, retryAfterSeconds: 1 };
+    // As hits one after the other would: what was counted before the refusal is taken back (the refusal path only).
+    for (const earlier of counters.slice(0, counted)) await refund(earlier.key, earlier.policy);
+    return refusal;
+  }
+
+  /** The UPDATE of a refund: one hit back, and the block the lower count no longer earns. */
+  function refundUpdate(key: string, policy: CounterRule): Fragment {
+    // afterRefund's rule: a backoff keeps its block while the lower count still earns a delay, a window while it is at its limit.
+    const keepsBlock = policy.kind === 'backoff' ? frag('hits - 1 > ?', policy.freeFailures) : frag('hits - 1 >= ?', policy.limit);
+    return join([frag(`update ${TABLE} set hits = hits - 1, blocked_until = case when`), keepsBlock, frag('then blocked_until else null end where key = ? and hits > 0', key)]);
   }
 
   /** Takes one hit back (a login that succeeded after its hit was counted), and the block it no longer earns. */
   async function refund(key: string, policy: CounterRule): Promise<void> {
-    // afterRefund's rule: a backoff keeps its block while the lower count still earns a delay, a window while it is at its limit.
-    const keepsBlock = policy.kind === 'backoff' ? frag('hits - 1 > ?', policy.freeFailures) : frag('hits - 1 >= ?', policy.limit);
-    const statement = join([frag(`update ${TABLE} set hits = hits - 1, blocked_until = case when`), keepsBlock, frag('then blocked_until else null end where key = ? and hits > 0', key)]);
+    const statement = refundUpdate(key, policy);
+    await knex.raw(statement.sql, statement.bindings as never[]);
+  }
+
+  /**
+   * Forgets `clearKey` and takes one hit back from `refunded` (a login that succeeded: the account's failures
+   * and the IP's hit). PostgreSQL: one statement; the delete waits on the refund's result (a one-time filter),
+   * so the refunded row is locked first, in the order hitEach locks them.
+   */
+  async function clearAndRefund(clearKey: string, refunded?: Counter): Promise<void> {
+    if (!refunded) return clear(clearKey);
+    if (refunded.key === clearKey) throw new Error('clearAndRefund: two different keys');
+    if (db.dialect !== 'postgres') {
+      await refund(refunded.key, refunded.policy);
+      return clear(clearKey);
+    }
+    const statement = join([
+      frag('with refunded as ('),
+      refundUpdate(refunded.key, refunded.policy),
+      frag(`returning key) delete from ${TABLE} where key = ? and (select count(*) from refunded) >= 0`, clearKey),
+    ]);
     await knex.raw(statement.sql, statement.bindings as never[]);
   }
 
@@ -192,7 +282,7 @@ export function createRateLimits(db: Database, clock: Clock) {
     await knex(TABLE).where({ key }).andWhere('hits', '>', 0).decrement('hits', 1);
   }
 
-  return { read, hit, refund, clear, sweep, countInWindow, countEachInWindow, uncountInWindow };
+  return { read, hit, hitEach, refund, clear, clearAndRefund, sweep, countInWindow, countEachInWindow, uncountInWindow };
 }
 
 export interface WindowCount {

@@ -1,16 +1,15 @@
 /** The login throttle's first delay comes from LOGIN_BASE_DELAY_SECONDS, and is never longer than LOGIN_MAX_DELAY_SECONDS. */
 import { createLoginThrottle } from '../../src/interactions/login-throttle.js';
-import type { CounterRule, RateLimits } from '../../src/store/rate-limits.js';
+import type { Counter, CounterRule, RateLimits } from '../../src/store/rate-limits.js';
 
 function policiesOf(settings: { baseDelaySeconds: number; maxDelaySeconds: number }) {
   const seen: CounterRule[] = [];
   const rateLimits = {
-    hit: async (_key: string, policy: CounterRule) => {
-      seen.push(policy);
+    hitEach: async (counters: Counter[]) => {
+      seen.push(...counters.map((c) => c.policy));
       return { allowed: true as const };
     },
-    refund: async () => undefined,
-    clear: async () => undefined,
+    clearAndRefund: async () => undefined,
   } as unknown as RateLimits;
   const throttle = createLoginThrottle({ rateLimits, keyHash: (v) => v, freeFailures: 3, ...settings });
   return { seen, begin: () => throttle.begin({ accountId: 'a1', login: 'kari@example.no', ip: '192.0.2.1' }) };
