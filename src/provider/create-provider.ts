@@ -26,7 +26,6 @@ import { supportedAcrValues } from '../policies/loa.js';
 import { validateClientPolicy, type MethodCatalogue } from '../policies/client-policy.js';
 import { postMethodSupport } from './post-methods.js';
 import { CLAIMS_BY_SCOPE, SUPPORTED_SCOPES } from '../policies/claims.js';
-import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { JWK } from 'jose';
 import { sessionEndedCheck, sessionTtl } from './session-policy.js';
 import type { SessionEndings } from '../store/session-expiry.js';
@@ -49,7 +48,6 @@ export interface ProviderDeps {
   /** Sessions that ended by timeout, for the login Check that says why (src/store/session-expiry.ts). */
   sessionEndings: SessionEndings;
   accounts: AccountRepository;
-  federated: FederatedAccountRepository;
   renderer: Renderer;
   secrets: ResolvedSecrets;
   /** Static clients (the playground's built-in ones); the rest come from the clients table. */
@@ -84,7 +82,7 @@ async function loadOrGrantFirstParty(ctx: KoaContextWithOIDC) {
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { settings, clock, accounts, federated, renderer, secrets } = deps;
+  const { settings, clock, accounts, renderer, secrets } = deps;
   const accountMethod = async (accountId: string): Promise<string | undefined> => {
     const account = await accounts.findById(accountId);
     return account?.status === 'active' && deps.methods.known.includes(account.kind) ? account.kind : undefined;
@@ -101,7 +99,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: deps.adapter,
     clients: deps.clients as Configuration['clients'],
     jwks: deps.jwks as Configuration['jwks'],
-    findAccount: createFindAccount(accounts, federated, deps.methods),
+    findAccount: createFindAccount(accounts, deps.methods),
     acrValues: supportedAcrValues(acrOptions),
     cookies: {
       keys: secrets.cookieKeys,

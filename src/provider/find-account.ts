@@ -7,7 +7,6 @@
  */
 import type { FindAccount } from 'oidc-provider';
 import type { AccountRepository } from '../store/accounts.js';
-import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 
 /** What findAccount asks of the login methods (the registry answers, by an account's kind). */
 export interface AccountMethods {
@@ -17,11 +16,13 @@ export interface AccountMethods {
   nationalIdClaimOf(kind: string): string | undefined;
 }
 
-export function createFindAccount(accounts: AccountRepository, federated: FederatedAccountRepository, methods: AccountMethods): FindAccount {
+export function createFindAccount(accounts: Pick<AccountRepository, 'findWithIdentity'>, methods: AccountMethods): FindAccount {
   return async (ctx, sub) => {
-    const account = await accounts.findById(sub);
-    if (!account || account.status !== 'active') return undefined;
-    const upstream = methods.isFederated(account.kind) ? await federated.findByAccountId(account.id) : undefined;
+    // The account and its upstream identity in one read (once per request: account-memo.ts).
+    const found = await accounts.findWithIdentity(sub);
+    if (!found || found.account.status !== 'active') return undefined;
+    const { account } = found;
+    const upstream = methods.isFederated(account.kind) ? found.upstream : undefined;
     // A national identity number leaves only for a client whose policy allows it (and a `pid` scope).
     const mayReleaseNationalId = (ctx.oidc.client as unknown as { release_national_id?: boolean } | undefined)?.release_national_id === true;
     const nationalIdClaim = upstream && mayReleaseNationalId ? methods.nationalIdClaimOf(upstream.broker) : undefined;

@@ -96,7 +96,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const requestMemo = createRequestMemo(() => Provider.ctx ?? requestScope.current());
 
   const provider = await startProvider({
-    config, db, clock, kek, logger, audit, metrics, secrets, renderer, accounts, federated, sessionEndings, methods,
+    config, db, clock, kek, logger, audit, metrics, secrets, renderer, accounts, sessionEndings, methods,
     clientStore: clientCache,
     requestMemo,
     builtInClients: clients.builtInClients,

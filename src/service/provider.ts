@@ -14,7 +14,6 @@ import type { Database } from '../store/db.js';
 import type { Kek } from '../store/key-encryption.js';
 import type { AuditLog } from '../store/audit.js';
 import type { AccountRepository } from '../store/accounts.js';
-import type { FederatedAccountRepository } from '../store/federated-accounts.js';
 import type { ResolvedSecrets } from '../store/secrets.js';
 import type { SessionEndings } from '../store/session-expiry.js';
 import type { ClientStore } from '../store/clients.js';
@@ -53,7 +52,6 @@ export async function startProvider(deps: {
   secrets: ResolvedSecrets;
   renderer: Renderer;
   accounts: AccountRepository;
-  federated: FederatedAccountRepository;
   sessionEndings: SessionEndings;
   /** The clients the provider looks up: the client store behind its in-process cache (store/client-cache.ts). */
   clientStore: Pick<ClientStore, 'providerMetadata'>;
@@ -88,7 +86,6 @@ export async function startProvider(deps: {
       adapter,
       sessionEndings: deps.sessionEndings,
       accounts: withAccountMemo(deps.accounts, deps.requestMemo),
-      federated: deps.federated,
       renderer: deps.renderer,
       secrets: deps.secrets,
       clients: deps.builtInClients,

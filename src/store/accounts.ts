@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import type { FederatedProfile } from './federated-accounts.js';
 import { isUniqueViolation } from './db-errors.js';
 
 export type AccountKind = 'local';
@@ -21,6 +22,20 @@ export interface Account {
   lastLoginAt: number | null;
   email: string | null;
   emailVerified: boolean;
+}
+
+/** The upstream identity a federated account was made from (federated_identities), as the claims need it. */
+export interface UpstreamIdentity {
+  broker: string;
+  /** The upstream subject: for ID-porten and BankID a national identity number. Never logged. */
+  subject: string;
+  profile: FederatedProfile;
+}
+
+/** An account with its upstream identity, if it has one: what findAccount needs, in one statement. */
+export interface AccountWithIdentity {
+  account: Account;
+  upstream?: UpstreamIdentity;
 }
 
 export interface LocalCredentials {
@@ -53,17 +68,55 @@ export function normaliseEmail(email: string): string {
 export const isLegacyUsername = (login: string): boolean => /^[A-Za-z0-9]{6}$/.test(login.trim());
 export const normaliseLegacyUsername = (username: string): string => username.trim().toUpperCase();
 
+/** An accounts row joined with its local credentials (null columns for a federated account). */
+interface AccountRow {
+  id: string;
+  kind: string;
+  status: Account['status'];
+  name: string | null;
+  created_at: number | string;
+  last_login_at: number | string | null;
+  email?: string | null;
+  email_verified_at?: number | string | null;
+}
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 export function createAccountRepository(db: Database, clock: Clock) {
   const { knex } = db;
 
   async function findById(id: string): Promise<Account | undefined> {
-    const row = await knex('accounts')
+    const row = (await knex('accounts')
       .leftJoin('local_credentials', 'local_credentials.account_id', 'accounts.id')
       .where('accounts.id', id)
-      .first('accounts.*', 'local_credentials.email', 'local_credentials.email_verified_at');
+      .first('accounts.*', 'local_credentials.email', 'local_credentials.email_verified_at')) as AccountRow | undefined;
+    return row ? toAccount(row) : undefined;
+  }
+
+  /**
+   * The account and, for a federated one, its upstream identity, in one statement (issue 13: findAccount
+   * read them one after the other at every token, userinfo and login resume of an eID user).
+   */
+  async function findWithIdentity(id: string): Promise<AccountWithIdentity | undefined> {
+    const row = (await knex('accounts')
+      .leftJoin('local_credentials', 'local_credentials.account_id', 'accounts.id')
+      .leftJoin('federated_identities', 'federated_identities.account_id', 'accounts.id')
+      .where('accounts.id', id)
+      .first(
+        'accounts.*',
+        'local_credentials.email',
+        'local_credentials.email_verified_at',
+        'federated_identities.broker as upstream_broker',
+        'federated_identities.subject as upstream_subject',
+        'federated_identities.profile as upstream_profile',
+      )) as (AccountRow & { upstream_broker: string | null; upstream_subject: string | null; upstream_profile: string | null }) | undefined;
     if (!row) return undefined;
+    const account = toAccount(row);
+    if (row.upstream_broker === null || row.upstream_subject === null) return { account };
+    return { account, upstream: { broker: row.upstream_broker, subject: row.upstream_subject, profile: JSON.parse(row.upstream_profile ?? '{}') as FederatedProfile } };
+  }
+
+  function toAccount(row: AccountRow): Account {
     return {
       id: row.id,
       kind: row.kind,
@@ -122,7 +175,7 @@ export function createAccountRepository(db: Database, clock: Clock) {
     await knex('accounts').where({ id: accountId }).update({ last_login_at: now, updated_at: now });
   }
 
-  return { findById, createLocal, findLocalCredentials, updatePasswordHash, recordLogin };
+  return { findById, findWithIdentity, createLocal, findLocalCredentials, updatePasswordHash, recordLogin };
 }
 
 export type AccountRepository = ReturnType<typeof createAccountRepository>;

@@ -10,6 +10,7 @@ import { createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-
 import { createRequestMemo, withRequestMemo } from '../../src/store/request-memo.js';
 import { withAccountMemo } from '../../src/store/account-memo.js';
 import { LAST_LOGIN_RESOLUTION_MS, createAccountRepository } from '../../src/store/accounts.js';
+import { createFederatedAccountRepository } from '../../src/store/federated-accounts.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const HOUR = 3600;
@@ -140,6 +141,30 @@ describe.each(dialects)('request memo on %s', (dialect) => {
     });
     await inRequest({}, () => accounts.findById(created.id));
     expect(reads()).toBe(3);
+  });
+
+  test('an eID account and its upstream identity are one statement, once per request; a local account has none', async () => {
+    const repository = createAccountRepository(db, clock);
+    const accounts = withAccountMemo(repository, createRequestMemo(() => current));
+    const federated = await createFederatedAccountRepository(db, clock).loginWith('idporten', '14038541286', { given_name: 'Kari', family_name: 'Nordmann' });
+    const local = await repository.createLocal({ email: 'identity@example.no', name: 'Local', passwordHash: 'x', emailVerified: false });
+    statements = [];
+    await inRequest({}, async () => {
+      const found = await accounts.findWithIdentity(federated.accountId);
+      expect(found).toEqual({
+        account: expect.objectContaining({ id: federated.accountId, kind: 'idporten', status: 'active', name: 'Kari Nordmann', email: null }),
+        upstream: { broker: 'idporten', subject: '14038541286', profile: { given_name: 'Kari', family_name: 'Nordmann' } },
+      });
+      expect(await accounts.findWithIdentity(federated.accountId)).toEqual(found);
+      expect(reads()).toBe(1);
+      expect(await accounts.findWithIdentity(local.id)).toEqual({ account: expect.objectContaining({ id: local.id, email: 'identity@example.no', emailVerified: false }) });
+      expect(reads()).toBe(2);
+      // A write through the memo forgets it.
+      await accounts.recordLogin(local.id);
+      await accounts.findWithIdentity(local.id);
+      expect(reads()).toBe(3);
+    });
+    expect(await repository.findWithIdentity('nobody')).toBeUndefined();
   });
 
   test('a login is recorded unless the recorded one, read with the credentials, is within LAST_LOGIN_RESOLUTION_MS', async () => {
