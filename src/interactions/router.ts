@@ -22,6 +22,7 @@ import { createPasswordLogin, type PasswordLoginDeps } from './password-login.js
 import { createConsent } from './consent.js';
 import type { Details, InteractionContext, InteractionRoutes } from './interaction-context.js';
 import type { MethodRegistry } from '../brokers/registry.js';
+import { adapterRequestScope } from '../store/oidc-adapter.js';
 
 export interface InteractionDeps extends PasswordLoginDeps {
   getProvider: () => Provider;
@@ -35,6 +36,9 @@ export interface InteractionDeps extends PasswordLoginDeps {
 
 export function createInteractionRouter(deps: InteractionDeps, extensions: InteractionRoutes[] = []): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
+  // Each page is one request to the adapter, as the provider's own routes are: loading the interaction
+  // reads its Session (and Grant) in the same statement (store/payload-reads.ts).
+  router.use(adapterRequestScope);
   const passwordLogin = createPasswordLogin(deps);
   const consent = createConsent(deps.audit);
 

@@ -23,9 +23,14 @@
  *   true for exactly one caller, false for every other, never for an expired row.
  * - revokeByGrantId deletes the grant's tokens of every token model at once (see the method for why).
  * - find answers the concurrent lookups of one id (introspection tries three token models) with one
- *   statement, and reads a token's Grant and Session with it for the same request (payload-reads.ts).
- * - the account, grant, uid, user code and session uid of a payload are copied into indexed columns, so
- *   every lookup by them is an index lookup (migrations/007_flat_lookups.ts).
+ *   statement, and reads a token's or an Interaction's Grant and Session with it for the same request
+ *   (payload-reads.ts).
+ * - the account, grant, uid, user code and session uid of a payload are copied into columns, so every
+ *   lookup by them is an index lookup (migrations/007_flat_lookups.ts). The session uid is a token's
+ *   `sessionUid`, or the uid of the Session an Interaction was started in (`session.uid`): the join from
+ *   either row to its Session is then the (model, uid) index. An Interaction saved before this column
+ *   was written for it has none and is read without its Session; it expires within the interaction
+ *   lifetime (INTERACTION_TTL_SECONDS, an hour by default), so no migration fills it in.
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
  *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it (a lost
  *   consume, above, is the one place the adapter deletes it itself).
@@ -87,6 +92,13 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** The uid of the Session a row belongs to: a token names it, an Interaction holds a summary of it. */
+function sessionUidOf(model: string, payload: AdapterPayload): string | null {
+  if (model !== 'Interaction') return stringOrNull(payload.sessionUid);
+  const { session } = payload;
+  return typeof session === 'object' && session !== null ? stringOrNull((session as { uid?: unknown }).uid) : null;
+}
+
 function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = JSON.parse(row.payload) as AdapterPayload;
@@ -122,7 +134,7 @@ export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass
         user_code: stringOrNull(payload.userCode),
         uid: stringOrNull(payload.uid),
         account_id: stringOrNull(payload.accountId),
-        session_uid: stringOrNull(payload.sessionUid),
+        session_uid: sessionUidOf(this.model, payload),
         expires_at: expiresAt,
         consumed_at: null,
       };

@@ -6,11 +6,15 @@
  *   The statement is sent after every one of them asked, so each caller sees the table as it is after
  *   its own call: nothing is cached between requests, and no instance can serve what another revoked.
  * - A token row brings, in the same statement, the Grant it names and the Session it is bound to (by
- *   uid): one snapshot of the three rows. Within a request scope (`adapterRequestScope`, installed with
- *   the documented `provider.use`), the provider's next lookup of that Grant (by id) or Session (by uid)
- *   in the same request is answered from that snapshot, once. The snapshot was taken during this
- *   request, after it started, so the request reads exactly what a request that had looked the rows up
- *   at that moment would; a revocation that committed before the request began is always seen, one that
+ *   uid): one snapshot of the three rows. An Interaction row does the same with the Grant it names and
+ *   the Session it was started in (`payload.session.uid`): oidc-provider's interactionDetails loads the
+ *   Interaction and then checks that its Session still exists and has the same account
+ *   (`Session.findByUid`), and our consent page then loads the Grant it extends. Within a request scope
+ *   (`adapterRequestScope`, installed with the documented `provider.use` and on our interaction pages),
+ *   the provider's next lookup of that Grant (by id) or Session (by uid) in the same request is answered
+ *   from that snapshot, once. The snapshot was taken during this request, after it started, so the
+ *   request reads exactly what a request that had looked the rows up at that moment would; a revocation
+ *   (a session ended, a grant revoked) that committed before the request began is always seen, one that
  *   commits during it is concurrent with it either way (oidc-provider's own separate reads are not
  *   atomic either). Every write through the adapter in the request drops the snapshot, and a read asked
  *   before such a write ended keeps nothing.
@@ -25,7 +29,8 @@ export const TABLE = 'oidc_payloads';
 
 /** The models whose rows belong to a grant and die with it (as in oidc-provider's own adapter). */
 export const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
-const GRANT_TOKEN = new Set(GRANT_TOKEN_MODELS);
+/** The models whose row is read with the Grant and Session it names (grant_id, session_uid). */
+const READ_WITH_GRANT_AND_SESSION = new Set([...GRANT_TOKEN_MODELS, 'Interaction']);
 
 export interface StoredRow {
   payload: string;
@@ -42,7 +47,7 @@ interface JoinedRow extends StoredRow {
   session_consumed_at: string | number | null;
 }
 
-/** What one request has read with its tokens: rows by key (null: read, and absent), and a write counter. */
+/** What one request has read with its tokens and interactions: rows by key (null: read, and absent), and a write counter. */
 interface Snapshot {
   rows: Map<string, StoredRow | null>;
   writes: number;
@@ -51,7 +56,7 @@ interface Snapshot {
 /** One request's snapshots, one per database (the mocks' providers share the process, not the scope). */
 const requestScope = new AsyncLocalStorage<Map<Knex, Snapshot>>();
 
-/** koa middleware for `provider.use`: gives each request its own snapshot of the rows read with its tokens. */
+/** koa middleware for `provider.use`: gives each request its own snapshot of the rows read with its tokens and interactions. */
 export function adapterRequestScope(_ctx: unknown, next: () => Promise<unknown>): Promise<unknown> {
   return requestScope.run(new Map(), next);
 }
@@ -101,7 +106,7 @@ export function createPayloadReads(knex: Knex): PayloadReads {
   };
 
   async function select(id: string, models: string[], now: number): Promise<JoinedRow[]> {
-    const withGrant = models.some((m) => GRANT_TOKEN.has(m));
+    const withGrant = models.some((m) => READ_WITH_GRANT_AND_SESSION.has(m));
     const q = knex({ t: TABLE })
       .select('t.model', 't.payload', 't.consumed_at', 't.grant_id', 't.session_uid')
       .where('t.id', id)
@@ -120,7 +125,7 @@ export function createPayloadReads(knex: Knex): PayloadReads {
   function keep(waiter: Waiter, row: JoinedRow): void {
     const { snapshot } = waiter;
     // A write in this request since the call: the rows read may be older than the request's own change.
-    if (!snapshot || snapshot.writes !== waiter.writesAtCall || !GRANT_TOKEN.has(row.model)) return;
+    if (!snapshot || snapshot.writes !== waiter.writesAtCall || !READ_WITH_GRANT_AND_SESSION.has(row.model)) return;
     if (row.grant_id) {
       snapshot.rows.set(grantKey(row.grant_id), row.grant_payload === null ? null : { payload: row.grant_payload, consumed_at: row.grant_consumed_at });
     }

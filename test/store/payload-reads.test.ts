@@ -1,8 +1,8 @@
 /**
  * How the adapter reads by id (src/store/payload-reads.ts), statement by statement (a knex query
- * listener; nothing timed): concurrent lookups of one id share a statement; a token's Grant and Session
- * come with it and serve the same request's next lookup of them once; nothing is kept outside a request
- * scope, across requests, or across a write.
+ * listener; nothing timed): concurrent lookups of one id share a statement; a token's or an
+ * Interaction's Grant and Session come with it and serve the same request's next lookup of them once;
+ * nothing is kept outside a request scope, across requests, or across a write.
  */
 import type { Knex } from 'knex';
 import { ManualClock } from '../support/manual-clock.js';
@@ -35,6 +35,8 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
     await new Adapter('Session').upsert('s1', { uid: 'u1', accountId: 'acc-1' }, HOUR);
     await new Adapter('AccessToken').upsert('at1', { accountId: 'acc-1', grantId: 'g1', sessionUid: 'u1' }, HOUR);
     await new Adapter('ClientCredentials').upsert('cc1', { clientId: 'machine' }, HOUR);
+    // As oidc-provider saves an interaction started in a session (models/interaction.js): a summary of it.
+    await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-1', uid: 'u1', cookie: 's1' }, grantId: 'g1', prompt: { name: 'consent' } }, HOUR);
     statements.length = 0;
   });
 
@@ -45,6 +47,19 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
     expect(row).toEqual({ account_id: 'acc-1', session_uid: 'u1', grant_id: 'g1' });
     await new Adapter('AccessToken').upsert('at1', { grantId: 'g1' }, HOUR);
     expect(await db.knex('oidc_payloads').where({ model: 'AccessToken', id: 'at1' }).first('account_id', 'session_uid')).toEqual({ account_id: null, session_uid: null });
+  });
+
+  it("writes an Interaction's session uid into the column, and clears it when the provider drops it", async () => {
+    const column = () => db.knex('oidc_payloads').where({ model: 'Interaction', id: 'i1' }).first('session_uid', 'grant_id', 'account_id');
+    expect(await column()).toEqual({ session_uid: 'u1', grant_id: 'g1', account_id: null });
+    // The provider deletes session.uid and saves again when another account logs in (resume.js).
+    await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-1', cookie: 's1' }, grantId: 'g1' }, HOUR);
+    expect(await column()).toEqual({ session_uid: null, grant_id: 'g1', account_id: null });
+    // Neither a stray sessionUid on an Interaction nor a session summary on a token counts.
+    await new Adapter('Interaction').upsert('i1', { sessionUid: 'u1', session: 'u1' }, HOUR);
+    await new Adapter('AccessToken').upsert('at1', { session: { uid: 'u1' } }, HOUR);
+    expect(await column()).toEqual({ session_uid: null, grant_id: null, account_id: null });
+    expect(await db.knex('oidc_payloads').where({ model: 'AccessToken', id: 'at1' }).first('session_uid')).toEqual({ session_uid: null });
   });
 
   it('answers the lookups of one id under several models in one statement, each with its own row', async () => {
@@ -71,6 +86,68 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
       expect(reads()).toBe(2);
       // Only by the key it was read with: a Session by id is not served from the token's read.
       expect(await new Adapter('Session').find('s1')).toEqual({ uid: 'u1', accountId: 'acc-1' });
+      expect(reads()).toBe(3);
+    });
+  });
+
+  it("serves an Interaction's Session and Grant to the same request once, from the Interaction's statement", async () => {
+    await inRequest(async () => {
+      expect(await new Adapter('Interaction').find('i1')).toMatchObject({ session: { uid: 'u1' }, grantId: 'g1' });
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-1' });
+      expect(await new Adapter('Grant').find('g1')).toEqual({ accountId: 'acc-1', clientId: 'conf' });
+      expect(reads()).toBe(1);
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-1' });
+      expect(reads()).toBe(2);
+    });
+  });
+
+  it('sees a session ended before the request, by this instance or another', async () => {
+    await inRequest(() => new Adapter('Interaction').find('i1')); // an earlier request's snapshot dies with it
+    await new Adapter('Session').destroy('s1');
+    await inRequest(async () => {
+      statements.length = 0;
+      expect(await new Adapter('Interaction').find('i1')).toBeDefined();
+      expect(await new Adapter('Session').findByUid('u1')).toBeUndefined();
+      expect(reads()).toBe(1); // the Interaction's statement found no Session: that is the answer
+    });
+    await new Adapter('Session').upsert('s2', { uid: 'u1', accountId: 'acc-1' }, HOUR);
+    await db.knex('oidc_payloads').where({ model: 'Session', id: 's2' }).del(); // another instance
+    await inRequest(async () => {
+      await new Adapter('Interaction').find('i1');
+      expect(await new Adapter('Session').findByUid('u1')).toBeUndefined();
+    });
+  });
+
+  it("drops an Interaction's Session at a write in the request, even one made while the read was out", async () => {
+    await inRequest(async () => {
+      await new Adapter('Interaction').find('i1');
+      await new Adapter('Session').upsert('s1', { uid: 'u1', accountId: 'acc-2' }, HOUR);
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-2' });
+    });
+    await inRequest(async () => {
+      await new Adapter('Interaction').find('i1');
+      await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-2', uid: 'u1' } }, HOUR); // any write
+      statements.length = 0;
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-2' });
+      expect(reads()).toBe(1);
+    });
+    await inRequest(async () => {
+      const reading = new Adapter('Interaction').find('i1');
+      const writing = new Adapter('Session').destroy('s1'); // before the read's statement is even sent
+      await Promise.all([reading, writing]);
+      statements.length = 0;
+      expect(await new Adapter('Session').findByUid('u1')).toBeUndefined();
+      expect(reads()).toBe(1);
+    });
+  });
+
+  it('reads an Interaction without a session, or saved before its session uid had a column, alone', async () => {
+    await new Adapter('Interaction').upsert('i2', { prompt: { name: 'login' } }, HOUR);
+    await db.knex('oidc_payloads').where({ model: 'Interaction', id: 'i1' }).update({ session_uid: null }); // as saved before
+    await inRequest(async () => {
+      statements.length = 0;
+      await Promise.all([new Adapter('Interaction').find('i1'), new Adapter('Interaction').find('i2')]);
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-1' });
       expect(reads()).toBe(3);
     });
   });

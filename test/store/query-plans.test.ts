@@ -156,13 +156,20 @@ describe.each(dialects)('query plans with 100k rows and no statistics on %s', (d
     expect(Number(counted[0]!.n)).toBe(ROWS);
   });
 
-  it('find by id, and introspection\'s three models at once with the grant and session', async () => {
+  it('find by id, introspection\'s three models at once with the grant and session, an interaction with them', async () => {
     const A = Adapter();
     await expectIndexed(() => new A('ClientCredentials').find('ClientCredentials-50001'), ['oidc_payloads_pkey']);
     await expectIndexed(
       () => Promise.all(['AccessToken', 'ClientCredentials', 'RefreshToken'].map((m) => new A(m).find('AccessToken-50006'))),
       ['oidc_payloads_pkey', 'oidc_payloads_model_uid_idx'],
     );
+    // An interaction started in a session: read with its Grant and Session, as a token is.
+    await new A('Interaction').upsert('Interaction-plan', { session: { accountId: 'acc1', uid: 'u5000' }, grantId: 'g500' }, 3600);
+    try {
+      await expectIndexed(() => new A('Interaction').find('Interaction-plan'), ['oidc_payloads_pkey', 'oidc_payloads_model_uid_idx']);
+    } finally {
+      await new A('Interaction').destroy('Interaction-plan');
+    }
   });
 
   it('findByUid and findByUserCode', async () => {
