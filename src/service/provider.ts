@@ -25,6 +25,8 @@ import { createAdapterClass } from '../store/oidc-adapter.js';
 import { withClientModel } from '../store/client-adapter.js';
 import { withRequestMemo, type RequestMemo } from '../store/request-memo.js';
 import { withAccountMemo } from '../store/account-memo.js';
+import { ACCOUNT_COMPANION, accountCompanion, type AccountWithIdentity } from '../store/accounts.js';
+import { takeCompanion } from '../store/payload-reads.js';
 import { createRateLimits } from '../store/rate-limits.js';
 import { createProvider, maxSignedTokenSeconds, type ProviderSettings } from '../provider/create-provider.js';
 import { logProviderEvents } from '../provider/log-events.js';
@@ -70,7 +72,8 @@ export async function startProvider(deps: {
     swedenConnectCertified: config.compliance.bankidSwedenConnectCertified,
   };
   const verifySeconds = maxSignedTokenSeconds(config.ttl);
-  const adapter = withClientModel(withRequestMemo(createAdapterClass(db, clock), deps.requestMemo), withSecretGrace(deps.clientStore));
+  // A token read brings the account it names (payload-reads.ts), which findAccount then takes (account-memo.ts).
+  const adapter = withClientModel(withRequestMemo(createAdapterClass(db, clock, { companion: accountCompanion }), deps.requestMemo), withSecretGrace(deps.clientStore));
   const admitInteraction = createAuthAdmission({
     rateLimits: createRateLimits(db, clock),
     perIpMinute: config.guessing.authNewInteractionsPerIpMinute,
@@ -85,7 +88,7 @@ export async function startProvider(deps: {
       clock,
       adapter,
       sessionEndings: deps.sessionEndings,
-      accounts: withAccountMemo(deps.accounts, deps.requestMemo),
+      accounts: withAccountMemo(deps.accounts, deps.requestMemo, (id) => takeCompanion<AccountWithIdentity>(db.knex, ACCOUNT_COMPANION, id)),
       renderer: deps.renderer,
       secrets: deps.secrets,
       clients: deps.builtInClients,

@@ -7,7 +7,9 @@
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { Knex } from 'knex';
 import type { Database } from './db.js';
+import type { CompanionRead } from './payload-reads.js';
 import type { FederatedProfile } from './federated-accounts.js';
 import { isUniqueViolation } from './db-errors.js';
 
@@ -82,6 +84,56 @@ interface AccountRow {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** The columns of an account with its identity, as `acct_*` (so they can sit beside another table's). */
+const IDENTITY_COLUMNS = {
+  acct_id: 'a.id',
+  acct_kind: 'a.kind',
+  acct_status: 'a.status',
+  acct_name: 'a.name',
+  acct_created_at: 'a.created_at',
+  acct_last_login_at: 'a.last_login_at',
+  acct_email: 'lc.email',
+  acct_email_verified_at: 'lc.email_verified_at',
+  acct_upstream_broker: 'fi.broker',
+  acct_upstream_subject: 'fi.subject',
+  acct_upstream_profile: 'fi.profile',
+};
+
+/** Adds the account's local credentials and upstream identity (both at most one row: keyed by account) to a query on `accounts as a`. */
+function withIdentityColumns(q: Knex.QueryBuilder): Knex.QueryBuilder {
+  return q.leftJoin({ lc: 'local_credentials' }, 'lc.account_id', 'a.id').leftJoin({ fi: 'federated_identities' }, 'fi.account_id', 'a.id').select(IDENTITY_COLUMNS);
+}
+
+/** The account of a row with IDENTITY_COLUMNS; undefined when none was joined. */
+function withIdentityOf(row: Record<string, unknown>): AccountWithIdentity | undefined {
+  if (row.acct_id === null || row.acct_id === undefined) return undefined;
+  const account: Account = {
+    id: row.acct_id as string,
+    kind: row.acct_kind as string,
+    status: row.acct_status as Account['status'],
+    name: (row.acct_name as string | null) ?? null,
+    createdAt: Number(row.acct_created_at),
+    lastLoginAt: num(row.acct_last_login_at),
+    email: (row.acct_email as string | null | undefined) ?? null,
+    emailVerified: row.acct_email_verified_at !== null && row.acct_email_verified_at !== undefined,
+  };
+  const broker = row.acct_upstream_broker as string | null | undefined;
+  const subject = row.acct_upstream_subject as string | null | undefined;
+  if (!broker || !subject) return { account };
+  return { account, upstream: { broker, subject, profile: JSON.parse((row.acct_upstream_profile as string | null) ?? '{}') as FederatedProfile } };
+}
+
+/**
+ * The account a token names, read in the token's own statement (store/payload-reads.ts CompanionRead):
+ * what findAccount then needs without a statement of its own (account-memo.ts takes it).
+ */
+export const ACCOUNT_COMPANION = 'account+identity';
+export const accountCompanion: CompanionRead = {
+  name: ACCOUNT_COMPANION,
+  join: (q, accountIdColumn) => withIdentityColumns(q.leftJoin({ a: 'accounts' }, 'a.id', accountIdColumn)),
+  parse: withIdentityOf,
+};
+
 export function createAccountRepository(db: Database, clock: Clock) {
   const { knex } = db;
 
@@ -98,22 +150,8 @@ export function createAccountRepository(db: Database, clock: Clock) {
    * read them one after the other at every token, userinfo and login resume of an eID user).
    */
   async function findWithIdentity(id: string): Promise<AccountWithIdentity | undefined> {
-    const row = (await knex('accounts')
-      .leftJoin('local_credentials', 'local_credentials.account_id', 'accounts.id')
-      .leftJoin('federated_identities', 'federated_identities.account_id', 'accounts.id')
-      .where('accounts.id', id)
-      .first(
-        'accounts.*',
-        'local_credentials.email',
-        'local_credentials.email_verified_at',
-        'federated_identities.broker as upstream_broker',
-        'federated_identities.subject as upstream_subject',
-        'federated_identities.profile as upstream_profile',
-      )) as (AccountRow & { upstream_broker: string | null; upstream_subject: string | null; upstream_profile: string | null }) | undefined;
-    if (!row) return undefined;
-    const account = toAccount(row);
-    if (row.upstream_broker === null || row.upstream_subject === null) return { account };
-    return { account, upstream: { broker: row.upstream_broker, subject: row.upstream_subject, profile: JSON.parse(row.upstream_profile ?? '{}') as FederatedProfile } };
+    const row = (await withIdentityColumns(knex({ a: 'accounts' }).where('a.id', id).first())) as Record<string, unknown> | undefined;
+    return row ? withIdentityOf(row) : undefined;
   }
 
   function toAccount(row: AccountRow): Account {

@@ -39,7 +39,7 @@ import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { isUniqueViolation } from './db-errors.js';
-import { createPayloadReads, GRANT_TOKEN_MODELS, TABLE, type StoredRow } from './payload-reads.js';
+import { createPayloadReads, GRANT_TOKEN_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
 
 export { adapterRequestScope } from './payload-reads.js';
 
@@ -106,9 +106,10 @@ function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefine
   return row.consumed_at === null ? payload : { ...payload, consumed: Number(row.consumed_at) };
 }
 
-export function createAdapterClass(db: Database, clock: Clock): OidcAdapterClass {
+/** `companion`: the account read with a token that names one (payload-reads.ts); the provider's adapter only. */
+export function createAdapterClass(db: Database, clock: Clock, options: { companion?: CompanionRead } = {}): OidcAdapterClass {
   const { knex } = db;
-  const reads = createPayloadReads(knex);
+  const reads = createPayloadReads(knex, options.companion);
   /** Every write: the request's snapshot of rows read with its tokens is dropped before and after it. */
   const write = async <T>(statement: () => Promise<T>): Promise<T> => {
     reads.forgetSnapshot();

@@ -18,6 +18,12 @@
  *   commits during it is concurrent with it either way (oidc-provider's own separate reads are not
  *   atomic either). Every write through the adapter in the request drops the snapshot, and a read asked
  *   before such a write ended keeps nothing.
+ * - A token that names an account (its indexed account_id) can bring that account too, when the
+ *   adapter is given a companion read (the account repository's join, accounts.ts accountCompanion):
+ *   within the request scope the account is handed to the provider's next account read in the same
+ *   request (takeCompanion), once (userinfo, the code exchange and refresh then read the account in the
+ *   token's statement). Writes through the adapter touch oidc_payloads only, so they do not drop it; it
+ *   was read during this request, after it began, like a separate read a moment later would be.
  * - Outside a request scope (sweepers, the CLI, our own stores) nothing is kept at all. There is no
  *   cache across requests, negative or positive: the models a token is not cost nothing extra already,
  *   and a cache shared by requests could answer one that began after another instance's revocation.
@@ -31,6 +37,20 @@ export const TABLE = 'oidc_payloads';
 export const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 /** The models whose row is read with the Grant and Session it names (grant_id, session_uid). */
 const READ_WITH_GRANT_AND_SESSION = new Set([...GRANT_TOKEN_MODELS, 'Interaction']);
+/** The models whose row is read with the account it names (account_id), when a companion is given. */
+const READ_WITH_ACCOUNT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
+
+/**
+ * Another table's row read in a token's statement by the token's account_id (see the header). `join` adds
+ * left joins on `accountIdColumn` and columns of its own names (none of this module's: model, payload,
+ * consumed_at, account_id, grant_id, session_uid, grant_*, session_*); `parse` turns such a row into what
+ * the reader wants, or undefined when nothing was joined (an account that is gone).
+ */
+export interface CompanionRead {
+  name: string;
+  join(q: Knex.QueryBuilder, accountIdColumn: string): Knex.QueryBuilder;
+  parse(row: Record<string, unknown>): unknown;
+}
 
 export interface StoredRow {
   payload: string;
@@ -38,7 +58,9 @@ export interface StoredRow {
 }
 
 interface JoinedRow extends StoredRow {
+  [column: string]: unknown;
   model: string;
+  account_id: string | null;
   grant_id: string | null;
   session_uid: string | null;
   grant_payload: string | null;
@@ -51,6 +73,8 @@ interface JoinedRow extends StoredRow {
 interface Snapshot {
   rows: Map<string, StoredRow | null>;
   writes: number;
+  /** What companion reads brought, by `${name} ${accountId}` (kept through adapter writes: another table). */
+  companions: Map<string, unknown>;
 }
 
 /** One request's snapshots, one per database (the mocks' providers share the process, not the scope). */
@@ -59,6 +83,19 @@ const requestScope = new AsyncLocalStorage<Map<Knex, Snapshot>>();
 /** koa middleware for `provider.use`: gives each request its own snapshot of the rows read with its tokens and interactions. */
 export function adapterRequestScope(_ctx: unknown, next: () => Promise<unknown>): Promise<unknown> {
   return requestScope.run(new Map(), next);
+}
+
+/**
+ * What a companion read (`name`) brought for `accountId` with a token in this request, once; undefined
+ * when nothing did (outside a request scope, or no token of this request named the account).
+ */
+export function takeCompanion<T>(knex: Knex, name: string, accountId: string): T | undefined {
+  const companions = requestScope.getStore()?.get(knex)?.companions;
+  const key = `${name} ${accountId}`;
+  if (!companions?.has(key)) return undefined;
+  const value = companions.get(key) as T;
+  companions.delete(key);
+  return value;
 }
 
 /** For writes to oidc_payloads outside the adapter (ending an account's sessions): drops this request's snapshot. */
@@ -89,14 +126,14 @@ export interface PayloadReads {
   forgetSnapshot(): void;
 }
 
-export function createPayloadReads(knex: Knex): PayloadReads {
+export function createPayloadReads(knex: Knex, companion?: CompanionRead): PayloadReads {
   const pending = new Map<string, { now: number; waiters: Waiter[] }>();
 
   const snapshotOfRequest = (): Snapshot | undefined => {
     const scope = requestScope.getStore();
     if (!scope) return undefined;
     let snapshot = scope.get(knex);
-    if (!snapshot) scope.set(knex, (snapshot = { rows: new Map(), writes: 0 }));
+    if (!snapshot) scope.set(knex, (snapshot = { rows: new Map(), writes: 0, companions: new Map() }));
     return snapshot;
   };
 
@@ -108,11 +145,13 @@ export function createPayloadReads(knex: Knex): PayloadReads {
   async function select(id: string, models: string[], now: number): Promise<JoinedRow[]> {
     const withGrant = models.some((m) => READ_WITH_GRANT_AND_SESSION.has(m));
     const q = knex({ t: TABLE })
-      .select('t.model', 't.payload', 't.consumed_at', 't.grant_id', 't.session_uid')
+      .select('t.model', 't.payload', 't.consumed_at', 't.account_id', 't.grant_id', 't.session_uid')
       .where('t.id', id)
       .whereIn('t.model', models)
       .andWhere(unexpired('t.expires_at', now));
     if (!withGrant) return (await q) as JoinedRow[];
+    // The account by its primary key (only when a request scope can keep it).
+    if (companion && requestScope.getStore() && models.some((m) => READ_WITH_ACCOUNT.has(m))) companion.join(q, 't.account_id');
     // Both joins hit a primary or unique-by-use key: (model, id) and (model, uid).
     return (await q
       .leftJoin({ g: TABLE }, (j) => j.onVal('g.model', '=', 'Grant').andOn('g.id', '=', 't.grant_id').andOn(unexpiredOn('g.expires_at', now)))
@@ -131,6 +170,10 @@ export function createPayloadReads(knex: Knex): PayloadReads {
     }
     if (row.session_uid) {
       snapshot.rows.set(sessionKey(row.session_uid), row.session_payload === null ? null : { payload: row.session_payload, consumed_at: row.session_consumed_at });
+    }
+    if (companion && row.account_id && READ_WITH_ACCOUNT.has(row.model)) {
+      const value = companion.parse(row);
+      if (value !== undefined) snapshot.companions.set(`${companion.name} ${row.account_id}`, value);
     }
   }
 

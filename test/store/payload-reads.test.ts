@@ -2,11 +2,14 @@
  * How the adapter reads by id (src/store/payload-reads.ts), statement by statement (a knex query
  * listener; nothing timed): concurrent lookups of one id share a statement; a token's or an
  * Interaction's Grant and Session come with it and serve the same request's next lookup of them once;
- * nothing is kept outside a request scope, across requests, or across a write.
+ * nothing is kept outside a request scope, across requests, or across a write. With the account
+ * companion (the provider's adapter), a token brings the account it names, taken once in its request.
  */
 import type { Knex } from 'knex';
 import { ManualClock } from '../support/manual-clock.js';
 import { adapterRequestScope, createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
+import { takeCompanion } from '../../src/store/payload-reads.js';
+import { ACCOUNT_COMPANION, accountCompanion, createAccountRepository, type AccountWithIdentity } from '../../src/store/accounts.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const HOUR = 3600;
@@ -41,6 +44,33 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
   });
 
   const reads = () => statements.filter((s) => /^select/i.test(s)).length;
+
+  it('a token brings the account it names in its own statement, taken once within the request; never outside one', async () => {
+    const account = await createAccountRepository(db, clock).createLocal({ email: 'companion@example.no', name: 'C', passwordHash: 'x', emailVerified: true });
+    const WithAccount = createAdapterClass(db, clock, { companion: accountCompanion });
+    await new WithAccount('AccessToken').upsert('at2', { accountId: account.id, grantId: 'g1', sessionUid: 'u1' }, HOUR);
+    await new WithAccount('AccessToken').upsert('at3', { accountId: 'gone', grantId: 'g1' }, HOUR);
+    const take = (id: string) => takeCompanion<AccountWithIdentity>(db.knex, ACCOUNT_COMPANION, id);
+    statements.length = 0;
+    await inRequest(async () => {
+      expect(await new WithAccount('AccessToken').find('at2')).toMatchObject({ accountId: account.id });
+      expect(reads()).toBe(1);
+      expect(take(account.id)).toEqual({ account: expect.objectContaining({ id: account.id, email: 'companion@example.no', status: 'active' }) });
+      expect(take(account.id)).toBeUndefined();
+      // An account that is gone brings nothing: the reader reads it (and finds nothing) itself.
+      await new WithAccount('AccessToken').find('at3');
+      expect(take('gone')).toBeUndefined();
+      // A write through the adapter (another table) does not drop it; it is still taken once.
+      await new WithAccount('AccessToken').find('at2');
+      await new WithAccount('ClientCredentials').destroy('cc1');
+      expect(take(account.id)).toMatchObject({ account: { id: account.id } });
+    });
+    // Outside a request the statement has no join, and nothing is kept.
+    statements.length = 0;
+    await new WithAccount('AccessToken').find('at2');
+    expect(statements.join(' ')).not.toMatch(/accounts/);
+    expect(take(account.id)).toBeUndefined();
+  });
 
   it('writes the account and session uid of a payload into their columns', async () => {
     const row = await db.knex('oidc_payloads').where({ model: 'AccessToken', id: 'at1' }).first('account_id', 'session_uid', 'grant_id');

@@ -12,7 +12,8 @@ import { deleteInactiveAccounts } from '../../src/store/account-retention.js';
 import { accountSessionPayloads, endAccountSessions } from '../../src/store/account-sessions.js';
 import { createAuditLog } from '../../src/store/audit.js';
 import { queryAudit } from '../../src/store/audit-query.js';
-import { createAdapterClass } from '../../src/store/oidc-adapter.js';
+import { adapterRequestScope, createAdapterClass } from '../../src/store/oidc-adapter.js';
+import { accountCompanion, createAccountRepository } from '../../src/store/accounts.js';
 import { createRateLimits } from '../../src/store/rate-limits.js';
 import { counterRule } from '../../src/policies/throttle.js';
 import { createSessionEndings } from '../../src/store/session-expiry.js';
@@ -170,6 +171,14 @@ describe.each(dialects)('query plans with 100k rows and no statistics on %s', (d
     } finally {
       await new A('Interaction').destroy('Interaction-plan');
     }
+  });
+
+  it('a token read with its account (the provider\'s adapter in a request), and an account with its identity', async () => {
+    const A = createAdapterClass(db, clock, { companion: accountCompanion });
+    await adapterRequestScope({}, () =>
+      expectIndexed(() => new A('AccessToken').find('AccessToken-50006'), ['oidc_payloads_pkey', 'oidc_payloads_model_uid_idx', 'accounts_pkey', 'local_credentials_pkey']),
+    );
+    await expectIndexed(() => createAccountRepository(db, clock).findWithIdentity('acc1006'), ['accounts_pkey', 'local_credentials_pkey']);
   });
 
   it('findByUid and findByUserCode', async () => {
