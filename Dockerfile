@@ -40,11 +40,16 @@ FROM node:22.23.5-bookworm-slim AS runtime
 # MALLOC_MMAP_THRESHOLD_: a fixed 128 KiB threshold (it turns glibc's dynamic one off), so each argon2id
 # verify's 19 MiB buffer is mmapped and given back when freed instead of staying in a malloc arena of
 # the threadpool (README "Memory"). glibc reads it when node starts, hence here and not in the code.
+# NODE_OPTIONS: the V8 heap flags of src/config/operations.ts (RECOMMENDED_HEAP_FLAGS), read when node
+# starts; they keep the heap from growing to four times its live size between collections. An operator's
+# own NODE_OPTIONS replaces them here; the cluster's workers get them back ahead of it, where the
+# operator's heap settings still win.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data \
-    MALLOC_MMAP_THRESHOLD_=131072
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=1024"
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Installed as root: the application files stay read-only for the user the service runs as.

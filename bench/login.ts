@@ -16,7 +16,8 @@
  *
  * Options (argument or environment): --database-url / DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * --logins / BENCH_LOGINS (200), --concurrency / BENCH_CONCURRENCY (cores × 2), --seconds / BENCH_SECONDS
- * (120, the time cap of the login phase), --verifies / BENCH_VERIFIES (50). Every loop is bounded by count and
+ * (120, the time cap of the login phase), --verifies / BENCH_VERIFIES (50), --node-options / BENCH_NODE_OPTIONS
+ * (the server's NODE_OPTIONS instead of the recommended heap flags: to compare V8 heap settings). Every loop is bounded by count and
  * time; a phase that hits its cap stops early and reports what it did. Exits 1 if any login failed.
  */
 import os from 'node:os';
@@ -35,6 +36,7 @@ function options() {
       concurrency: { type: 'string' },
       seconds: { type: 'string' },
       verifies: { type: 'string' },
+      'node-options': { type: 'string' },
     },
   });
   const int = (name: string, raw: string | undefined, fallback: number) => {
@@ -50,6 +52,7 @@ function options() {
     concurrency: int('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY, cores * 2),
     seconds: int('seconds', values.seconds ?? process.env.BENCH_SECONDS, 120),
     verifies: int('verifies', values.verifies ?? process.env.BENCH_VERIFIES, 50),
+    nodeOptions: values['node-options'] ?? process.env.BENCH_NODE_OPTIONS,
   };
 }
 
@@ -80,13 +83,13 @@ async function main(): Promise<number> {
   const verify = await measureVerify(ACCOUNT.password, opts.verifies, VERIFY_CAP_MS);
 
   process.stdout.write('preparing schema, account and clients file; starting the server...\n');
-  const fx = await startFixture(opts.databaseUrl, 30_000);
+  const fx = await startFixture(opts.databaseUrl, 30_000, opts.nodeOptions === undefined ? {} : { NODE_OPTIONS: opts.nodeOptions });
   try {
     const config = await discoverClient(fx.url, CLIENT_ID, fx.clientSecret);
     const target: LoginTarget = { url: fx.url, config, redirectUri: REDIRECT_URI, interact: passwordAndConsent(ACCOUNT), accountId: fx.accountId };
     const capMs = opts.seconds * 1000;
     const warmupCount = Math.min(opts.concurrency, opts.logins);
-    process.stdout.write(`server ${fx.url} (pid ${fx.server.pid}, schema ${fx.schema}); ${warmupCount} warm-up logins, then ${opts.logins} measured...\n`);
+    process.stdout.write(`server ${fx.url} (pid ${fx.server.pid}, schema ${fx.schema}, NODE_OPTIONS "${fx.nodeOptions}"); ${warmupCount} warm-up logins, then ${opts.logins} measured...\n`);
     const warmup = await loadLogins(target, warmupCount, opts.concurrency, Math.min(capMs, 30_000), () => interrupted);
 
     const cpu0 = fx.cpuSeconds();

@@ -4,7 +4,8 @@
  * process (`node dist/src/main.js`) on a free loopback port. The server selects the schema through the
  * connection URL (`options=-c search_path=<schema>`), since DATABASE_URL is its only database setting.
  * The server runs as production would in what matters for speed: no mock upstreams, no playground, and
- * the log level given (the production default, info, unless a benchmark asks otherwise). With WORKERS
+ * the log level given (the production default, info, unless a benchmark asks otherwise), and the memory
+ * settings every production start path sets (MALLOC_MMAP_THRESHOLD_, the V8 heap flags). With WORKERS
  * above 1 it is a cluster: memory and CPU are read for the primary and each worker.
  * Everything is undone by `cleanup()`, which is safe to call after a partial setup.
  */
@@ -17,6 +18,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { appRoot } from '../src/app-root.js';
 import { RECOMMENDED_MMAP_THRESHOLD } from '../src/config/index.js';
+import { withHeapFlags } from '../src/config/operations.js';
 import { systemClock } from '../src/clock.js';
 import { createLocalAccount } from '../src/cli/commands.js';
 import { openDatabase } from '../src/store/db.js';
@@ -32,6 +34,8 @@ export interface Fixture {
   clientSecret: string;
   url: string;
   server: ChildProcess;
+  /** The NODE_OPTIONS the server was started with. */
+  nodeOptions: string;
   /** Peak resident memory (VmHWM) of the largest server process, in KiB; undefined once it has exited. */
   peakRssKiB(): number | undefined;
   /** Resident memory (VmRSS) now of each server process (a cluster's primary first), in KiB. */
@@ -165,6 +169,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const root = appRoot();
+    const nodeOptions = env.NODE_OPTIONS ?? withHeapFlags(process.env.NODE_OPTIONS);
     server = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
       cwd: root,
       // Its own process group: Ctrl-C reaches only the benchmark, which then stops the server itself.
@@ -185,6 +190,8 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
         WORKERS: '1',
         // As every production start sets it (Dockerfile, npm start, the cluster's workers): README "Memory".
         MALLOC_MMAP_THRESHOLD_: RECOMMENDED_MMAP_THRESHOLD,
+        // Likewise the V8 heap flags, ahead of the benchmark's own NODE_OPTIONS (whose heap settings win).
+        NODE_OPTIONS: nodeOptions,
         SHUTDOWN_DRAIN_SECONDS: '0', // nobody balances load here: stop at once
         // The load generator is one address starting logins far faster than people: lift the /auth limits.
         AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '1000000',
@@ -224,6 +231,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
             const used = processTree(child.pid).map(procCpuSeconds).filter((s): s is number => s !== undefined);
             return used.length ? used.reduce((a, b) => a + b, 0) : undefined;
           },
+          nodeOptions,
           output: () => lines.join('\n'),
           cleanup,
         };

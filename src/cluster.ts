@@ -13,6 +13,8 @@
  *   gone: 0 when each exited 0, else 1. A second signal ends the workers at once (SIGKILL).
  * - each worker starts with MALLOC_MMAP_THRESHOLD_ (the operator's value, else the recommended one):
  *   glibc reads it when a process starts, and without it argon2id's buffers stay resident (workerEnv);
+ * - and with NODE_OPTIONS holding the recommended V8 heap flags ahead of the primary's own NODE_OPTIONS,
+ *   so an operator's heap setting wins (a worker's command line is the primary's execArgv, which wins too);
  * The kernel hands each new connection to the next worker in turn (node:cluster's round robin).
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -56,10 +58,12 @@ export function restartAllowed(history: number[], now: number, max = MAX_RESTART
 
 /**
  * What a worker's environment adds to the primary's: a fixed malloc mmap threshold, so every 19 MiB
- * argon2id buffer goes back to the system when freed. An operator's own value is kept.
+ * argon2id buffer goes back to the system when freed (an operator's own value is kept); and, given,
+ * the worker's NODE_OPTIONS: the primary's own with the recommended V8 heap flags ahead of it
+ * (config/operations.ts withHeapFlags), which V8 reads when the worker's heap is created.
  */
-export function workerEnv(mallocMmapThreshold: string | undefined, recommended: string): Record<string, string> {
-  return { MALLOC_MMAP_THRESHOLD_: mallocMmapThreshold ?? recommended };
+export function workerEnv(mallocMmapThreshold: string | undefined, recommended: string, nodeOptions?: string): Record<string, string> {
+  return { MALLOC_MMAP_THRESHOLD_: mallocMmapThreshold ?? recommended, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
 }
 
 export interface PrimaryOptions {

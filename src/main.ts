@@ -14,6 +14,7 @@ import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 import { announceReady, processRole, runPrimary, workerEnv, type ProcessRole } from './cluster.js';
 import { startPrimaryMetrics } from './observability/metrics-cluster.js';
+import { missingHeapFlags, withHeapFlags } from './config/operations.js';
 
 async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
   const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
@@ -40,6 +41,11 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
     if (config.mallocMmapThreshold === undefined) {
       // A worker always has it (the primary sets it); alone, only the start command can.
       logger.info({ recommended: `MALLOC_MMAP_THRESHOLD_=${RECOMMENDED_MMAP_THRESHOLD}` }, 'MALLOC_MMAP_THRESHOLD_ is not set: each argon2id verify may leave 19 MiB resident (set it in the environment that starts node)');
+    }
+    const missing = missingHeapFlags(config.nodeOptions, process.execArgv);
+    if (missing.length) {
+      // Likewise: V8 sizes its heap when node starts, so only NODE_OPTIONS or the command line can.
+      logger.info({ recommended: `NODE_OPTIONS="${withHeapFlags(config.nodeOptions)}"` }, 'the recommended V8 heap flags are not set: the heap grows further between collections (README "Memory")');
     }
   }
 
@@ -75,7 +81,8 @@ async function main(): Promise<void> {
     const metricsOn = config.metrics.port !== undefined || config.metrics.token !== undefined;
     const metrics = metricsOn ? await startPrimaryMetrics(config.metrics, config.host) : undefined;
     if (metrics?.port !== undefined) logger.info({ metrics: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics` }, 'cluster metrics listening');
-    const code = await runPrimary({ workers: role.workers, logger, env: workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD) });
+    const env = workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD, withHeapFlags(config.nodeOptions));
+    const code = await runPrimary({ workers: role.workers, logger, env });
     await metrics?.close();
     exitFlushed(logger, code);
     return;

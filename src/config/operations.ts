@@ -12,6 +12,11 @@ export interface OperationsConfig {
    * argon2id verify's 19 MiB buffer ends up retained in a per-thread malloc arena after the first few.
    */
   mallocMmapThreshold: string | undefined;
+  /**
+   * NODE_OPTIONS as the process was started with it: passed on to cluster workers with the recommended
+   * V8 heap flags ahead of it (withHeapFlags), so that any heap setting of the operator's own wins.
+   */
+  nodeOptions: string | undefined;
   /** How often expired rows (oidc-provider artefacts, flows, counters, old accounts and audit events) are swept. */
   sweepIntervalSeconds: number;
   /** Graceful shutdown and the protection of signing keys at rest. */
@@ -32,12 +37,47 @@ export interface OperationsConfig {
  */
 export const RECOMMENDED_MMAP_THRESHOLD = '131072';
 
+/**
+ * The V8 heap flags every start path puts in NODE_OPTIONS (Dockerfile, npm start, the cluster's workers,
+ * the benchmark's server): README "Memory". V8 reads them when the heap is created, so, like
+ * MALLOC_MMAP_THRESHOLD_, they belong to the command that starts node; both are allowed in NODE_OPTIONS.
+ * - --max-old-space-size=1024: below about 2 GiB of limit V8 scales its heap growing factor down (about
+ *   1.5 instead of 4), so the old space stays near its live size (about 45 MiB under load) between full
+ *   collections. 1 GiB is twenty times that live size: a burst has room, since running out of heap ends
+ *   the process, which is worse than resident memory.
+ * - --max-semi-space-size=8: half of Node 22's 16 MiB per semi-space (the young generation holds two).
+ */
+export const RECOMMENDED_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
+
+/** `--name=value` or `--name value` → `--name`; V8 treats `-` and `_` in a flag's name alike. */
+const flagName = (flag: string): string => flag.split('=')[0]!.replace(/_/g, '-');
+
+/**
+ * NODE_OPTIONS with the recommended heap flags ahead of the operator's own options. Node applies the
+ * options in NODE_OPTIONS in order, the last one of a name winning, and the command line after them all;
+ * a flag the operator names already is left out as well, so the result says plainly which value holds.
+ * Idempotent: a primary started with the flags passes the same string on to its workers.
+ */
+export function withHeapFlags(nodeOptions: string | undefined, flags: readonly string[] = RECOMMENDED_HEAP_FLAGS): string {
+  const own = (nodeOptions ?? '').trim();
+  const named = new Set(own.split(/\s+/).filter(Boolean).map(flagName));
+  return [...flags.filter((f) => !named.has(flagName(f))), ...(own ? [own] : [])].join(' ');
+}
+
+/** The recommended heap flags that neither NODE_OPTIONS nor the command line (execArgv) names. */
+export function missingHeapFlags(nodeOptions: string | undefined, execArgv: readonly string[], flags: readonly string[] = RECOMMENDED_HEAP_FLAGS): string[] {
+  const named = new Set([...(nodeOptions ?? '').split(/\s+/), ...execArgv].filter(Boolean).map(flagName));
+  return flags.filter((f) => !named.has(flagName(f)));
+}
+
 export const operationsEnv = {
   SWEEP_INTERVAL_SECONDS: seconds.default(300),
   KEY_ENCRYPTION_KEY: hex32.optional(),
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
   MALLOC_MMAP_THRESHOLD_: z.string().regex(/^\d+$/, 'must be a number of bytes (131072 is recommended)').optional(),
+  // Node has parsed it before any of this runs (and refuses to start on a bad one); kept to pass on.
+  NODE_OPTIONS: z.string().optional(),
   WORKERS: z.coerce.number({ message: 'must be a whole number of worker processes' }).int('must be a whole number of worker processes').min(1).max(256).optional(),
 };
 
@@ -46,6 +86,7 @@ export function readOperations(e: EnvOf<typeof operationsEnv>, production: boole
     // Every core in production; one process in development, where a debugger and the logs stay simple.
     workers: e.WORKERS ?? (production ? os.availableParallelism() : 1),
     mallocMmapThreshold: e.MALLOC_MMAP_THRESHOLD_,
+    nodeOptions: e.NODE_OPTIONS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     operations: {
       keyEncryptionKey: e.KEY_ENCRYPTION_KEY,

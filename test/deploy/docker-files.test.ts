@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
+import { RECOMMENDED_HEAP_FLAGS } from '../../src/config/operations.js';
 import { readClientsFile } from '../../src/provider/clients-file.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,6 +35,8 @@ const KNOWN_ENV = [
   'LOG_LEVEL',
   // Read by glibc when node starts (README "Memory"); the config only passes it on to cluster workers.
   'MALLOC_MMAP_THRESHOLD_',
+  // Read by node when it starts: the V8 heap flags (README "Memory"); passed on to cluster workers.
+  'NODE_OPTIONS',
 ];
 const REQUIRED_SECRETS = ['COOKIE_KEYS', 'DPOP_NONCE_SECRET', 'PAIRWISE_SALT', 'CODE_HMAC_SECRET', 'KEY_ENCRYPTION_KEY'];
 /** Paths the runtime image needs from the repository besides the compiled dist/. */
@@ -389,6 +393,9 @@ describe('Dockerfile', () => {
     for (const name of Object.keys(env)) expect(KNOWN_ENV).toContain(name);
     // argon2id's 19 MiB buffers go back to the system when freed (README "Memory").
     expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
+    // And the V8 heap flags every start path sets (src/config/operations.ts), as NODE_OPTIONS, which an operator may replace.
+    expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
+    expect(last(runtime, 'CMD')?.args).toBe('["node", "dist/src/main.js"]');
   });
 
   test('the service runs as a non-root user', () => {
@@ -499,7 +506,18 @@ describe('parseDockerfile', () => {
   });
 });
 
-test('npm start runs node with MALLOC_MMAP_THRESHOLD_ (131072 unless the environment has its own), as the image does', () => {
-  const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start;
-  expect(start).toBe('MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072} exec node dist/src/main.js');
+test('npm start runs node with MALLOC_MMAP_THRESHOLD_ (131072 unless the environment has its own) and the V8 heap flags, as the image does', () => {
+  const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
+  expect(start).toBe(`MALLOC_MMAP_THRESHOLD_=\${MALLOC_MMAP_THRESHOLD_:-131072} NODE_OPTIONS="${RECOMMENDED_HEAP_FLAGS.join(' ')} \${NODE_OPTIONS:-}" exec node dist/src/main.js`);
+  // What node makes of it, run by sh as npm runs it: ours alone, and an operator's own heap setting after ours, which wins.
+  const heap = (nodeOptions: string | undefined) => {
+    const script = start.replace('node dist/src/main.js', `"${process.execPath}" -p "JSON.stringify(require('v8').getHeapStatistics().heap_size_limit)"`);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+    return Number(execFileSync('sh', ['-c', script], { env, encoding: 'utf8' }));
+  };
+  const plain = Number(execFileSync(process.execPath, ['-p', "require('v8').getHeapStatistics().heap_size_limit"], { env: { PATH: process.env.PATH }, encoding: 'utf8' }));
+  const ours = heap(undefined);
+  expect(ours).toBeLessThan(plain);
+  expect(heap('--max-semi-space-size=1 --max-old-space-size=100')).toBeLessThan(ours);
+  expect(heap('--stack-trace-limit=20')).toBe(ours);
 });

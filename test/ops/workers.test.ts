@@ -3,7 +3,8 @@
  * primary starts one worker, then the other; connections are answered by both (each worker's log lines
  * carry its number; new connections go round robin); a token is issued; SIGTERM drains every worker and
  * every process exits, the primary with 0. On SQLite WORKERS=2 runs one process and says so. Also the
- * pure decisions: which role a process takes, and how many crashes are answered with a restart.
+ * pure decisions: which role a process takes, how many crashes are answered with a restart, and the
+ * NODE_OPTIONS a worker gets (the recommended V8 heap flags, an operator's own heap setting winning).
  * Waits are on log lines and process events, never on sleeps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,7 @@ import knexFactory from 'knex';
 import { appRoot } from '../../src/app-root.js';
 import { processRole, restartAllowed } from '../../src/cluster.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { missingHeapFlags, RECOMMENDED_HEAP_FLAGS, withHeapFlags } from '../../src/config/operations.js';
 import { postgresUrl } from '../support/databases.js';
 import { CONFIDENTIAL_SECRET, freePort, testClients, writeClientsFile } from '../support/service.js';
 
@@ -63,7 +65,7 @@ function start(env: Record<string, string>): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_SECONDS: '0', ...env };
   delete childEnv.MALLOC_MMAP_THRESHOLD_; // the primary's default for its workers is under test
   if (!env.DATABASE_URL) delete childEnv.DATABASE_URL;
-  delete childEnv.NODE_OPTIONS;
+  if (!env.NODE_OPTIONS) delete childEnv.NODE_OPTIONS; // jest's own is not the operator's
   return new ServerProcess(spawn(process.execPath, [main], { cwd: root, env: childEnv }));
 }
 
@@ -125,6 +127,33 @@ describe('which role a process takes', () => {
     expect(history).toEqual([1001, 1002, 1003, 1004]);
   });
 });
+
+describe("a worker's V8 heap flags", () => {
+  const [semi] = RECOMMENDED_HEAP_FLAGS.filter((f) => f.startsWith('--max-semi-space-size='));
+
+  test('the recommended flags come first; an operator who names a flag keeps it alone, in either spelling', () => {
+    expect(RECOMMENDED_HEAP_FLAGS.length).toBeGreaterThan(0);
+    expect(withHeapFlags(undefined)).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
+    expect(withHeapFlags('  --enable-source-maps ')).toBe(`${RECOMMENDED_HEAP_FLAGS.join(' ')} --enable-source-maps`);
+    for (const own of ['--max-semi-space-size=2', '--max_semi_space_size=2', '--max-semi-space-size 2']) {
+      expect(withHeapFlags(own).split(' ')).not.toContain(semi);
+      expect(withHeapFlags(own).endsWith(own)).toBe(true);
+      expect(missingHeapFlags(own, [])).not.toContain(semi);
+    }
+    // Idempotent: a primary started with them passes the same string on.
+    expect(withHeapFlags(withHeapFlags('--enable-source-maps'))).toBe(withHeapFlags('--enable-source-maps'));
+    expect(missingHeapFlags(undefined, [])).toEqual([...RECOMMENDED_HEAP_FLAGS]);
+    expect(missingHeapFlags(undefined, [...RECOMMENDED_HEAP_FLAGS])).toEqual([]);
+    expect(missingHeapFlags(withHeapFlags(undefined), [])).toEqual([]);
+  });
+});
+
+/** A process's environment and command line, from /proc. */
+function procEnv(pid: number): Record<string, string> {
+  const entries = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+}
+const procArgs = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
 const onPostgres = postgresUrl ? describe : describe.skip;
 
@@ -244,9 +273,15 @@ onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
   test('METRICS_TOKEN on the main port: the worker that is asked answers with both workers\' counters', async () => {
     const { server, origin } = await cluster({ METRICS_TOKEN: token }, 6);
     // The primary gave each worker the malloc setting that keeps argon2id's buffers from staying resident.
+    // And the V8 heap flags, in NODE_OPTIONS (read when the worker's heap is created); its command line overrides none.
     for (const pid of server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!)) {
-      expect(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_MMAP_THRESHOLD_=131072');
+      const env = procEnv(pid);
+      expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
+      expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
+      expect(missingHeapFlags(env.NODE_OPTIONS, [])).toEqual([]);
+      expect(procArgs(pid).filter((a) => a.startsWith('--'))).toEqual([]);
     }
+    expect(server.lines.some((l) => String(l.msg).startsWith('the recommended V8 heap flags are not set'))).toBe(false);
     // Twice, on new connections: whichever worker is asked, the answer is the cluster's.
     for (let i = 0; i < 2; i += 1) {
       const scrape = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
@@ -259,7 +294,15 @@ onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
 
   test('METRICS_PORT: the primary listens on it and answers for every worker; the main port has no /metrics', async () => {
     const metricsPort = await freePort();
-    const { server, origin } = await cluster({ METRICS_PORT: String(metricsPort) }, 4);
+    // The operator's own NODE_OPTIONS: its semi-space setting wins over ours in every worker.
+    const own = '--max-semi-space-size=2 --stack-trace-limit=20';
+    const { server, origin } = await cluster({ METRICS_PORT: String(metricsPort), NODE_OPTIONS: own }, 4);
+    for (const pid of server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!)) {
+      const nodeOptions = procEnv(pid).NODE_OPTIONS!;
+      expect(nodeOptions).toBe(withHeapFlags(own));
+      expect(nodeOptions.endsWith(own)).toBe(true);
+      expect(nodeOptions).not.toMatch(/--max-semi-space-size=(?!2 )/);
+    }
     expect(server.lines.find((l) => l.msg === 'cluster metrics listening')?.worker).toBeUndefined();
     const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { connection: 'close' } });
     expect(scrape.status).toBe(200);
