@@ -4,7 +4,9 @@
  * slow the throughput runs). Logins run one at a time; after each, the count waits until the server has
  * been quiet for a moment (the audit trail is written just after the answer), bounded in time. The
  * background timers that would add statements (sweeps, key reload, back-channel outbox) are set far
- * apart; the session sweep runs at most every 60 s, so a median is reported over several logins.
+ * apart; the session sweep runs at most every 60 s, so a median is reported over several logins. The
+ * client-version poll (every 5 s) can still fall into one request's window, so each endpoint is asked
+ * REQUEST_TRIES times and the fewest statements are reported (a timer only ever adds).
  */
 import * as oidc from 'openid-client';
 import { ENDPOINTS, endpointRequest, type Endpoint } from './endpoints.js';
@@ -14,6 +16,7 @@ import { ACCOUNT, CLIENT_ID, REDIRECT_URI, startFixture } from './server.js';
 
 const QUIET_MS = 250;
 const QUIET_CAP_MS = 3000;
+const REQUEST_TRIES = 3;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -53,10 +56,14 @@ export async function countStatements(databaseUrl: string, logins: number, env: 
     const metadata = config.serverMetadata();
     for (const endpoint of ENDPOINTS) {
       const request = endpointRequest(endpoint, { url: fx.url, metadata, clientId: CLIENT_ID, clientSecret: fx.clientSecret, accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
-      const before = await settled(counter);
-      const res = await fetch(request.url, { method: request.method ?? 'GET', headers: request.headers, body: request.body, signal: AbortSignal.timeout(30_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) perRequest[endpoint] = (await settled(counter)) - before;
+      for (let i = 0; i < REQUEST_TRIES; i += 1) {
+        const before = await settled(counter);
+        const res = await fetch(request.url, { method: request.method ?? 'GET', headers: request.headers, body: request.body, signal: AbortSignal.timeout(30_000) });
+        await res.arrayBuffer();
+        if (res.status !== 200) continue;
+        const n = (await settled(counter)) - before;
+        perRequest[endpoint] = Math.min(perRequest[endpoint] ?? n, n);
+      }
     }
     return { perLogin, perRequest };
   } finally {
