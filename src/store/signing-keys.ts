@@ -1,8 +1,9 @@
 /**
  * Signing keys kept in the store. Rules:
  * - RS256 and ES256 keys are generated on first start, once: the check and the insert run under one
- *   database-wide lock (a PostgreSQL transaction advisory lock, SQLite's write lock), so instances that
- *   start together on an empty database agree on one key set;
+ *   lock on the key set (a PostgreSQL transaction advisory lock keyed by the schema, SQLite's write
+ *   lock), so instances that start together on an empty database agree on one key set, and deployments
+ *   in other schemas of the same server do not wait for it;
  * - private keys are stored encrypted under the key-encryption key (key-encryption.ts); rows marked as
  *   legacy plaintext by migration 004 are encrypted at start-up, any other plaintext row is refused;
  * - a rotated-in key is published at once but signs only from `activates_at` (after RPs refreshed their
@@ -43,12 +44,12 @@ interface Row {
 
 export class UnknownKeyError extends Error {}
 
-/** An arbitrary constant naming "the signing key set" among PostgreSQL advisory locks. */
-const KEY_SET_LOCK = 4_771_020_615;
+/** An arbitrary constant naming "the signing key set" among PostgreSQL advisory locks (the first key; the schema's hash is the second). */
+const KEY_SET_LOCK = 477_102_062;
 
 /** Serialises writers of the key set until `trx` ends. */
 async function lockKeySet(trx: Knex.Transaction, dialect: Database['dialect']): Promise<void> {
-  if (dialect === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [KEY_SET_LOCK]);
+  if (dialect === 'postgres') await trx.raw('select pg_advisory_xact_lock(?, hashtext(current_schema()))', [KEY_SET_LOCK]);
   // SQLite: a write statement takes the database write lock (other writers wait on busy_timeout).
   else await trx('signing_keys').where('kid', '').update({ kid: '' });
 }
