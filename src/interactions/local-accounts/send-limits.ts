@@ -2,6 +2,7 @@
  * When a code may be mailed (DESIGN §5). Rules:
  * - sends are limited per address and per IP address (fixed hourly windows in the database); the IP's
  *   hit is taken back when the address's limit refuses, so one address cannot use up an IP's allowance;
+ *   both are counted by one hitEach (IP first, as the login's counts: one statement on PostgreSQL);
  * - a resend waits for the cooldown after the flow's last code;
  * - the address is counted under a keyed hash, never in the clear.
  */
@@ -19,7 +20,7 @@ export interface SendLimits {
 }
 
 export function createSendLimits(deps: {
-  rateLimits: Pick<RateLimits, 'hit' | 'refund'>;
+  rateLimits: Pick<RateLimits, 'hitEach'>;
   /** A keyed hash, so addresses are not stored in the clear. */
   keyHash: (value: string) => string;
   clock: Clock;
@@ -31,13 +32,10 @@ export function createSendLimits(deps: {
   return {
     async hit(ip, email) {
       // No per-IP limit for loopback (countsPerIp): there it would limit everybody at once.
-      const ipKey = countsPerIp(ip) ? `send:ip:${ipBucket(ip)}` : undefined;
-      const byIp = ipKey ? await deps.rateLimits.hit(ipKey, perIp) : { allowed: true as const };
-      if (!byIp.allowed) return Math.ceil(byIp.retryAfterSeconds / 60);
-      const byAddress = await deps.rateLimits.hit(`send:email:${deps.keyHash(email)}`, perAddress);
-      if (byAddress.allowed) return undefined;
-      if (ipKey) await deps.rateLimits.refund(ipKey, perIp);
-      return Math.ceil(byAddress.retryAfterSeconds / 60);
+      const byIp = countsPerIp(ip) ? [{ key: `send:ip:${ipBucket(ip)}`, policy: perIp }] : [];
+      // A refusal by the address takes the IP's hit back (hitEach refunds what it counted before it).
+      const result = await deps.rateLimits.hitEach([...byIp, { key: `send:email:${deps.keyHash(email)}`, policy: perAddress }]);
+      return result.allowed ? undefined : Math.ceil(result.retryAfterSeconds / 60);
     },
 
     cooldownLeft(flow) {
