@@ -5,7 +5,7 @@
  * connection URL (`options=-c search_path=<schema>`), since DATABASE_URL is its only database setting.
  * The server runs as production would in what matters for speed: no mock upstreams, no playground, and
  * the log level given (the production default, info, unless a benchmark asks otherwise), and the memory
- * settings every production start path sets (MALLOC_MMAP_THRESHOLD_, the V8 heap flags). With WORKERS
+ * settings every production start path sets (MALLOC_MMAP_THRESHOLD_, GLIBC_TUNABLES, the V8 heap flags). With WORKERS
  * above 1 it is a cluster: memory and CPU are read for the primary and each worker.
  * Everything is undone by `cleanup()`, which is safe to call after a partial setup.
  */
@@ -18,6 +18,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { appRoot } from '../src/app-root.js';
 import { RECOMMENDED_MMAP_THRESHOLD } from '../src/config/index.js';
+import { RECOMMENDED_GLIBC_TUNABLES } from '../src/config/operations.js';
 import { withHeapFlags } from '../src/config/operations.js';
 import { systemClock } from '../src/clock.js';
 import { createLocalAccount } from '../src/cli/commands.js';
@@ -190,6 +191,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
         WORKERS: '1',
         // As every production start sets it (Dockerfile, npm start, the cluster's workers): README "Memory".
         MALLOC_MMAP_THRESHOLD_: RECOMMENDED_MMAP_THRESHOLD,
+        GLIBC_TUNABLES: RECOMMENDED_GLIBC_TUNABLES,
         // Likewise the V8 heap flags, ahead of the benchmark's own NODE_OPTIONS (whose heap settings win).
         NODE_OPTIONS: nodeOptions,
         SHUTDOWN_DRAIN_SECONDS: '0', // nobody balances load here: stop at once

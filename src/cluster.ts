@@ -11,8 +11,9 @@
  * - SIGTERM or SIGINT to the primary reaches every worker as SIGTERM; each drains through its graceful
  *   server (/readyz 503, in-flight requests finish) and exits. The primary exits when every worker is
  *   gone: 0 when each exited 0, else 1. A second signal ends the workers at once (SIGKILL).
- * - each worker starts with MALLOC_MMAP_THRESHOLD_ (the operator's value, else the recommended one):
- *   glibc reads it when a process starts, and without it argon2id's buffers stay resident (workerEnv);
+ * - each worker starts with MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES (the operator's values, else the
+ *   recommended ones): glibc reads them when a process starts; without the first argon2id's buffers stay
+ *   resident, without the second each verify faults its buffer in again page by page (workerEnv);
  * - and with NODE_OPTIONS holding the recommended V8 heap flags ahead of the primary's own NODE_OPTIONS,
  *   so an operator's heap setting wins (a worker's command line is the primary's execArgv, which wins too);
  * The kernel hands each new connection to the next worker in turn (node:cluster's round robin).
@@ -56,14 +57,30 @@ export function restartAllowed(history: number[], now: number, max = MAX_RESTART
   return history.length < max;
 }
 
+/** What a worker's start needs that glibc and V8 read before any of our code runs. */
+export interface WorkerStartSettings {
+  /** The primary's MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES, when it was given them. */
+  mallocMmapThreshold: string | undefined;
+  glibcTunables: string | undefined;
+  /** What each stands for when the primary was not given it (config/operations.ts). */
+  recommended: { mallocMmapThreshold: string; glibcTunables: string };
+  /** The worker's NODE_OPTIONS: the primary's own with the recommended V8 heap flags ahead of it (withHeapFlags). */
+  nodeOptions?: string;
+}
+
 /**
  * What a worker's environment adds to the primary's: a fixed malloc mmap threshold, so every 19 MiB
- * argon2id buffer goes back to the system when freed (an operator's own value is kept); and, given,
- * the worker's NODE_OPTIONS: the primary's own with the recommended V8 heap flags ahead of it
- * (config/operations.ts withHeapFlags), which V8 reads when the worker's heap is created.
+ * argon2id buffer goes back to the system when freed, and malloc's huge-page tunable, so the next verify
+ * faults it in cheaply (an operator's own value of either is kept as it is); and, given, NODE_OPTIONS,
+ * which V8 reads when the worker's heap is created.
  */
-export function workerEnv(mallocMmapThreshold: string | undefined, recommended: string, nodeOptions?: string): Record<string, string> {
-  return { MALLOC_MMAP_THRESHOLD_: mallocMmapThreshold ?? recommended, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+export function workerEnv(settings: WorkerStartSettings): Record<string, string> {
+  const { recommended, nodeOptions } = settings;
+  return {
+    MALLOC_MMAP_THRESHOLD_: settings.mallocMmapThreshold ?? recommended.mallocMmapThreshold,
+    GLIBC_TUNABLES: settings.glibcTunables ?? recommended.glibcTunables,
+    ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+  };
 }
 
 export interface PrimaryOptions {

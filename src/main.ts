@@ -14,7 +14,7 @@ import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 import { announceReady, processRole, runPrimary, workerEnv, type ProcessRole } from './cluster.js';
 import { startPrimaryMetrics } from './observability/metrics-cluster.js';
-import { missingHeapFlags, withHeapFlags } from './config/operations.js';
+import { missingHeapFlags, namesHugetlb, RECOMMENDED_GLIBC_TUNABLES, withHeapFlags } from './config/operations.js';
 
 async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
   const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
@@ -41,6 +41,9 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
     if (config.mallocMmapThreshold === undefined) {
       // A worker always has it (the primary sets it); alone, only the start command can.
       logger.info({ recommended: `MALLOC_MMAP_THRESHOLD_=${RECOMMENDED_MMAP_THRESHOLD}` }, 'MALLOC_MMAP_THRESHOLD_ is not set: each argon2id verify may leave 19 MiB resident (set it in the environment that starts node)');
+    }
+    if (!namesHugetlb(config.glibcTunables)) {
+      logger.info({ recommended: `GLIBC_TUNABLES=${RECOMMENDED_GLIBC_TUNABLES}` }, 'GLIBC_TUNABLES does not set glibc.malloc.hugetlb: each argon2id verify faults its 19 MiB buffer in again in 4 KiB pages (README "Memory")');
     }
     const missing = missingHeapFlags(config.nodeOptions, process.execArgv);
     if (missing.length) {
@@ -81,7 +84,12 @@ async function main(): Promise<void> {
     const metricsOn = config.metrics.port !== undefined || config.metrics.token !== undefined;
     const metrics = metricsOn ? await startPrimaryMetrics(config.metrics, config.host) : undefined;
     if (metrics?.port !== undefined) logger.info({ metrics: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics` }, 'cluster metrics listening');
-    const env = workerEnv(config.mallocMmapThreshold, RECOMMENDED_MMAP_THRESHOLD, withHeapFlags(config.nodeOptions));
+    const env = workerEnv({
+      mallocMmapThreshold: config.mallocMmapThreshold,
+      glibcTunables: config.glibcTunables,
+      recommended: { mallocMmapThreshold: RECOMMENDED_MMAP_THRESHOLD, glibcTunables: RECOMMENDED_GLIBC_TUNABLES },
+      nodeOptions: withHeapFlags(config.nodeOptions),
+    });
     const code = await runPrimary({ workers: role.workers, logger, env });
     await metrics?.close();
     exitFlushed(logger, code);

@@ -13,6 +13,11 @@ export interface OperationsConfig {
    */
   mallocMmapThreshold: string | undefined;
   /**
+   * GLIBC_TUNABLES as the process was started with it (read by glibc before Node runs, like
+   * MALLOC_MMAP_THRESHOLD_): passed on to cluster workers, and named in the start-up log when missing.
+   */
+  glibcTunables: string | undefined;
+  /**
    * NODE_OPTIONS as the process was started with it: passed on to cluster workers with the recommended
    * V8 heap flags ahead of it (withHeapFlags), so that any heap setting of the operator's own wins.
    */
@@ -36,6 +41,20 @@ export interface OperationsConfig {
  * mmapped and returned to the system when freed instead of staying in an arena.
  */
 export const RECOMMENDED_MMAP_THRESHOLD = '131072';
+
+/**
+ * The GLIBC_TUNABLES every start path sets beside that threshold (Dockerfile, npm start, the cluster's
+ * workers, the benchmark's server). Mmapped and given back, each 19 MiB argon2id buffer is faulted in
+ * again by the next verify: in 4 KiB pages that is about 4,900 page faults, 9–12 ms of kernel time per
+ * verify, a third of the hash itself. glibc.malloc.hugetlb=1 has malloc ask for transparent huge pages
+ * (madvise) on the chunks it mmaps, so the same buffer takes about ten 2 MiB faults (2–3 ms, mostly
+ * zeroing) and is still given back when freed. It only helps where the kernel's transparent huge pages are
+ * `madvise` or `always` (/sys/kernel/mm/transparent_hugepage/enabled); with `never` it changes nothing.
+ */
+export const RECOMMENDED_GLIBC_TUNABLES = 'glibc.malloc.hugetlb=1';
+
+/** Whether GLIBC_TUNABLES sets malloc's huge-page tunable (to any value: an operator's choice is theirs). */
+export const namesHugetlb = (glibcTunables: string | undefined): boolean => (glibcTunables ?? '').split(':').some((t) => t.split('=')[0] === 'glibc.malloc.hugetlb');
 
 /**
  * The V8 heap flags every start path puts in NODE_OPTIONS (Dockerfile, npm start, the cluster's workers,
@@ -76,6 +95,8 @@ export const operationsEnv = {
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(600).default(25),
   MALLOC_MMAP_THRESHOLD_: z.string().regex(/^\d+$/, 'must be a number of bytes (131072 is recommended)').optional(),
+  // glibc has parsed it before any of this runs (it ignores what it does not know); kept to pass on.
+  GLIBC_TUNABLES: z.string().optional(),
   // Node has parsed it before any of this runs (and refuses to start on a bad one); kept to pass on.
   NODE_OPTIONS: z.string().optional(),
   WORKERS: z.coerce.number({ message: 'must be a whole number of worker processes' }).int('must be a whole number of worker processes').min(1).max(256).optional(),
@@ -86,6 +107,7 @@ export function readOperations(e: EnvOf<typeof operationsEnv>, production: boole
     // Every core in production; one process in development, where a debugger and the logs stay simple.
     workers: e.WORKERS ?? (production ? os.availableParallelism() : 1),
     mallocMmapThreshold: e.MALLOC_MMAP_THRESHOLD_,
+    glibcTunables: e.GLIBC_TUNABLES,
     nodeOptions: e.NODE_OPTIONS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     operations: {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
-import { RECOMMENDED_HEAP_FLAGS } from '../../src/config/operations.js';
+import { RECOMMENDED_GLIBC_TUNABLES, RECOMMENDED_HEAP_FLAGS } from '../../src/config/operations.js';
 import { readClientsFile } from '../../src/provider/clients-file.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,6 +35,8 @@ const KNOWN_ENV = [
   'LOG_LEVEL',
   // Read by glibc when node starts (README "Memory"); the config only passes it on to cluster workers.
   'MALLOC_MMAP_THRESHOLD_',
+  // Likewise by glibc: malloc's huge-page tunable for those buffers (README "Memory").
+  'GLIBC_TUNABLES',
   // Read by node when it starts: the V8 heap flags (README "Memory"); passed on to cluster workers.
   'NODE_OPTIONS',
 ];
@@ -393,6 +395,8 @@ describe('Dockerfile', () => {
     for (const name of Object.keys(env)) expect(KNOWN_ENV).toContain(name);
     // argon2id's 19 MiB buffers go back to the system when freed (README "Memory").
     expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
+    // And come back in transparent huge pages, not page by page (src/config/operations.ts).
+    expect(env.GLIBC_TUNABLES).toBe(RECOMMENDED_GLIBC_TUNABLES);
     // And the V8 heap flags every start path sets (src/config/operations.ts), as NODE_OPTIONS, which an operator may replace.
     expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
     expect(last(runtime, 'CMD')?.args).toBe('["node", "dist/src/main.js"]');
@@ -506,9 +510,9 @@ describe('parseDockerfile', () => {
   });
 });
 
-test('npm start runs node with MALLOC_MMAP_THRESHOLD_ (131072 unless the environment has its own) and the V8 heap flags, as the image does', () => {
+test('npm start runs node with MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES (ours unless the environment has its own) and the V8 heap flags, as the image does', () => {
   const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  expect(start).toBe(`MALLOC_MMAP_THRESHOLD_=\${MALLOC_MMAP_THRESHOLD_:-131072} NODE_OPTIONS="${RECOMMENDED_HEAP_FLAGS.join(' ')} \${NODE_OPTIONS:-}" exec node dist/src/main.js`);
+  expect(start).toBe(`MALLOC_MMAP_THRESHOLD_=\${MALLOC_MMAP_THRESHOLD_:-131072} GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${RECOMMENDED_GLIBC_TUNABLES}} NODE_OPTIONS="${RECOMMENDED_HEAP_FLAGS.join(' ')} \${NODE_OPTIONS:-}" exec node dist/src/main.js`);
   // What node makes of it, run by sh as npm runs it: ours alone, and an operator's own heap setting after ours, which wins.
   const heap = (nodeOptions: string | undefined) => {
     const script = start.replace('node dist/src/main.js', `"${process.execPath}" -p "JSON.stringify(require('v8').getHeapStatistics().heap_size_limit)"`);

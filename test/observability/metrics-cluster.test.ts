@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { askPrimary, type PrimaryChannel } from '../../src/observability/metrics-cluster.js';
 import { MetricsUnavailableError } from '../../src/observability/metrics.js';
 import { workerEnv } from '../../src/cluster.js';
+import { namesHugetlb, RECOMMENDED_GLIBC_TUNABLES } from '../../src/config/operations.js';
 
 /** A channel whose primary answers each request with `reply` (or never, when reply is undefined). */
 function channel(connected: boolean, reply?: (id: number) => unknown): PrimaryChannel & { sent: unknown[] } {
@@ -44,7 +45,19 @@ describe('a worker asks its primary for the cluster aggregate', () => {
   });
 });
 
-test("workers start with the recommended MALLOC_MMAP_THRESHOLD_ unless the operator set one", () => {
-  expect(workerEnv(undefined, '131072')).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
-  expect(workerEnv('65536', '131072')).toEqual({ MALLOC_MMAP_THRESHOLD_: '65536' });
+test('workers start with the recommended MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES unless the operator set their own', () => {
+  const recommended = { mallocMmapThreshold: '131072', glibcTunables: 'glibc.malloc.hugetlb=1' };
+  expect(workerEnv({ mallocMmapThreshold: undefined, glibcTunables: undefined, recommended })).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+  expect(workerEnv({ mallocMmapThreshold: '65536', glibcTunables: 'glibc.malloc.arena_max=2', recommended, nodeOptions: '--max-old-space-size=512' })).toEqual({
+    MALLOC_MMAP_THRESHOLD_: '65536',
+    GLIBC_TUNABLES: 'glibc.malloc.arena_max=2',
+    NODE_OPTIONS: '--max-old-space-size=512',
+  });
+});
+
+test('the start-up log names a missing huge-page tunable only when GLIBC_TUNABLES leaves it out', () => {
+  expect(namesHugetlb(undefined)).toBe(false);
+  expect(namesHugetlb('glibc.malloc.arena_max=2')).toBe(false);
+  expect(namesHugetlb('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0')).toBe(true);
+  expect(namesHugetlb(RECOMMENDED_GLIBC_TUNABLES)).toBe(true);
 });

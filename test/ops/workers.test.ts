@@ -63,7 +63,9 @@ class ServerProcess {
 
 function start(env: Record<string, string>): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_SECONDS: '0', ...env };
-  delete childEnv.MALLOC_MMAP_THRESHOLD_; // the primary's default for its workers is under test
+  // The primary's defaults for its workers are under test.
+  delete childEnv.MALLOC_MMAP_THRESHOLD_;
+  delete childEnv.GLIBC_TUNABLES;
   if (!env.DATABASE_URL) delete childEnv.DATABASE_URL;
   if (!env.NODE_OPTIONS) delete childEnv.NODE_OPTIONS; // jest's own is not the operator's
   return new ServerProcess(spawn(process.execPath, [main], { cwd: root, env: childEnv }));
@@ -272,11 +274,12 @@ onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
 
   test('METRICS_TOKEN on the main port: the worker that is asked answers with both workers\' counters', async () => {
     const { server, origin } = await cluster({ METRICS_TOKEN: token }, 6);
-    // The primary gave each worker the malloc setting that keeps argon2id's buffers from staying resident.
+    // The primary gave each worker the malloc settings that keep argon2id's buffers from staying resident and cheap to take again.
     // And the V8 heap flags, in NODE_OPTIONS (read when the worker's heap is created); its command line overrides none.
     for (const pid of server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!)) {
       const env = procEnv(pid);
       expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
+      expect(env.GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=1');
       expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
       expect(missingHeapFlags(env.NODE_OPTIONS, [])).toEqual([]);
       expect(procArgs(pid).filter((a) => a.startsWith('--'))).toEqual([]);
@@ -330,6 +333,9 @@ describe('WORKERS=2 on SQLite', () => {
       expect(server.lines.find((l) => String(l.msg).startsWith('SQLite serves one process'))).toMatchObject({ workers: 1, requested: 2 });
       expect(running!.worker).toBeUndefined();
       expect(server.lines.some((l) => l.msg === 'starting the workers: one first, then the rest')).toBe(false);
+      // Started without the malloc settings (only the start command can give them), it names both.
+      expect(await server.waitFor((l) => String(l.msg).startsWith('MALLOC_MMAP_THRESHOLD_ is not set'))).toMatchObject({ recommended: 'MALLOC_MMAP_THRESHOLD_=131072' });
+      expect(await server.waitFor((l) => String(l.msg).startsWith('GLIBC_TUNABLES does not set glibc.malloc.hugetlb'))).toMatchObject({ recommended: 'GLIBC_TUNABLES=glibc.malloc.hugetlb=1' });
     } finally {
       server.child.kill('SIGTERM');
     }
