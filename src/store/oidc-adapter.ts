@@ -39,7 +39,7 @@ import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { isUniqueViolation } from './db-errors.js';
-import { createPayloadReads, GRANT_TOKEN_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
+import { createPayloadReads, GRANT_TOKEN_MODELS, SNAPSHOT_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
 
 export { adapterRequestScope } from './payload-reads.js';
 
@@ -92,11 +92,30 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+const objectOrUndefined = (value: unknown): Record<string, unknown> | undefined => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined);
+
+/**
+ * The Grant a row names. An Interaction names the grant its consent created or extended
+ * (`result.consent.grantId`), which the resume then loads, ahead of the grant it started with.
+ */
+function grantIdOf(model: string, payload: AdapterPayload): string | null {
+  if (model !== 'Interaction') return stringOrNull(payload.grantId);
+  return stringOrNull(objectOrUndefined(objectOrUndefined(payload.result)?.consent)?.grantId) ?? stringOrNull(payload.grantId);
+}
+
+/**
+ * The account a row names. An Interaction names the account its login result chose, else the account of
+ * the Session it was started in: the account the resume then reads (findAccount).
+ */
+function accountIdOf(model: string, payload: AdapterPayload): string | null {
+  if (model !== 'Interaction') return stringOrNull(payload.accountId);
+  return stringOrNull(objectOrUndefined(objectOrUndefined(payload.result)?.login)?.accountId) ?? stringOrNull(objectOrUndefined(payload.session)?.accountId);
+}
+
 /** The uid of the Session a row belongs to: a token names it, an Interaction holds a summary of it. */
 function sessionUidOf(model: string, payload: AdapterPayload): string | null {
   if (model !== 'Interaction') return stringOrNull(payload.sessionUid);
-  const { session } = payload;
-  return typeof session === 'object' && session !== null ? stringOrNull((session as { uid?: unknown }).uid) : null;
+  return stringOrNull(objectOrUndefined(payload.session)?.uid);
 }
 
 function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefined {
@@ -110,8 +129,13 @@ function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefine
 export function createAdapterClass(db: Database, clock: Clock, options: { companion?: CompanionRead } = {}): OidcAdapterClass {
   const { knex } = db;
   const reads = createPayloadReads(knex, options.companion);
-  /** Every write: the request's snapshot of rows read with its tokens is dropped before and after it. */
-  const write = async <T>(statement: () => Promise<T>): Promise<T> => {
+  /**
+   * Every write that can change a row the request's snapshot holds (a Grant or a Session: SNAPSHOT_MODELS)
+   * drops that snapshot before and after it. Writes to other models (an Interaction saved or destroyed,
+   * a token issued, consumed or revoked by grant) leave it: they cannot change those rows.
+   */
+  const write = async <T>(changesSnapshotRows: boolean, statement: () => Promise<T>): Promise<T> => {
+    if (!changesSnapshotRows) return statement();
     reads.forgetSnapshot();
     try {
       return await statement();
@@ -121,7 +145,12 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
   };
 
   return class OidcPayloadAdapter implements OneTimeStore {
-    constructor(readonly model: string) {}
+    /** Whether this model's writes can change a row a request's snapshot holds. */
+    private readonly changesSnapshotRows: boolean;
+
+    constructor(readonly model: string) {
+      this.changesSnapshotRows = SNAPSHOT_MODELS.has(model);
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       // A number, even zero or negative (ReplayDetection can pass those), is a lifetime; anything else is "forever".
@@ -131,16 +160,16 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
         model: this.model,
         id,
         payload: JSON.stringify(payload),
-        grant_id: stringOrNull(payload.grantId),
+        grant_id: grantIdOf(this.model, payload),
         user_code: stringOrNull(payload.userCode),
         uid: stringOrNull(payload.uid),
-        account_id: stringOrNull(payload.accountId),
+        account_id: accountIdOf(this.model, payload),
         session_uid: sessionUidOf(this.model, payload),
         expires_at: expiresAt,
         consumed_at: null,
       };
-      if (this.model === 'ReplayDetection') return write(() => this.insertOnce(row, now));
-      await write(() =>
+      if (this.model === 'ReplayDetection') return write(false, () => this.insertOnce(row, now));
+      await write(this.changesSnapshotRows, () =>
         knex(TABLE)
           .insert(row)
           .onConflict(['model', 'id'])
@@ -177,19 +206,19 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     async consume(id: string): Promise<void> {
-      if ((await write(() => this.markConsumed(id, false))) === 1) return;
+      if ((await write(this.changesSnapshotRows, () => this.markConsumed(id, false))) === 1) return;
       // Another request consumed it first (or revoked it): this one lost, and tells oidc-provider so.
       if (this.model === 'PushedAuthorizationRequest') {
         throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
       }
       const reuse = GRANT_SOURCE_REUSE[this.model];
       if (!reuse) throw new errors.InvalidRequest(`${this.model} was already used`);
-      await write(() => this.revokeGrantOf(id));
+      await write(true, () => this.revokeGrantOf(id)); // deletes the Grant row
       throw new errors.InvalidGrant(reuse);
     }
 
     async claim(id: string): Promise<boolean> {
-      return (await write(() => this.markConsumed(id, true))) === 1;
+      return (await write(this.changesSnapshotRows, () => this.markConsumed(id, true))) === 1;
     }
 
     /** The conditional update both rely on; its row count is the whole decision. */
@@ -214,7 +243,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     async destroy(id: string): Promise<void> {
-      await write(() => knex(TABLE).where({ model: this.model, id }).del());
+      await write(this.changesSnapshotRows, () => knex(TABLE).where({ model: this.model, id }).del());
     }
 
     /**
@@ -225,7 +254,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
      * account logs in, the provider revokes the old session's grants and then resumes that interaction.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await write(() => knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del());
+      await write(false, () => knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del());
     }
 
     private async findOne(lookup: Lookup): Promise<AdapterPayload | undefined> {

@@ -6,23 +6,28 @@
  *   The statement is sent after every one of them asked, so each caller sees the table as it is after
  *   its own call: nothing is cached between requests, and no instance can serve what another revoked.
  * - A token row brings, in the same statement, the Grant it names and the Session it is bound to (by
- *   uid): one snapshot of the three rows. An Interaction row does the same with the Grant it names and
- *   the Session it was started in (`payload.session.uid`): oidc-provider's interactionDetails loads the
- *   Interaction and then checks that its Session still exists and has the same account
- *   (`Session.findByUid`), and our consent page then loads the Grant it extends. Within a request scope
+ *   uid): one snapshot of the three rows. An Interaction row does the same with the Grant it names (the
+ *   one its consent created or extended, else the one it started with) and the Session it was started in
+ *   (`payload.session.uid`): oidc-provider's interactionDetails loads the Interaction and then checks
+ *   that its Session still exists and has the same account (`Session.findByUid`), our consent page then
+ *   loads the Grant it extends, and the resume after consent loads the Grant the consent saved. Within a request scope
  *   (`adapterRequestScope`, installed with the documented `provider.use` and on our interaction pages),
  *   the provider's next lookup of that Grant (by id) or Session (by uid) in the same request is answered
  *   from that snapshot, once. The snapshot was taken during this request, after it started, so the
  *   request reads exactly what a request that had looked the rows up at that moment would; a revocation
  *   (a session ended, a grant revoked) that committed before the request began is always seen, one that
  *   commits during it is concurrent with it either way (oidc-provider's own separate reads are not
- *   atomic either). Every write through the adapter in the request drops the snapshot, and a read asked
- *   before such a write ended keeps nothing.
- * - A token that names an account (its indexed account_id) can bring that account too, when the
+ *   atomic either). Every write through the adapter in the request that can change a Grant or Session
+ *   row (SNAPSHOT_MODELS: an upsert, destroy or consume of one, or the Grant deleted on a lost consume)
+ *   drops the snapshot, and a read asked before such a write ended keeps nothing. Writes to other models
+ *   leave it: destroying the Interaction being resumed, issuing a code or revoking a grant's tokens
+ *   (token models only) cannot change a Grant or Session row.
+ * - A token or an Interaction that names an account (its indexed account_id: for an Interaction the
+ *   account its login result chose, else its Session's) can bring that account too, when the
  *   adapter is given a companion read (the account repository's join, accounts.ts accountCompanion):
  *   within the request scope the account is handed to the provider's next account read in the same
- *   request (takeCompanion), once (userinfo, the code exchange and refresh then read the account in the
- *   token's statement). Writes through the adapter touch oidc_payloads only, so they do not drop it; it
+ *   request (takeCompanion), once (userinfo, the code exchange, refresh and both resumes of a login then
+ *   read the account in the token's or the Interaction's statement). Writes through the adapter touch oidc_payloads only, so they do not drop it; it
  *   was read during this request, after it began, like a separate read a moment later would be.
  * - Outside a request scope (sweepers, the CLI, our own stores) nothing is kept at all. There is no
  *   cache across requests, negative or positive: the models a token is not cost nothing extra already,
@@ -38,7 +43,9 @@ export const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshT
 /** The models whose row is read with the Grant and Session it names (grant_id, session_uid). */
 const READ_WITH_GRANT_AND_SESSION = new Set([...GRANT_TOKEN_MODELS, 'Interaction']);
 /** The models whose row is read with the account it names (account_id), when a companion is given. */
-const READ_WITH_ACCOUNT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken']);
+const READ_WITH_ACCOUNT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'Interaction']);
+/** The models whose rows a request's snapshot holds: only a write to one of them can make it stale. */
+export const SNAPSHOT_MODELS: ReadonlySet<string> = new Set(['Grant', 'Session']);
 
 /**
  * Another table's row read in a token's statement by the token's account_id (see the header). `join` adds

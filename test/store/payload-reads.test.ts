@@ -81,10 +81,13 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
 
   it("writes an Interaction's session uid into the column, and clears it when the provider drops it", async () => {
     const column = () => db.knex('oidc_payloads').where({ model: 'Interaction', id: 'i1' }).first('session_uid', 'grant_id', 'account_id');
-    expect(await column()).toEqual({ session_uid: 'u1', grant_id: 'g1', account_id: null });
+    expect(await column()).toEqual({ session_uid: 'u1', grant_id: 'g1', account_id: 'acc-1' });
     // The provider deletes session.uid and saves again when another account logs in (resume.js).
     await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-1', cookie: 's1' }, grantId: 'g1' }, HOUR);
-    expect(await column()).toEqual({ session_uid: null, grant_id: 'g1', account_id: null });
+    expect(await column()).toEqual({ session_uid: null, grant_id: 'g1', account_id: 'acc-1' });
+    // A finished Interaction names what its resume loads: the account its login chose, the grant its consent saved.
+    await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-1', uid: 'u1' }, grantId: 'g1', result: { login: { accountId: 'acc-2' }, consent: { grantId: 'g2' } } }, HOUR);
+    expect(await column()).toEqual({ session_uid: 'u1', grant_id: 'g2', account_id: 'acc-2' });
     // Neither a stray sessionUid on an Interaction nor a session summary on a token counts.
     await new Adapter('Interaction').upsert('i1', { sessionUid: 'u1', session: 'u1' }, HOUR);
     await new Adapter('AccessToken').upsert('at1', { session: { uid: 'u1' } }, HOUR);
@@ -148,7 +151,7 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
     });
   });
 
-  it("drops an Interaction's Session at a write in the request, even one made while the read was out", async () => {
+  it("drops an Interaction's Session at a Grant or Session write in the request, even one made while the read was out", async () => {
     await inRequest(async () => {
       await new Adapter('Interaction').find('i1');
       await new Adapter('Session').upsert('s1', { uid: 'u1', accountId: 'acc-2' }, HOUR);
@@ -156,10 +159,22 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
     });
     await inRequest(async () => {
       await new Adapter('Interaction').find('i1');
-      await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-2', uid: 'u1' } }, HOUR); // any write
+      await new Adapter('Grant').upsert('g1', { accountId: 'acc-2', clientId: 'conf' }, HOUR); // a Grant written: the snapshot may be stale
       statements.length = 0;
       expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-2' });
       expect(reads()).toBe(1);
+    });
+    await inRequest(async () => {
+      await new Adapter('Interaction').find('i1');
+      // Writes that cannot change a Grant or Session row leave the snapshot: the resume destroys its
+      // Interaction and saves the next, issues a code, revokes a grant's tokens.
+      await new Adapter('Interaction').upsert('i1', { session: { accountId: 'acc-2', uid: 'u1' } }, HOUR);
+      await new Adapter('Interaction').destroy('i-other');
+      await new Adapter('AuthorizationCode').upsert('code-1', { accountId: 'acc-2', grantId: 'g1' }, 60);
+      await new Adapter('AccessToken').revokeByGrantId('g-other');
+      statements.length = 0;
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-2' });
+      expect(reads()).toBe(0);
     });
     await inRequest(async () => {
       const reading = new Adapter('Interaction').find('i1');
