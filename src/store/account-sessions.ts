@@ -9,17 +9,21 @@
 import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import { forgetRequestSnapshot } from './payload-reads.js';
+import { flushRequestWrites } from './deferred-writes.js';
 
 /** oidc-provider models whose payload carries the accountId of a login. */
 export const ACCOUNT_MODELS = ['Session', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Grant', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
 export async function endAccountSessions(db: Database, trx: Knex | Knex.Transaction, accountId: string): Promise<number> {
+  // A session or token this request saved and the adapter still keeps must be there to be ended.
+  await flushRequestWrites(db.knex);
   forgetRequestSnapshot(db.knex);
   return trx('oidc_payloads').where('account_id', accountId).whereIn('model', ACCOUNT_MODELS).del();
 }
 
 /** The account's login sessions as stored (what a back-channel logout needs: accountId, authorizations and their sids). */
-export async function accountSessionPayloads(_db: Database, trx: Knex | Knex.Transaction, accountId: string): Promise<Array<{ id: string; payload: Record<string, unknown> }>> {
+export async function accountSessionPayloads(db: Database, trx: Knex | Knex.Transaction, accountId: string): Promise<Array<{ id: string; payload: Record<string, unknown> }>> {
+  await flushRequestWrites(db.knex);
   const rows = (await trx('oidc_payloads').where({ account_id: accountId, model: 'Session' }).select('id', 'payload')) as Array<{ id: string; payload: string }>;
   return rows.map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as Record<string, unknown> }));
 }

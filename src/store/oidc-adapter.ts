@@ -39,9 +39,10 @@ import { errors } from 'oidc-provider';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { isUniqueViolation } from './db-errors.js';
-import { createPayloadReads, GRANT_TOKEN_MODELS, SNAPSHOT_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
+import { createPayloadReads, GRANT_TOKEN_MODELS, readsWithGrantAndSession, SNAPSHOT_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
+import { createDeferredWrites, type KeptWrite } from './deferred-writes.js';
 
-export { adapterRequestScope } from './payload-reads.js';
+export { adapterRequestScope } from './adapter-scope.js';
 
 /**
  * The models oidc-provider consumes at its token endpoint (grant sources), with the detail its own
@@ -129,6 +130,17 @@ function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefine
 export function createAdapterClass(db: Database, clock: Clock, options: { companion?: CompanionRead } = {}): OidcAdapterClass {
   const { knex } = db;
   const reads = createPayloadReads(knex, options.companion);
+  const deferred = createDeferredWrites(db);
+  /** A save or delete: kept for the end of the request when it can be (deferred-writes.ts), else sent now. */
+  const saveOrDelete = async (write: KeptWrite): Promise<void> => {
+    if (!(await deferred.defer(write))) await write.statement();
+  };
+  /**
+   * Before a read of `model` (by id, or by uid or user code when `id` is undefined): sends the kept
+   * writes it could see, the row itself and, for a read that brings its Grant and Session, theirs.
+   */
+  const beforeRead = (model: string, id?: string): Promise<void> | undefined =>
+    deferred.flushIf((w) => (w.model === model && (id === undefined || w.id === id)) || (readsWithGrantAndSession(model) && SNAPSHOT_MODELS.has(w.model)));
   /**
    * Every write that can change a row the request's snapshot holds (a Grant or a Session: SNAPSHOT_MODELS)
    * drops that snapshot before and after it. Writes to other models (an Interaction saved or destroyed,
@@ -169,13 +181,13 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
         consumed_at: null,
       };
       if (this.model === 'ReplayDetection') return write(false, () => this.insertOnce(row, now));
-      await write(this.changesSnapshotRows, () =>
+      const statement = () =>
         knex(TABLE)
           .insert(row)
           .onConflict(['model', 'id'])
           // consumed_at is left out on purpose: re-saving must not undo a consume.
-          .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at']),
-      );
+          .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at']);
+      await write(this.changesSnapshotRows, () => saveOrDelete({ kind: 'upsert', model: this.model, id, statement }));
     }
 
     /** The first save of a jti wins; a row past its expiry no longer counts as seen. */
@@ -192,20 +204,26 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     async find(id: string): Promise<AdapterPayload | undefined> {
       const known = reads.takeSnapshot(this.model, { id });
       if (known !== undefined) return toPayload(known);
+      // Awaited only when there is something to send: concurrent finds of one id must still meet in one tick.
+      const sending = beforeRead(this.model, id);
+      if (sending) await sending;
       return toPayload(await reads.byId(this.model, id, clock.now()));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
       const known = reads.takeSnapshot(this.model, { uid });
       if (known !== undefined) return toPayload(known);
+      await beforeRead(this.model);
       return this.findOne({ uid });
     }
 
-    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      await beforeRead(this.model);
       return this.findOne({ user_code: userCode });
     }
 
     async consume(id: string): Promise<void> {
+      await deferred.flushIf();
       if ((await write(this.changesSnapshotRows, () => this.markConsumed(id, false))) === 1) return;
       // Another request consumed it first (or revoked it): this one lost, and tells oidc-provider so.
       if (this.model === 'PushedAuthorizationRequest') {
@@ -218,6 +236,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     async claim(id: string): Promise<boolean> {
+      await deferred.flushIf();
       return (await write(this.changesSnapshotRows, () => this.markConsumed(id, true))) === 1;
     }
 
@@ -243,7 +262,8 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     async destroy(id: string): Promise<void> {
-      await write(this.changesSnapshotRows, () => knex(TABLE).where({ model: this.model, id }).del());
+      const statement = () => knex(TABLE).where({ model: this.model, id }).del();
+      await write(this.changesSnapshotRows, () => saveOrDelete({ kind: 'delete', model: this.model, id, statement }));
     }
 
     /**
@@ -254,6 +274,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
      * account logs in, the provider revokes the old session's grants and then resumes that interaction.
      */
     async revokeByGrantId(grantId: string): Promise<void> {
+      await deferred.flushIf(); // the grant's tokens saved in this request must be there to be deleted
       await write(false, () => knex(TABLE).where({ grant_id: grantId }).whereIn('model', GRANT_TOKEN_MODELS).del());
     }
 

@@ -33,8 +33,8 @@
  *   cache across requests, negative or positive: the models a token is not cost nothing extra already,
  *   and a cache shared by requests could answer one that began after another instance's revocation.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
+import { existingScopePart, inAdapterScope, scopePart } from './adapter-scope.js';
 
 export const TABLE = 'oidc_payloads';
 
@@ -44,6 +44,8 @@ export const GRANT_TOKEN_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshT
 const READ_WITH_GRANT_AND_SESSION = new Set([...GRANT_TOKEN_MODELS, 'Interaction']);
 /** The models whose row is read with the account it names (account_id), when a companion is given. */
 const READ_WITH_ACCOUNT = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'Interaction']);
+/** Whether a read of `model` brings the Grant and Session its row names. */
+export const readsWithGrantAndSession = (model: string): boolean => READ_WITH_GRANT_AND_SESSION.has(model);
 /** The models whose rows a request's snapshot holds: only a write to one of them can make it stale. */
 export const SNAPSHOT_MODELS: ReadonlySet<string> = new Set(['Grant', 'Session']);
 
@@ -84,20 +86,16 @@ interface Snapshot {
   companions: Map<string, unknown>;
 }
 
-/** One request's snapshots, one per database (the mocks' providers share the process, not the scope). */
-const requestScope = new AsyncLocalStorage<Map<Knex, Snapshot>>();
-
-/** koa middleware for `provider.use`: gives each request its own snapshot of the rows read with its tokens and interactions. */
-export function adapterRequestScope(_ctx: unknown, next: () => Promise<unknown>): Promise<unknown> {
-  return requestScope.run(new Map(), next);
-}
+/** This part's key in the adapter's request scope (adapter-scope.ts): one snapshot per request and database. */
+const SNAPSHOT = Symbol('payload snapshot');
+const newSnapshot = (): Snapshot => ({ rows: new Map(), writes: 0, companions: new Map() });
 
 /**
  * What a companion read (`name`) brought for `accountId` with a token in this request, once; undefined
  * when nothing did (outside a request scope, or no token of this request named the account).
  */
 export function takeCompanion<T>(knex: Knex, name: string, accountId: string): T | undefined {
-  const companions = requestScope.getStore()?.get(knex)?.companions;
+  const companions = existingScopePart<Snapshot>(knex, SNAPSHOT)?.companions;
   const key = `${name} ${accountId}`;
   if (!companions?.has(key)) return undefined;
   const value = companions.get(key) as T;
@@ -107,7 +105,7 @@ export function takeCompanion<T>(knex: Knex, name: string, accountId: string): T
 
 /** For writes to oidc_payloads outside the adapter (ending an account's sessions): drops this request's snapshot. */
 export function forgetRequestSnapshot(knex: Knex): void {
-  const snapshot = requestScope.getStore()?.get(knex);
+  const snapshot = existingScopePart<Snapshot>(knex, SNAPSHOT);
   if (!snapshot) return;
   snapshot.writes += 1;
   snapshot.rows.clear();
@@ -136,13 +134,7 @@ export interface PayloadReads {
 export function createPayloadReads(knex: Knex, companion?: CompanionRead): PayloadReads {
   const pending = new Map<string, { now: number; waiters: Waiter[] }>();
 
-  const snapshotOfRequest = (): Snapshot | undefined => {
-    const scope = requestScope.getStore();
-    if (!scope) return undefined;
-    let snapshot = scope.get(knex);
-    if (!snapshot) scope.set(knex, (snapshot = { rows: new Map(), writes: 0, companions: new Map() }));
-    return snapshot;
-  };
+  const snapshotOfRequest = (): Snapshot | undefined => scopePart(knex, SNAPSHOT, newSnapshot);
 
   const unexpired = (column: string, now: number) => (q: Knex.QueryBuilder) => q.whereNull(column).orWhere(column, '>', now);
   const unexpiredOn = (column: string, now: number) => (j: Knex.JoinClause) => {
@@ -158,7 +150,7 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
       .andWhere(unexpired('t.expires_at', now));
     if (!withGrant) return (await q) as JoinedRow[];
     // The account by its primary key (only when a request scope can keep it).
-    if (companion && requestScope.getStore() && models.some((m) => READ_WITH_ACCOUNT.has(m))) companion.join(q, 't.account_id');
+    if (companion && inAdapterScope() && models.some((m) => READ_WITH_ACCOUNT.has(m))) companion.join(q, 't.account_id');
     // Both joins hit a primary or unique-by-use key: (model, id) and (model, uid).
     return (await q
       .leftJoin({ g: TABLE }, (j) => j.onVal('g.model', '=', 'Grant').andOn('g.id', '=', 't.grant_id').andOn(unexpiredOn('g.expires_at', now)))
@@ -220,7 +212,7 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
 
     takeSnapshot(model, lookup) {
       const key = model === 'Grant' && 'id' in lookup ? grantKey(lookup.id) : model === 'Session' && 'uid' in lookup ? sessionKey(lookup.uid) : undefined;
-      const snapshot = key ? requestScope.getStore()?.get(knex) : undefined;
+      const snapshot = key ? existingScopePart<Snapshot>(knex, SNAPSHOT) : undefined;
       if (!key || !snapshot?.rows.has(key)) return undefined;
       const row = snapshot.rows.get(key)!;
       snapshot.rows.delete(key);

@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import { endReason, isSessionEnd, type SessionEnd, type SessionPolicy, type SessionTimes } from '../policies/session.js';
 import type { Database } from './db.js';
 import { createAdapterClass } from './oidc-adapter.js';
+import { flushRequestWrites } from './deferred-writes.js';
 
 const TABLE = 'oidc_payloads';
 const MODEL = 'Session';
@@ -48,6 +49,7 @@ export function createSessionEndings(db: Database, clock: Clock, policy: Session
 
   return {
     async claimExpired(limit) {
+      await flushRequestWrites(knex);
       const now = clock.now();
       // DELETE … RETURNING on both dialects (knex's SQLite dialect drops .returning() on delete). The
       // batch is picked from the index of Session rows' expiry (migration 007: the model is a literal so
@@ -79,6 +81,7 @@ export function createSessionEndings(db: Database, clock: Clock, policy: Session
     async reasonFor(id) {
       const recorded = await records.find(id);
       if (recorded) return isSessionEnd(recorded.reason) ? recorded.reason : undefined;
+      await flushRequestWrites(knex); // a Session this request saved or deleted, as stored
       const row = (await knex(TABLE)
         .select('payload')
         .where({ model: MODEL, id })

@@ -1,0 +1,133 @@
+/**
+ * The adapter's saves and deletes of one request, sent together (issue 13: a login resume saved and
+ * deleted its rows one round trip at a time). Rules:
+ * - on PostgreSQL, inside an open adapter request scope (adapter-scope.ts), an upsert or destroy of an
+ *   oidc_payloads row is kept instead of sent; on SQLite (one connection in the process: a statement
+ *   costs no round trip) and outside a scope every write is sent at once, as before;
+ * - one row has at most one kept write: a later save replaces an earlier one (both set every column the
+ *   save sets), a delete replaces a save (the row ends as the delete leaves it either way); a save after
+ *   a kept delete first sends what is kept, since one statement cannot delete and insert the same row;
+ * - what is kept is sent before anything could see the table without it: a read of a kept row (or of
+ *   the rows a read brings with it: a Grant or Session read with a token or an Interaction), any other
+ *   adapter write (a consume, a claim, a revocation by grant, which must find the rows saved before
+ *   them), our own stores' statements on those rows (flushRequestWrites), and at the latest when the
+ *   request's handler is done, before its answer leaves (the scope's closer). So every request reads its
+ *   own writes, and no one else can see an answer that names a row before the row is stored;
+ * - several kept writes go as one statement: each a data-modifying WITH query of one statement, which
+ *   PostgreSQL runs to completion, all or nothing (their rows are distinct: one write per row);
+ * - a kept write that fails fails the request (adapter-scope.ts): a database that is away is a 503.
+ *   Whoever's flush sent it (a read, an event listener, the scope's closer), every later flush of the
+ *   request fails with the same error, the closer's included, and nothing more is sent.
+ */
+import type { Knex } from 'knex';
+import type { Database } from './db.js';
+import { existingScopePart, scopePart } from './adapter-scope.js';
+
+/** One kept save or delete of an oidc_payloads row; `statement` builds the query that would have been sent. */
+export interface KeptWrite {
+  kind: 'upsert' | 'delete';
+  model: string;
+  id: string;
+  statement: () => Knex.QueryBuilder;
+}
+
+/** This part's key in the adapter's request scope. */
+const KEPT = Symbol('deferred writes');
+
+interface Kept {
+  /** By `${model} ${id}`, in the order they were first kept. */
+  writes: Map<string, KeptWrite>;
+  /** The writes being sent now, and when that is done. */
+  sending: KeptWrite[];
+  sent: Promise<void>;
+  /** The first send that failed: from then on every flush fails with it, the scope's closer too. */
+  failure?: { error: unknown };
+  /** Sends everything kept (after what is being sent). */
+  flush(): Promise<void>;
+}
+
+const keyOf = (w: { model: string; id: string }) => `${w.model} ${w.id}`;
+
+/** Several writes as one statement: `with w0 as (…), w1 as (…) select 1`. */
+async function sendTogether(knex: Knex, writes: KeptWrite[]): Promise<void> {
+  if (writes.length === 1) {
+    await writes[0]!.statement();
+    return;
+  }
+  const parts = writes.map((w) => w.statement().toSQL());
+  const sql = `with ${parts.map((p, i) => `w${i} as (${p.sql})`).join(', ')} select 1`;
+  await knex.raw(sql, parts.flatMap((p) => p.bindings as Knex.RawBinding[]));
+}
+
+function newKept(knex: Knex): Kept {
+  const kept: Kept = {
+    writes: new Map(),
+    sending: [],
+    sent: Promise.resolve(),
+    flush() {
+      const next = kept.sent.then(async () => {
+        // Whoever started the send that failed (a read, an event listener), the request has failed: its
+        // writes are not all stored. Nothing more is sent, as a handler stops at a write that throws.
+        if (kept.failure) throw kept.failure.error;
+        const batch = [...kept.writes.values()];
+        kept.writes.clear();
+        if (!batch.length) return;
+        kept.sending = batch;
+        try {
+          await sendTogether(knex, batch);
+        } catch (error) {
+          kept.failure = { error };
+          throw error;
+        } finally {
+          kept.sending = [];
+        }
+      });
+      kept.sent = next.catch(() => undefined);
+      return next;
+    },
+  };
+  return kept;
+}
+
+export interface DeferredWrites {
+  /**
+   * Keeps the write for later and resolves true, or resolves false (SQLite, or no open request scope):
+   * then the caller sends it at once.
+   */
+  defer(write: KeptWrite): Promise<boolean>;
+  /**
+   * Sends what is kept when any kept (or in-flight) write passes `affects` (every write when none is
+   * given); undefined when nothing needs sending, so a caller that needs no flush costs no tick.
+   */
+  flushIf(affects?: (write: KeptWrite) => boolean): Promise<void> | undefined;
+}
+
+export function createDeferredWrites(db: Database): DeferredWrites {
+  const { knex } = db;
+  const enabled = db.dialect === 'postgres';
+  return {
+    async defer(write) {
+      if (!enabled) return false;
+      const kept = scopePart(knex, KEPT, () => newKept(knex), (k) => k.flush());
+      if (!kept) return false;
+      const key = keyOf(write);
+      if (write.kind === 'upsert' && kept.writes.get(key)?.kind === 'delete') await kept.flush();
+      kept.writes.delete(key);
+      kept.writes.set(key, write);
+      return true;
+    },
+
+    flushIf(affects) {
+      const kept = existingScopePart<Kept>(knex, KEPT);
+      if (!kept || (!kept.writes.size && !kept.sending.length)) return undefined;
+      if (affects && ![...kept.writes.values(), ...kept.sending].some(affects)) return undefined;
+      return kept.flush();
+    },
+  };
+}
+
+/** For our own stores' statements on oidc_payloads inside a request (ending an account's sessions): sends what the adapter kept first. */
+export async function flushRequestWrites(knex: Knex): Promise<void> {
+  const kept = existingScopePart<Kept>(knex, KEPT);
+  if (kept) await kept.flush();
+}

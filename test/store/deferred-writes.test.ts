@@ -1,0 +1,181 @@
+/**
+ * The adapter keeps a request's saves and deletes and sends them together (src/store/deferred-writes.ts),
+ * statement by statement (a knex query listener; nothing timed): on PostgreSQL nothing is sent until a
+ * read could see it, another adapter write needs it, or the request ends, and then one statement carries
+ * every kept write; each request reads its own writes; a consume or a revocation finds the rows saved
+ * before it; a write that fails fails the request and takes its Location and Set-Cookie with it. On
+ * SQLite, and outside a request, every write is sent at once.
+ */
+import { ManualClock } from '../support/manual-clock.js';
+import { adapterRequestScope, createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
+import { flushRequestWrites } from '../../src/store/deferred-writes.js';
+import { createTestDatabase, dialects, postgresUrl, type TestDatabase } from '../support/databases.js';
+
+const HOUR = 3600;
+
+/** Runs `work` as one request would (the scope provider.use and our interaction pages install). */
+const inRequest = <T>(work: () => Promise<T>, ctx: unknown = {}): Promise<T> => adapterRequestScope(ctx, work) as Promise<T>;
+
+describe.each(dialects)('kept writes on %s', (dialect) => {
+  let db: TestDatabase;
+  let Adapter: OidcAdapterClass;
+  const statements: string[] = [];
+  const deferring = dialect === 'postgres';
+
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+    db.knex.on('query', (q: { sql: string }) => statements.push(q.sql));
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.knex('oidc_payloads').del();
+    Adapter = createAdapterClass(db, new ManualClock());
+    await new Adapter('Interaction').upsert('old', { prompt: { name: 'login' } }, HOUR);
+    await new Adapter('Session').upsert('s-old', { uid: 'u1', accountId: 'acc-1' }, HOUR);
+    statements.length = 0;
+  });
+
+  const row = (model: string, id: string) => db.knex('oidc_payloads').where({ model, id }).first('payload', 'consumed_at');
+  const writes = () => statements.filter((s) => !/^select/i.test(s));
+
+  it('sends the writes of a request as one statement when it ends (as a login resume makes them)', async () => {
+    await inRequest(async () => {
+      await new Adapter('Interaction').destroy('old');
+      await new Adapter('Interaction').upsert('next', { prompt: { name: 'consent' } }, HOUR);
+      await new Adapter('AuthorizationCode').upsert('code', { accountId: 'acc-1', grantId: 'g1' }, 60);
+      await new Adapter('Session').destroy('s-old');
+      await new Adapter('Session').upsert('s-new', { uid: 'u1', accountId: 'acc-1' }, HOUR);
+      expect(statements).toHaveLength(deferring ? 0 : 5);
+    });
+    expect(statements).toHaveLength(deferring ? 1 : 5);
+    expect(await row('Interaction', 'old')).toBeUndefined();
+    expect(await row('Session', 's-old')).toBeUndefined();
+    expect(JSON.parse((await row('Interaction', 'next'))!.payload)).toEqual({ prompt: { name: 'consent' } });
+    expect(await row('AuthorizationCode', 'code')).toBeDefined();
+    expect(await row('Session', 's-new')).toBeDefined();
+  });
+
+  it('keeps one write per row: the last save, or a delete after a save; a save after a delete is sent as a delete, then a save', async () => {
+    await inRequest(async () => {
+      await new Adapter('Interaction').upsert('i', { n: 1 }, HOUR);
+      await new Adapter('Interaction').upsert('i', { n: 2 }, HOUR);
+      await new Adapter('Grant').upsert('g', { accountId: 'acc-1' }, HOUR);
+      await new Adapter('Grant').destroy('g');
+      await new Adapter('Interaction').destroy('old');
+      await new Adapter('Interaction').upsert('old', { again: true }, HOUR);
+    });
+    expect(writes()).toHaveLength(deferring ? 2 : 6);
+    expect(JSON.parse((await row('Interaction', 'i'))!.payload)).toEqual({ n: 2 });
+    expect(await row('Grant', 'g')).toBeUndefined();
+    expect(JSON.parse((await row('Interaction', 'old'))!.payload)).toEqual({ again: true });
+  });
+
+  it('reads its own writes: a kept row, or the Session a token or Interaction brings, is sent before the read', async () => {
+    await inRequest(async () => {
+      await new Adapter('Interaction').upsert('i', { session: { uid: 'u1', accountId: 'acc-1' } }, HOUR);
+      await new Adapter('Session').upsert('s-old', { uid: 'u1', accountId: 'acc-2' }, HOUR);
+      expect(await new Adapter('Interaction').find('i')).toEqual({ session: { uid: 'u1', accountId: 'acc-1' } });
+      // The Session came with the Interaction, as saved in this request.
+      expect(await new Adapter('Session').findByUid('u1')).toEqual({ uid: 'u1', accountId: 'acc-2' });
+      await new Adapter('Interaction').destroy('i');
+      expect(await new Adapter('Interaction').find('i')).toBeUndefined();
+      // A read that cannot see a kept write does not send it.
+      await new Adapter('Interaction').upsert('j', { kept: true }, HOUR);
+      statements.length = 0;
+      await new Adapter('AccessToken').find('unrelated');
+      expect(writes()).toHaveLength(0);
+    });
+    expect(JSON.parse((await row('Interaction', 'j'))!.payload)).toEqual({ kept: true });
+  });
+
+  it('a consume and a revocation by grant find the rows this request saved before them', async () => {
+    await inRequest(async () => {
+      await new Adapter('AuthorizationCode').upsert('code', { grantId: 'g0' }, 60);
+      await new Adapter('AuthorizationCode').consume('code');
+      await new Adapter('AccessToken').upsert('at', { grantId: 'g1' }, HOUR);
+      await new Adapter('RefreshToken').upsert('rt', { grantId: 'g1' }, HOUR);
+      await new Adapter('AccessToken').revokeByGrantId('g1');
+    });
+    expect(Number((await row('AuthorizationCode', 'code'))?.consumed_at)).toBeGreaterThan(0);
+    expect(await row('AccessToken', 'at')).toBeUndefined();
+    expect(await row('RefreshToken', 'rt')).toBeUndefined();
+  });
+
+  it("our own stores' statements on those rows send what is kept first (flushRequestWrites)", async () => {
+    await inRequest(async () => {
+      await new Adapter('Session').upsert('s-kept', { uid: 'u2', accountId: 'acc-3' }, HOUR);
+      const byAccount = () => db.knex('oidc_payloads').where({ account_id: 'acc-3' }).select('id');
+      // A statement of another store does not see what the adapter keeps…
+      expect(await byAccount()).toEqual(deferring ? [] : [{ id: 's-kept' }]);
+      // …until it asks for it to be sent.
+      await flushRequestWrites(db.knex);
+      expect(await byAccount()).toEqual([{ id: 's-kept' }]);
+    });
+  });
+
+  it('outside a request every write is sent at once', async () => {
+    await new Adapter('Interaction').upsert('now', { at: 'once' }, HOUR);
+    expect(writes()).toHaveLength(1);
+    expect(await row('Interaction', 'now')).toBeDefined();
+  });
+
+  it("a write started after the request's end is sent at once, not kept for a flush that already happened", async () => {
+    let late: Promise<void> | undefined;
+    await inRequest(async () => {
+      // As an event listener's callback would: it runs in the request's async context, but later.
+      setImmediate(() => {
+        late = new Adapter('Interaction').upsert('late', { late: true }, HOUR);
+      });
+    });
+    for (let i = 0; i < 100 && !late; i += 1) await new Promise((resolve) => setImmediate(resolve));
+    await late;
+    expect(await row('Interaction', 'late')).toBeDefined();
+  });
+});
+
+(postgresUrl ? describe : describe.skip)('a kept write that fails, on postgres', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('fails the request, and its Location and Set-Cookie go: what they point to was not stored', async () => {
+    const twin = db.openTwin();
+    const Adapter = createAdapterClass(twin, new ManualClock());
+    const removed: string[] = [];
+    const ctx = { remove: (field: string) => removed.push(field) };
+    await expect(
+      inRequest(async () => {
+        await new Adapter('Session').upsert('s', { uid: 'u', accountId: 'acc' }, HOUR);
+        await twin.close(); // the database is gone before the request ends
+        return 'answered';
+      }, ctx),
+    ).rejects.toThrow();
+    expect(removed.sort()).toEqual(['Location', 'Set-Cookie']);
+    expect(await db.knex('oidc_payloads').where({ model: 'Session', id: 's' }).first()).toBeUndefined();
+  });
+
+  it('fails the request even when the send that failed was started by someone else (an event listener) and swallowed', async () => {
+    const twin = db.openTwin();
+    const Adapter = createAdapterClass(twin, new ManualClock());
+    let listenerSaw: unknown;
+    const answered = await Promise.resolve(
+      inRequest(async () => {
+        await new Adapter('ClientCredentials').upsert('cc', { clientId: 'machine' }, HOUR);
+        await twin.close();
+        // As the audit listener does before it records a token issued: it waits for the writes, and on failure records nothing.
+        await flushRequestWrites(twin.knex).catch((err: unknown) => (listenerSaw = err));
+        await new Adapter('Interaction').upsert('after', { never: 'sent' }, HOUR);
+        return 'answered';
+      }),
+    ).catch((err: unknown) => err);
+    expect(listenerSaw).toBeInstanceOf(Error);
+    expect(answered).toBe(listenerSaw);
+    expect(await db.knex('oidc_payloads').whereIn('id', ['cc', 'after']).select('id')).toEqual([]);
+  });
+});
