@@ -6,10 +6,9 @@
  * - `grant.revoked`: a grant (the consent behind tokens) revoked, with the endpoint that revoked it;
  * - `end_session.success`: RP-initiated logout (logout.rp), with the account the session held;
  * - never a token, code or parameter: only ids, the grant type and the error's fixed detail.
- * The events cannot be awaited, so each is recorded in the background (audit.settled() waits), once
- * the request's own writes are stored (`stored`: the storage adapter keeps a request's saves and sends
- * them together, store/deferred-writes.ts): the trail never records a token issued or a grant revoked
- * whose rows did not reach the store; when they did not, the request fails and nothing is recorded.
+ * The events cannot be awaited, so each is recorded in the background (audit.settled() waits). Inside
+ * a request on PostgreSQL the event joins the request's kept writes (store/deferred-writes.ts), so it is
+ * stored in the same statement as the token or grant rows it records: both or neither.
  */
 import type Provider from 'oidc-provider';
 import type { AuditLog } from '../store/audit.js';
@@ -40,20 +39,14 @@ function whereFrom(ctx: EventContext) {
 
 const accountOf = (ctx: EventContext) => ctx.oidc?.entities?.Account?.accountId ?? ctx.oidc?.account?.accountId ?? ctx.oidc?.session?.accountId;
 
-export function auditProviderEvents(provider: Provider, audit: AuditLog, stored: () => Promise<void> = () => Promise.resolve()): void {
+export function auditProviderEvents(provider: Provider, audit: AuditLog): void {
   // The event names are oidc-provider's; its typings list them per overload, so widen the emitter here.
   const emitter = provider as unknown as { on(event: string, listener: (ctx: EventContext, arg: never) => void): void };
   const on = (event: string, listener: (ctx: EventContext, arg: never) => void) => emitter.on(event, listener);
-  const recordAfterWrites = (event: Parameters<AuditLog['recordInBackground']>[0]) => {
-    stored().then(
-      () => audit.recordInBackground(event),
-      () => undefined, // the request fails with the write's error; there is nothing to record
-    );
-  };
 
   on('grant.success', (ctx: EventContext) => {
     const where = whereFrom(ctx);
-    recordAfterWrites({
+    audit.recordInBackground({
       event: AUDIT_EVENTS.tokenIssued,
       outcome: 'success',
       ...(where.clientId ? { actor: `client:${where.clientId}` as const } : {}),
@@ -66,7 +59,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, stored:
   on('grant.error', (ctx: EventContext, err: { error?: string; error_detail?: string }) => {
     if (err?.error !== 'invalid_grant' || err.error_detail !== REFRESH_REUSE) return;
     const where = whereFrom(ctx);
-    recordAfterWrites({
+    audit.recordInBackground({
       event: AUDIT_EVENTS.refreshReuse,
       outcome: 'failure',
       ...(where.clientId ? { actor: `client:${where.clientId}` as const } : {}),
@@ -77,7 +70,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, stored:
   });
 
   on('grant.revoked', (ctx: EventContext, grantId: string) => {
-    recordAfterWrites({
+    audit.recordInBackground({
       event: AUDIT_EVENTS.consentRevoked,
       outcome: 'success',
       accountId: accountOf(ctx),
@@ -89,7 +82,7 @@ export function auditProviderEvents(provider: Provider, audit: AuditLog, stored:
 
   on('end_session.success', (ctx: EventContext) => {
     const accountId = accountOf(ctx);
-    recordAfterWrites({
+    audit.recordInBackground({
       event: AUDIT_EVENTS.logoutRp,
       outcome: 'success',
       ...(accountId ? { actor: `user:${accountId}` as const } : {}),

@@ -27,7 +27,6 @@ import { withRequestMemo, type RequestMemo } from '../store/request-memo.js';
 import { withAccountMemo } from '../store/account-memo.js';
 import { ACCOUNT_COMPANION, accountCompanion, type AccountWithIdentity } from '../store/accounts.js';
 import { takeCompanion } from '../store/payload-reads.js';
-import { flushRequestWrites } from '../store/deferred-writes.js';
 import { createRateLimits } from '../store/rate-limits.js';
 import { createProvider, maxSignedTokenSeconds, type ProviderSettings } from '../provider/create-provider.js';
 import { logProviderEvents } from '../provider/log-events.js';
@@ -100,7 +99,7 @@ export async function startProvider(deps: {
     });
     logProviderEvents(provider, logger);
     countProviderEvents(provider, deps.metrics);
-    auditProviderEvents(provider, deps.audit, () => flushRequestWrites(db.knex));
+    auditProviderEvents(provider, deps.audit);
     return { provider, order: jwks.keys.map((k) => k.kid).join(',') };
   };
   let current = await build();

@@ -16,6 +16,10 @@
  *   load N events cost one statement instead of N. record() still resolves only once its own row is
  *   stored (and rejects if that insert failed), so a login or an operator's change is recorded before it
  *   is answered, as before; an event in a caller's transaction is inserted in it, alone;
+ * - inside a request on PostgreSQL (the adapter's request scope) an event instead joins the request's
+ *   kept writes (deferred-writes.ts): it is stored in the one statement that stores the request's rows,
+ *   the ones it records among them, before the request is answered, and its log line follows. record()
+ *   resolves once it is kept; if that statement fails, the request fails (503) and nothing is recorded;
  * - events recorded in the background (oidc-provider's, which no one can await: a token response has
  *   already gone when they are stored, with or without batching) make no one wait: at most QUEUE_LIMIT of
  *   them wait for the database (a database that hangs must not grow memory without bound); past it an
@@ -31,6 +35,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './db.js';
+import { createDeferredWrites } from './deferred-writes.js';
 
 import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './audit-query.js';
 
@@ -110,6 +115,7 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
   // recomputed by another instance. The service and the CLI always pass the stored secret.
   const hashKey = options.hashKey ?? crypto.randomBytes(32).toString('hex');
   const pending = new Set<Promise<unknown>>();
+  const deferred = createDeferredWrites(db);
   const queueLimit = options.queueLimit ?? QUEUE_LIMIT;
 
   /** A keyed hash of an identifier: the same person correlates, the number cannot be read back. */
@@ -166,6 +172,14 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
     };
     return { row, line };
   }
+
+  /**
+   * Inside a request on PostgreSQL the event joins the request's kept writes (deferred-writes.ts): stored
+   * in the statement that stores what it records, before the request is answered, and logged then.
+   */
+  let kept = 0;
+  const keptWithRequest = (row: Row, line: Line): boolean =>
+    deferred.keepInsert({ model: 'audit_events', id: String((kept += 1)), statement: () => db.knex('audit_events').insert(row), onStored: () => emit(line) });
 
   /** Tracks a write so settled() waits for it. */
   async function tracked(write: Promise<void>): Promise<void> {
@@ -226,6 +240,7 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
   /** Stores one event; resolves once its row is stored (see the header for batching). */
   async function record(e: AuditEvent, trx?: Knex.Transaction): Promise<void> {
     const { row, line } = prepare(e);
+    if (!trx && keptWithRequest(row, line)) return;
     if (trx) {
       await tracked(
         (async () => {
@@ -244,12 +259,14 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
    * group-committed (see the header); a failed write is logged as a warning; settled() waits for it.
    */
   function recordInBackground(e: AuditEvent): void {
+    const entry = prepare(e);
+    if (keptWithRequest(entry.row, entry.line)) return;
     if (backgroundQueued >= queueLimit) {
       dropped += 1;
       return;
     }
     backgroundQueued += 1;
-    enqueue(prepare(e));
+    enqueue(entry);
   }
 
   /** Resolves when every write started so far has finished (shutdown; readers that must see them). */

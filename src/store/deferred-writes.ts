@@ -13,6 +13,8 @@
  *   them), our own stores' statements on those rows (flushRequestWrites), and at the latest when the
  *   request's handler is done, before its answer leaves (the scope's closer). So every request reads its
  *   own writes, and no one else can see an answer that names a row before the row is stored;
+ * - the request's audit events join them (audit.ts): new rows that nothing in the request reads back,
+ *   stored in the same statement as the rows they record (a token issued and its event: both or neither);
  * - several kept writes go as one statement: each a data-modifying WITH query of one statement, which
  *   PostgreSQL runs to completion, all or nothing (their rows are distinct: one write per row);
  * - a kept write that fails fails the request (adapter-scope.ts): a database that is away is a 503.
@@ -23,12 +25,17 @@ import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import { existingScopePart, scopePart } from './adapter-scope.js';
 
-/** One kept save or delete of an oidc_payloads row; `statement` builds the query that would have been sent. */
+/**
+ * One kept write; `statement` builds the query that would have been sent. An upsert or delete is of an
+ * oidc_payloads row (model, id); an insert is a new row of another table that nothing in the request
+ * reads back (an audit event: `model` names the table, `id` is unique), told by `onStored` once stored.
+ */
 export interface KeptWrite {
-  kind: 'upsert' | 'delete';
+  kind: 'upsert' | 'delete' | 'insert';
   model: string;
   id: string;
   statement: () => Knex.QueryBuilder;
+  onStored?: () => void;
 }
 
 /** This part's key in the adapter's request scope. */
@@ -75,6 +82,7 @@ function newKept(knex: Knex): Kept {
         kept.sending = batch;
         try {
           await sendTogether(knex, batch);
+          for (const w of batch) w.onStored?.();
         } catch (error) {
           kept.failure = { error };
           throw error;
@@ -95,6 +103,8 @@ export interface DeferredWrites {
    * then the caller sends it at once.
    */
   defer(write: KeptWrite): Promise<boolean>;
+  /** The same for an insert of a new row (kind 'insert'), decided at once: true when kept. */
+  keepInsert(write: Omit<KeptWrite, 'kind'>): boolean;
   /**
    * Sends what is kept when any kept (or in-flight) write passes `affects` (every write when none is
    * given); undefined when nothing needs sending, so a caller that needs no flush costs no tick.
@@ -106,6 +116,13 @@ export function createDeferredWrites(db: Database): DeferredWrites {
   const { knex } = db;
   const enabled = db.dialect === 'postgres';
   return {
+    keepInsert(write) {
+      const kept = enabled ? scopePart(knex, KEPT, () => newKept(knex), (k) => k.flush()) : undefined;
+      if (!kept || kept.failure) return false;
+      kept.writes.set(keyOf(write), { ...write, kind: 'insert' });
+      return true;
+    },
+
     async defer(write) {
       if (!enabled) return false;
       const kept = scopePart(knex, KEPT, () => newKept(knex), (k) => k.flush());

@@ -6,7 +6,10 @@
  * before it; a write that fails fails the request and takes its Location and Set-Cookie with it. On
  * SQLite, and outside a request, every write is sent at once.
  */
+import { Writable } from 'node:stream';
 import { ManualClock } from '../support/manual-clock.js';
+import { createLogger } from '../../src/logger.js';
+import { createAuditLog } from '../../src/store/audit.js';
 import { adapterRequestScope, createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
 import { flushRequestWrites } from '../../src/store/deferred-writes.js';
 import { createTestDatabase, dialects, postgresUrl, type TestDatabase } from '../support/databases.js';
@@ -113,6 +116,26 @@ describe.each(dialects)('kept writes on %s', (dialect) => {
       await flushRequestWrites(db.knex);
       expect(await byAccount()).toEqual([{ id: 's-kept' }]);
     });
+  });
+
+  it("a request's audit events are stored in the statement that stores what they record, and logged once stored", async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+    const audit = createAuditLog(db, new ManualClock(), { logger });
+    const events = () => db.knex('audit_events').where({ event: 'token.issued' }).select('client_id');
+    await inRequest(async () => {
+      await new Adapter('AccessToken').upsert('at', { accountId: 'acc-1', grantId: 'g1' }, HOUR);
+      audit.recordInBackground({ event: 'token.issued', outcome: 'success', actor: 'client:conf', clientId: 'conf' });
+      await audit.record({ event: 'token.issued', outcome: 'success', actor: 'client:conf', clientId: 'conf2' });
+      // On SQLite they are stored at once (the two events group-committed as usual).
+      if (deferring) expect(writes()).toHaveLength(0);
+      if (deferring) expect(lines.filter((l) => l.includes('"audit":true'))).toHaveLength(0);
+    });
+    await audit.settled();
+    if (deferring) expect(writes()).toHaveLength(1);
+    expect(await row('AccessToken', 'at')).toBeDefined();
+    expect((await events()).map((e) => e.client_id).sort()).toEqual(['conf', 'conf2']);
+    expect(lines.filter((l) => l.includes('"audit":true'))).toHaveLength(2);
   });
 
   it('outside a request every write is sent at once', async () => {
