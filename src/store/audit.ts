@@ -109,6 +109,9 @@ const IDENTIFIER_DETAIL = /^(national_?id|nationalIdentityNumber|pid|personnumme
 /** A fødselsnummer / D-number has 11 digits, a personnummer 12 (or 10 with a separator). */
 const ID_NUMBER = /(?<!\d)(\d{6}[-+]?\d{4,6})(?!\d)/;
 
+/** Numbers the events kept with a request, unique in the process (two logs on one database never collide). */
+let keptEvents = 0;
+
 export function createAuditLog(db: Database, clock: Clock, options: AuditLogOptions = {}) {
   const { logger } = options;
   // Without an instance secret (a bare store test), the hash still hides the number; it just cannot be
@@ -177,9 +180,8 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
    * Inside a request on PostgreSQL the event joins the request's kept writes (deferred-writes.ts): stored
    * in the statement that stores what it records, before the request is answered, and logged then.
    */
-  let kept = 0;
   const keptWithRequest = (row: Row, line: Line): boolean =>
-    deferred.keepInsert({ model: 'audit_events', id: String((kept += 1)), statement: () => db.knex('audit_events').insert(row), onStored: () => emit(line) });
+    deferred.keepInsert({ model: 'audit_events', id: String((keptEvents += 1)), statement: () => db.knex('audit_events').insert(row), onStored: () => emit(line) });
 
   /** Tracks a write so settled() waits for it. */
   async function tracked(write: Promise<void>): Promise<void> {
