@@ -26,10 +26,26 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
   }
   const service = await createService({ config, logger });
   const { url, metricsUrl } = await service.listen();
+  // Before anyone is told it runs: a stop signal from then on is always a graceful stop.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    service.shutdown().then(
+      () => exitFlushed(rootLogger, 0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        exitFlushed(rootLogger, 1);
+      },
+    );
+  };
+  const listen = role.kind === 'worker' ? process.on.bind(process) : process.once.bind(process);
+  listen('SIGTERM', () => stop('SIGTERM'));
+  listen('SIGINT', () => stop('SIGINT'));
   announceReady();
 
   if (announce) {
-    logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
     logger.info(
       { clients: service.clients.map((c) => ({ client_id: c.client_id, name: c.client_name, redirect_uris: c.redirect_uris, auth: c.token_endpoint_auth_method ?? 'client_secret_basic' })) },
       `${service.clients.length} client(s) configured from ${config.clientsFile}`,
@@ -50,24 +66,10 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
       // Likewise: V8 sizes its heap when node starts, so only NODE_OPTIONS or the command line can.
       logger.info({ recommended: `NODE_OPTIONS="${withHeapFlags(config.nodeOptions)}"` }, 'the recommended V8 heap flags are not set: the heap grows further between collections (README "Memory")');
     }
+    // Last, so that whoever waits for it has read everything above; written at once, not with the next batch.
+    logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
+    rootLogger.flush();
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    service.shutdown().then(
-      () => exitFlushed(rootLogger, 0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        exitFlushed(rootLogger, 1);
-      },
-    );
-  };
-  const listen = role.kind === 'worker' ? process.on.bind(process) : process.once.bind(process);
-  listen('SIGTERM', () => stop('SIGTERM'));
-  listen('SIGINT', () => stop('SIGINT'));
 }
 
 /** Exits once the asynchronous log destination has written everything (the last lines matter). */
