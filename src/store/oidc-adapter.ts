@@ -25,6 +25,9 @@
  * - find answers the concurrent lookups of one id (introspection tries three token models) with one
  *   statement, and reads a token's or an Interaction's Grant and Session with it for the same request
  *   (payload-reads.ts).
+ * - on PostgreSQL, within a request, upsert and destroy are kept and sent together, before the request
+ *   is answered or as soon as a read, a consume, a claim or a revocation could see them
+ *   (deferred-writes.ts); the rules above hold for the rows as they are then stored.
  * - the account, grant, uid, user code and session uid of a payload are copied into columns, so every
  *   lookup by them is an index lookup (migrations/007_flat_lookups.ts). The session uid is a token's
  *   `sessionUid`, or the uid of the Session an Interaction was started in (`session.uid`): the join from
