@@ -43,7 +43,6 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
   const listen = role.kind === 'worker' ? process.on.bind(process) : process.once.bind(process);
   listen('SIGTERM', () => stop('SIGTERM'));
   listen('SIGINT', () => stop('SIGINT'));
-  announceReady();
 
   if (announce) {
     logger.info(
@@ -70,6 +69,8 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
     logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
     rootLogger.flush();
   }
+  // Then the primary (in a cluster) may start the other workers: the first one's lines are out by then.
+  announceReady();
 }
 
 /** Exits once the asynchronous log destination has written everything (the last lines matter). */
