@@ -13,8 +13,9 @@
  *   SQLite, the CLI writing from another process) — "every instance sees a change within seconds";
  * - a client read while the cache was being dropped is not kept (a generation count), so a read that
  *   raced a change can never outlive it;
- * - the cache holds what the table holds (secrets still sealed); what the provider gets is built per
- *   lookup by the store (providerMetadataOf), grace period included, on the clock of that lookup.
+ * - the cache holds what the table holds (secrets still sealed); what the provider gets is built by the
+ *   store (providerMetadataOf) from the cached record: the metadata with the current secret once per
+ *   record, the previous secret in its grace period per lookup, on the clock of that lookup.
  */
 import type { Logger } from '../logger.js';
 import type { Database } from './db.js';

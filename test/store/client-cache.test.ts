@@ -61,6 +61,26 @@ describe.each(dialects)('client cache on %s', (dialect) => {
     expect(await cache.providerMetadata('rp')).toMatchObject({ client_name: 'Renamed here' });
   });
 
+  test('the metadata with the current secret is opened once per cached client, frozen, and opened again after a change', async () => {
+    const { store, cache } = cacheOn(db);
+    await store.insert(rp);
+    const first = await cache.providerMetadata('rp');
+    // The same value at every lookup: not parsed and decrypted again; frozen, because every lookup shares it.
+    expect(await cache.providerMetadata('rp')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first!.redirect_uris)).toBe(true);
+    expect(() => {
+      (first!.redirect_uris as string[]).push('https://evil.example/cb');
+    }).toThrow(TypeError);
+    // A lookup that reads the table each time (the store itself) opens a new value each time.
+    expect(await store.providerMetadata('rp')).not.toBe(await store.providerMetadata('rp'));
+    await store.rotateSecret('rp', 'm'.repeat(40), 0);
+    const after = await cache.providerMetadata('rp');
+    expect(after).not.toBe(first);
+    expect(after!.client_secret).toBe('m'.repeat(40));
+    expect(first!.client_secret).toBe(rp.client_secret);
+  });
+
   test('where a client authenticates, a change made elsewhere is seen at once; the version is read once per request', async () => {
     const { cache } = cacheOn(db);
     const elsewhere = createClientStore(twin, clock, kek);
