@@ -36,6 +36,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './db.js';
 import { createDeferredWrites } from './deferred-writes.js';
+import { compiledStatements } from './compiled-statements.js';
 
 import { exportAudit, queryAudit, type AuditFilters, type AuditPage } from './audit-query.js';
 
@@ -109,6 +110,10 @@ const IDENTIFIER_DETAIL = /^(national_?id|nationalIdentityNumber|pid|personnumme
 /** A fødselsnummer / D-number has 11 digits, a personnummer 12 (or 10 with a separator). */
 const ID_NUMBER = /(?<!\d)(\d{6}[-+]?\d{4,6})(?!\d)/;
 
+/** The columns of an audit row, as prepare() sets every one of them. */
+const AUDIT_COLUMNS = ['at', 'event', 'outcome', 'actor', 'account_id', 'client_id', 'ip', 'request_id', 'detail'] as const;
+type AuditRow = Record<(typeof AUDIT_COLUMNS)[number], string | number | null>;
+
 /** Numbers the events kept with a request, unique in the process (two logs on one database never collide). */
 let keptEvents = 0;
 
@@ -146,6 +151,8 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
   }
 
   type Row = Record<string, string | number | null>;
+  /** One event's insert, compiled once (compiled-statements.ts): it joins most requests' kept writes. */
+  const inserts = compiledStatements<AuditRow>(db.knex, AUDIT_COLUMNS);
   type Line = Record<string, unknown>;
 
   /** The stored row and the log line of an event, both free of secrets and identifiers. */
@@ -181,7 +188,12 @@ export function createAuditLog(db: Database, clock: Clock, options: AuditLogOpti
    * in the statement that stores what it records, before the request is answered, and logged then.
    */
   const keptWithRequest = (row: Row, line: Line): boolean =>
-    deferred.keepInsert({ model: 'audit_events', id: String((keptEvents += 1)), statement: () => db.knex('audit_events').insert(row), onStored: () => emit(line) });
+    deferred.keepInsert({
+      model: 'audit_events',
+      id: String((keptEvents += 1)),
+      statement: () => inserts.statement('insert', (p) => db.knex('audit_events').insert(p), row as AuditRow),
+      onStored: () => emit(line),
+    });
 
   /** Tracks a write so settled() waits for it. */
   async function tracked(write: Promise<void>): Promise<void> {

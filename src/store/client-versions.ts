@@ -4,15 +4,19 @@
  * On PostgreSQL the trigger also notifies `clientsChannel(schema)` with the new version at commit.
  */
 import type { Knex } from 'knex';
+import { rowsOf } from './compiled-statements.js';
 
 /** The NOTIFY channel of the clients table in `schema` (as the trigger names it: tg_table_schema). */
 export function clientsChannel(schema: string): string {
   return `nordlys_clients:${schema}`;
 }
 
+/** One statement text for both dialects (a primary-key read at most client authentications: not built by knex each time). */
+const READ_VERSION = 'select "version" from "change_versions" where "name" = ? limit 1';
+
 export async function readClientsVersion(knex: Knex): Promise<number> {
-  const row = (await knex('change_versions').where({ name: 'clients' }).first('version')) as { version: number | string } | undefined;
-  return row ? Number(row.version) : 0;
+  const rows = rowsOf<{ version: number | string }>(await knex.raw(READ_VERSION, ['clients']));
+  return rows[0] ? Number(rows[0].version) : 0;
 }
 
 /** The schema the tables live in (PostgreSQL), for the channel name. */

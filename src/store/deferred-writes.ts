@@ -34,7 +34,7 @@ export interface KeptWrite {
   kind: 'upsert' | 'delete' | 'insert';
   model: string;
   id: string;
-  statement: () => Knex.QueryBuilder;
+  statement: () => Knex.QueryBuilder | Knex.Raw;
   onStored?: () => void;
 }
 

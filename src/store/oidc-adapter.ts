@@ -44,6 +44,7 @@ import type { Database } from './db.js';
 import { isUniqueViolation } from './db-errors.js';
 import { createPayloadReads, GRANT_TOKEN_MODELS, readsWithGrantAndSession, SNAPSHOT_MODELS, TABLE, type CompanionRead, type StoredRow } from './payload-reads.js';
 import { createDeferredWrites, type KeptWrite } from './deferred-writes.js';
+import { changedRowsOf, compiledStatements, rowsOf } from './compiled-statements.js';
 
 export { adapterRequestScope } from './adapter-scope.js';
 
@@ -122,6 +123,10 @@ function sessionUidOf(model: string, payload: AdapterPayload): string | null {
   return stringOrNull(objectOrUndefined(payload.session)?.uid);
 }
 
+/** The columns a save sets (consumed_at is never set by a save). */
+const SAVED_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at'] as const;
+type SavedRow = { model: string; id: string; payload: string; grant_id: string | null; user_code: string | null; uid: string | null; account_id: string | null; session_uid: string | null; expires_at: number | null };
+
 function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   const payload = JSON.parse(row.payload) as AdapterPayload;
@@ -133,6 +138,12 @@ function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefine
 export function createAdapterClass(db: Database, clock: Clock, options: { companion?: CompanionRead } = {}): OidcAdapterClass {
   const { knex } = db;
   const reads = createPayloadReads(knex, options.companion);
+  // The adapter's own hot statements, compiled once (compiled-statements.ts); the model is a parameter.
+  const saves = compiledStatements<SavedRow>(knex, SAVED_COLUMNS);
+  const deletes = compiledStatements<{ model: string; id: string }>(knex, ['model', 'id']);
+  const consumes = compiledStatements<{ model: string; id: string; at: number }>(knex, ['model', 'id', 'at']);
+  const claims = compiledStatements<{ model: string; id: string; at: number; now: number }>(knex, ['model', 'id', 'at', 'now']);
+  const lookups = compiledStatements<{ model: string; value: string; now: number }>(knex, ['model', 'value', 'now']);
   const deferred = createDeferredWrites(db);
   /** A save or delete: kept for the end of the request when it can be (deferred-writes.ts), else sent now. */
   const saveOrDelete = async (write: KeptWrite): Promise<void> => {
@@ -171,7 +182,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
       // A number, even zero or negative (ReplayDetection can pass those), is a lifetime; anything else is "forever".
       const now = clock.now();
       const expiresAt = typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + expiresIn * 1000 : null;
-      const row = {
+      const row: SavedRow = {
         model: this.model,
         id,
         payload: JSON.stringify(payload),
@@ -181,23 +192,27 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
         account_id: accountIdOf(this.model, payload),
         session_uid: sessionUidOf(this.model, payload),
         expires_at: expiresAt,
-        consumed_at: null,
       };
       if (this.model === 'ReplayDetection') return write(false, () => this.insertOnce(row, now));
       const statement = () =>
-        knex(TABLE)
-          .insert(row)
-          .onConflict(['model', 'id'])
-          // consumed_at is left out on purpose: re-saving must not undo a consume.
-          .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at']);
+        saves.statement(
+          'upsert',
+          (p) =>
+            knex(TABLE)
+              .insert({ ...p, consumed_at: null })
+              .onConflict(['model', 'id'])
+              // consumed_at is left out on purpose: re-saving must not undo a consume.
+              .merge(['payload', 'grant_id', 'user_code', 'uid', 'account_id', 'session_uid', 'expires_at']),
+          row,
+        );
       await write(this.changesSnapshotRows, () => saveOrDelete({ kind: 'upsert', model: this.model, id, statement }));
     }
 
     /** The first save of a jti wins; a row past its expiry no longer counts as seen. */
-    private async insertOnce(row: Record<string, unknown>, now: number): Promise<void> {
+    private async insertOnce(row: SavedRow, now: number): Promise<void> {
       await knex(TABLE).where({ model: this.model, id: row.id }).andWhere('expires_at', '<=', now).del();
       try {
-        await knex(TABLE).insert(row);
+        await knex(TABLE).insert({ ...row, consumed_at: null });
       } catch (err) {
         if (isUniqueViolation(err)) throw new errors.InvalidRequest('this proof or assertion was already used (replay detected)');
         throw err;
@@ -244,12 +259,22 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     /** The conditional update both rely on; its row count is the whole decision. */
-    private markConsumed(id: string, unexpiredOnly: boolean): Promise<number> {
+    private async markConsumed(id: string, unexpiredOnly: boolean): Promise<number> {
       const now = clock.now();
-      const query = knex(TABLE).where({ model: this.model, id }).whereNull('consumed_at');
+      const at = Math.floor(now / 1000);
+      const unconsumed = (p: { model: string; id: string }) => knex(TABLE).where({ model: p.model, id: p.id }).whereNull('consumed_at');
       // oidc-provider judges expiry itself (with ignoreExpiration) before it consumes; our callers ask us.
-      if (unexpiredOnly) query.andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now));
-      return query.update({ consumed_at: Math.floor(now / 1000) });
+      const result = unexpiredOnly
+        ? await claims.statement(
+            'claim',
+            (p) =>
+              unconsumed(p)
+                .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', p.now))
+                .update({ consumed_at: p.at }),
+            { model: this.model, id, at, now },
+          )
+        : await consumes.statement('consume', (p) => unconsumed(p).update({ consumed_at: p.at }), { model: this.model, id, at });
+      return changedRowsOf(result);
     }
 
     /**
@@ -265,7 +290,7 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     async destroy(id: string): Promise<void> {
-      const statement = () => knex(TABLE).where({ model: this.model, id }).del();
+      const statement = () => deletes.statement('destroy', (p) => knex(TABLE).where({ model: p.model, id: p.id }).del(), { model: this.model, id });
       await write(this.changesSnapshotRows, () => saveOrDelete({ kind: 'delete', model: this.model, id, statement }));
     }
 
@@ -282,13 +307,18 @@ export function createAdapterClass(db: Database, clock: Clock, options: { compan
     }
 
     private async findOne(lookup: Lookup): Promise<AdapterPayload | undefined> {
-      const now = clock.now();
-      const row = (await knex(TABLE)
-        .select('payload', 'consumed_at')
-        .where({ model: this.model, ...lookup })
-        .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now))
-        .first()) as StoredRow | undefined;
-      return toPayload(row);
+      const [column, value] = 'uid' in lookup ? ['uid', lookup.uid] : ['user_code', lookup.user_code];
+      const result = await lookups.statement(
+        column,
+        (p) =>
+          knex(TABLE)
+            .select('payload', 'consumed_at')
+            .where({ model: p.model, [column]: p.value })
+            .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', p.now))
+            .first(),
+        { model: this.model, value, now: clock.now() },
+      );
+      return toPayload(rowsOf<StoredRow>(result)[0]);
     }
   };
 }

@@ -35,6 +35,7 @@
  */
 import type { Knex } from 'knex';
 import { existingScopePart, inAdapterScope, scopePart } from './adapter-scope.js';
+import { compiledStatements, rowsOf } from './compiled-statements.js';
 
 export const TABLE = 'oidc_payloads';
 
@@ -141,23 +142,33 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
     j.onNull(column).orOnVal(column, '>', now);
   };
 
+  /** The select of `models` by id, compiled once per shape (compiled-statements.ts): the models asked, and whether the account is joined. */
+  const statements = compiledStatements<{ id: string; now: number }>(knex, ['id', 'now']);
+
   async function select(id: string, models: string[], now: number): Promise<JoinedRow[]> {
     const withGrant = models.some((m) => READ_WITH_GRANT_AND_SESSION.has(m));
+    // The account by its primary key (only when a request scope can keep it).
+    const withAccount = withGrant && companion !== undefined && inAdapterScope() && models.some((m) => READ_WITH_ACCOUNT.has(m));
+    const key = `${models.join(',')}${withGrant ? ' +grant+session' : ''}${withAccount ? ' +account' : ''}`;
+    const result = await statements.statement(key, (p) => build(models, withGrant, withAccount, p.id, p.now), { id, now });
+    return rowsOf<JoinedRow>(result);
+  }
+
+  function build(models: string[], withGrant: boolean, withAccount: boolean, id: string, now: number): Knex.QueryBuilder {
     const q = knex({ t: TABLE })
       .select('t.model', 't.payload', 't.consumed_at', 't.account_id', 't.grant_id', 't.session_uid')
       .where('t.id', id)
       .whereIn('t.model', models)
       .andWhere(unexpired('t.expires_at', now));
-    if (!withGrant) return (await q) as JoinedRow[];
-    // The account by its primary key (only when a request scope can keep it).
-    if (companion && inAdapterScope() && models.some((m) => READ_WITH_ACCOUNT.has(m))) companion.join(q, 't.account_id');
+    if (!withGrant) return q;
+    if (withAccount) companion!.join(q, 't.account_id');
     // Both joins hit a primary or unique-by-use key: (model, id) and (model, uid).
-    return (await q
+    return q
       .leftJoin({ g: TABLE }, (j) => j.onVal('g.model', '=', 'Grant').andOn('g.id', '=', 't.grant_id').andOn(unexpiredOn('g.expires_at', now)))
       .leftJoin({ s: TABLE }, (j) =>
         j.onVal('s.model', '=', 'Session').andOn('s.uid', '=', 't.session_uid').andOnNotNull('s.uid').andOn(unexpiredOn('s.expires_at', now)),
       )
-      .select({ grant_payload: 'g.payload', grant_consumed_at: 'g.consumed_at', session_payload: 's.payload', session_consumed_at: 's.consumed_at' })) as JoinedRow[];
+      .select({ grant_payload: 'g.payload', grant_consumed_at: 'g.consumed_at', session_payload: 's.payload', session_consumed_at: 's.consumed_at' });
   }
 
   function keep(waiter: Waiter, row: JoinedRow): void {
