@@ -27,8 +27,26 @@ const MAX_HOST_LENGTH = 270;
 
 export type ProxyTrust = (address: string) => boolean;
 
+/**
+ * A pure function of one string, remembered for the last few hundred inputs (issue 13: the URL parser and
+ * node's BlockList cost 2 % of an API request, and a service sees the same few hosts and peers over and
+ * over). Bounded: an attacker who sends ever new values only makes the map start again.
+ */
+function remembered<T>(fn: (raw: string) => T, size = 512): (raw: string) => T {
+  const seen = new Map<string, T>();
+  return (raw) => {
+    if (seen.has(raw)) return seen.get(raw)!;
+    const value = fn(raw);
+    if (seen.size >= size) seen.clear();
+    seen.set(raw, value);
+    return value;
+  };
+}
+
 /** Canonical form of one address (as a socket or a proxy reports it), or undefined when it is not one. */
-export function normaliseAddress(raw: string): string | undefined {
+export const normaliseAddress = remembered(canonicalAddress);
+
+function canonicalAddress(raw: string): string | undefined {
   let value = raw.trim();
   if (value.length === 0 || value.length > 64) return undefined;
   // "[2001:db8::1]:443" or "[2001:db8::1]"; "192.0.2.1:443"
@@ -73,10 +91,10 @@ export function createProxyTrust(entries: readonly string[]): ProxyTrust {
     if (prefix === undefined) list.addAddress(address, type);
     else list.addSubnet(address, Number(prefix), type);
   }
-  return (address) => {
+  return remembered((address) => {
     const canonical = normaliseAddress(address);
     return canonical !== undefined && list.check(canonical, net.isIP(canonical) === 4 ? 'ipv4' : 'ipv6');
-  };
+  });
 }
 
 export interface RequestFacts {
@@ -101,7 +119,9 @@ export interface Resolved {
 export type Resolution = ({ ok: true } & Resolved) | { ok: false; problem: string };
 
 /** A syntactically valid `host[:port]` (reg-name, IPv4 or bracketed IPv6), lower-cased, or undefined. */
-export function normaliseHost(raw: string): string | undefined {
+export const normaliseHost = remembered(canonicalHost);
+
+function canonicalHost(raw: string): string | undefined {
   const value = raw.trim();
   if (value.length === 0 || value.length > MAX_HOST_LENGTH) return undefined;
   if (!/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?)(?::\d{1,5})?$/.test(value)) return undefined;

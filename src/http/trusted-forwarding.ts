@@ -33,7 +33,8 @@ export function trustedForwarding(trusts: ProxyTrust): Middleware {
       },
       trusts,
     );
-    for (const name of FORWARDED) delete headers[name];
+    // Only what is there: deleting a property turns node's headers object into a slow dictionary for every later read.
+    for (const name of FORWARDED) if (headers[name] !== undefined) delete headers[name];
     if (!resolved.ok) throw new BadRequestError(resolved.problem);
     headers['x-forwarded-for'] = resolved.clientIp;
     headers['x-forwarded-proto'] = resolved.secure ? 'https' : 'http';
