@@ -44,17 +44,18 @@ FROM node:22.23.5-bookworm-slim AS runtime
 # buffers, so the next verify faults its 19 MiB in with about ten 2 MiB faults instead of about 4,900
 # 4 KiB ones (9-12 ms of kernel time per verify down to 2-3 ms). It needs the host's transparent huge
 # pages at `madvise` or `always`; at `never` it changes nothing. Read by glibc at start, like the threshold.
-# NODE_OPTIONS: the V8 heap flags of src/config/operations.ts (RECOMMENDED_HEAP_FLAGS), read when node
-# starts; they keep the heap from growing to four times its live size between collections. An operator's
-# own NODE_OPTIONS replaces them here; the cluster's workers get them back ahead of it, where the
-# operator's heap settings still win.
+# NODE_OPTIONS: the node flags of src/config/operations.ts (RECOMMENDED_NODE_FLAGS), read when node
+# starts; the heap flags keep the heap from growing to four times its live size between collections, and
+# --experimental-async-context-frame carries AsyncLocalStorage without a hook on every promise (Node 24's
+# default). An operator's own NODE_OPTIONS replaces them here; the cluster's workers get them back ahead
+# of it, where the operator's settings still win.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data \
     MALLOC_MMAP_THRESHOLD_=131072 \
     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
-    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=1024"
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=1024 --experimental-async-context-frame"
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Installed as root: the application files stay read-only for the user the service runs as.

@@ -19,7 +19,7 @@ import knexFactory from 'knex';
 import { appRoot } from '../src/app-root.js';
 import { RECOMMENDED_MMAP_THRESHOLD } from '../src/config/index.js';
 import { RECOMMENDED_GLIBC_TUNABLES } from '../src/config/operations.js';
-import { withHeapFlags } from '../src/config/operations.js';
+import { withNodeFlags } from '../src/config/operations.js';
 import { systemClock } from '../src/clock.js';
 import { createLocalAccount } from '../src/cli/commands.js';
 import { openDatabase } from '../src/store/db.js';
@@ -170,7 +170,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const root = appRoot();
-    const nodeOptions = env.NODE_OPTIONS ?? withHeapFlags(process.env.NODE_OPTIONS);
+    const nodeOptions = env.NODE_OPTIONS ?? withNodeFlags(process.env.NODE_OPTIONS);
     server = spawn(process.execPath, [path.join(root, 'dist', 'src', 'main.js')], {
       cwd: root,
       // Its own process group: Ctrl-C reaches only the benchmark, which then stops the server itself.
@@ -192,7 +192,7 @@ export async function startFixture(databaseUrl: string, readyTimeoutMs: number, 
         // As every production start sets it (Dockerfile, npm start, the cluster's workers): README "Memory".
         MALLOC_MMAP_THRESHOLD_: RECOMMENDED_MMAP_THRESHOLD,
         GLIBC_TUNABLES: RECOMMENDED_GLIBC_TUNABLES,
-        // Likewise the V8 heap flags, ahead of the benchmark's own NODE_OPTIONS (whose heap settings win).
+        // Likewise the recommended node flags, ahead of the benchmark's own NODE_OPTIONS (whose settings win).
         NODE_OPTIONS: nodeOptions,
         SHUTDOWN_DRAIN_SECONDS: '0', // nobody balances load here: stop at once
         // The load generator is one address starting logins far faster than people: lift the /auth limits.

@@ -64,7 +64,7 @@ export interface WorkerStartSettings {
   glibcTunables: string | undefined;
   /** What each stands for when the primary was not given it (config/operations.ts). */
   recommended: { mallocMmapThreshold: string; glibcTunables: string };
-  /** The worker's NODE_OPTIONS: the primary's own with the recommended V8 heap flags ahead of it (withHeapFlags). */
+  /** The worker's NODE_OPTIONS: the primary's own with the recommended V8 heap flags ahead of it (withNodeFlags). */
   nodeOptions?: string;
 }
 

@@ -14,7 +14,7 @@ import { createService } from './service/index.js';
 import { ClientsFileError } from './provider/clients-file.js';
 import { announceReady, processRole, runPrimary, workerEnv, type ProcessRole } from './cluster.js';
 import { startPrimaryMetrics } from './observability/metrics-cluster.js';
-import { missingHeapFlags, namesHugetlb, RECOMMENDED_GLIBC_TUNABLES, withHeapFlags } from './config/operations.js';
+import { missingNodeFlags, namesHugetlb, RECOMMENDED_GLIBC_TUNABLES, withNodeFlags } from './config/operations.js';
 
 async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Promise<void> {
   const logger = role.kind === 'worker' ? rootLogger.child({ worker: role.id }) : rootLogger;
@@ -60,10 +60,10 @@ async function serve(config: Config, rootLogger: Logger, role: ProcessRole): Pro
     if (!namesHugetlb(config.glibcTunables)) {
       logger.info({ recommended: `GLIBC_TUNABLES=${RECOMMENDED_GLIBC_TUNABLES}` }, 'GLIBC_TUNABLES does not set glibc.malloc.hugetlb: each argon2id verify faults its 19 MiB buffer in again in 4 KiB pages (README "Memory")');
     }
-    const missing = missingHeapFlags(config.nodeOptions, process.execArgv);
+    const missing = missingNodeFlags(config.nodeOptions, process.execArgv);
     if (missing.length) {
       // Likewise: V8 sizes its heap when node starts, so only NODE_OPTIONS or the command line can.
-      logger.info({ recommended: `NODE_OPTIONS="${withHeapFlags(config.nodeOptions)}"` }, 'the recommended V8 heap flags are not set: the heap grows further between collections (README "Memory")');
+      logger.info({ missing, recommended: `NODE_OPTIONS="${withNodeFlags(config.nodeOptions)}"` }, 'the recommended node flags are not set: the heap grows further between collections, or every promise pays for AsyncLocalStorage (README "Memory", "CPU per request")');
     }
     // Last, so that whoever waits for it has read everything above; written at once, not with the next batch.
     logger.info({ listening: url, issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, ...(config.playground.enabled ? { playground: `${config.issuer}/playground` } : {}), ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}) }, 'Nordlys ID is running');
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       mallocMmapThreshold: config.mallocMmapThreshold,
       glibcTunables: config.glibcTunables,
       recommended: { mallocMmapThreshold: RECOMMENDED_MMAP_THRESHOLD, glibcTunables: RECOMMENDED_GLIBC_TUNABLES },
-      nodeOptions: withHeapFlags(config.nodeOptions),
+      nodeOptions: withNodeFlags(config.nodeOptions),
     });
     const code = await runPrimary({ workers: role.workers, logger, env });
     await metrics?.close();

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { loadConfig } from '../../src/config/index.js';
-import { RECOMMENDED_GLIBC_TUNABLES, RECOMMENDED_HEAP_FLAGS } from '../../src/config/operations.js';
+import { RECOMMENDED_GLIBC_TUNABLES, RECOMMENDED_NODE_FLAGS } from '../../src/config/operations.js';
 import { readClientsFile } from '../../src/provider/clients-file.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -398,7 +398,7 @@ describe('Dockerfile', () => {
     // And come back in transparent huge pages, not page by page (src/config/operations.ts).
     expect(env.GLIBC_TUNABLES).toBe(RECOMMENDED_GLIBC_TUNABLES);
     // And the V8 heap flags every start path sets (src/config/operations.ts), as NODE_OPTIONS, which an operator may replace.
-    expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
+    expect(env.NODE_OPTIONS).toBe(RECOMMENDED_NODE_FLAGS.join(' '));
     expect(last(runtime, 'CMD')?.args).toBe('["node", "dist/src/main.js"]');
   });
 
@@ -510,9 +510,9 @@ describe('parseDockerfile', () => {
   });
 });
 
-test('npm start runs node with MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES (ours unless the environment has its own) and the V8 heap flags, as the image does', () => {
+test('npm start runs node with MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES (ours unless the environment has its own) and the recommended node flags, as the image does', () => {
   const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start ?? '';
-  expect(start).toBe(`MALLOC_MMAP_THRESHOLD_=\${MALLOC_MMAP_THRESHOLD_:-131072} GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${RECOMMENDED_GLIBC_TUNABLES}} NODE_OPTIONS="${RECOMMENDED_HEAP_FLAGS.join(' ')} \${NODE_OPTIONS:-}" exec node dist/src/main.js`);
+  expect(start).toBe(`MALLOC_MMAP_THRESHOLD_=\${MALLOC_MMAP_THRESHOLD_:-131072} GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${RECOMMENDED_GLIBC_TUNABLES}} NODE_OPTIONS="${RECOMMENDED_NODE_FLAGS.join(' ')} \${NODE_OPTIONS:-}" exec node dist/src/main.js`);
   // What node makes of it, run by sh as npm runs it: ours alone, and an operator's own heap setting after ours, which wins.
   const heap = (nodeOptions: string | undefined) => {
     const script = start.replace('node dist/src/main.js', `"${process.execPath}" -p "JSON.stringify(require('v8').getHeapStatistics().heap_size_limit)"`);
@@ -524,4 +524,12 @@ test('npm start runs node with MALLOC_MMAP_THRESHOLD_ and GLIBC_TUNABLES (ours u
   expect(ours).toBeLessThan(plain);
   expect(heap('--max-semi-space-size=1 --max-old-space-size=100')).toBeLessThan(ours);
   expect(heap('--stack-trace-limit=20')).toBe(ours);
+  // AsyncLocalStorage without a promise hook (only the hook-based one has _propagate), unless the operator turns it off.
+  const contextFrame = (nodeOptions: string | undefined) => {
+    const script = start.replace('node dist/src/main.js', `"${process.execPath}" -p "typeof require('async_hooks').AsyncLocalStorage.prototype._propagate"`);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+    return execFileSync('sh', ['-c', script], { env, encoding: 'utf8' }).trim();
+  };
+  expect(contextFrame(undefined)).toBe('undefined');
+  expect(contextFrame('--no-experimental-async-context-frame')).toBe('function');
 });

@@ -4,7 +4,7 @@
  * carry its number; new connections go round robin); a token is issued; SIGTERM drains every worker and
  * every process exits, the primary with 0. On SQLite WORKERS=2 runs one process and says so. Also the
  * pure decisions: which role a process takes, how many crashes are answered with a restart, and the
- * NODE_OPTIONS a worker gets (the recommended V8 heap flags, an operator's own heap setting winning).
+ * NODE_OPTIONS a worker gets (the recommended node flags, an operator's own setting winning).
  * Waits are on log lines and process events, never on sleeps.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +16,7 @@ import knexFactory from 'knex';
 import { appRoot } from '../../src/app-root.js';
 import { processRole, restartAllowed } from '../../src/cluster.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
-import { missingHeapFlags, RECOMMENDED_HEAP_FLAGS, withHeapFlags } from '../../src/config/operations.js';
+import { missingNodeFlags, RECOMMENDED_NODE_FLAGS, withNodeFlags } from '../../src/config/operations.js';
 import { postgresUrl } from '../support/databases.js';
 import { CONFIDENTIAL_SECRET, freePort, testClients, writeClientsFile } from '../support/service.js';
 
@@ -130,23 +130,29 @@ describe('which role a process takes', () => {
   });
 });
 
-describe("a worker's V8 heap flags", () => {
-  const [semi] = RECOMMENDED_HEAP_FLAGS.filter((f) => f.startsWith('--max-semi-space-size='));
+describe("a worker's node flags", () => {
+  const [semi] = RECOMMENDED_NODE_FLAGS.filter((f) => f.startsWith('--max-semi-space-size='));
 
   test('the recommended flags come first; an operator who names a flag keeps it alone, in either spelling', () => {
-    expect(RECOMMENDED_HEAP_FLAGS.length).toBeGreaterThan(0);
-    expect(withHeapFlags(undefined)).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
-    expect(withHeapFlags('  --enable-source-maps ')).toBe(`${RECOMMENDED_HEAP_FLAGS.join(' ')} --enable-source-maps`);
+    expect(RECOMMENDED_NODE_FLAGS.length).toBeGreaterThan(0);
+    expect(withNodeFlags(undefined)).toBe(RECOMMENDED_NODE_FLAGS.join(' '));
+    expect(withNodeFlags('  --enable-source-maps ')).toBe(`${RECOMMENDED_NODE_FLAGS.join(' ')} --enable-source-maps`);
     for (const own of ['--max-semi-space-size=2', '--max_semi_space_size=2', '--max-semi-space-size 2']) {
-      expect(withHeapFlags(own).split(' ')).not.toContain(semi);
-      expect(withHeapFlags(own).endsWith(own)).toBe(true);
-      expect(missingHeapFlags(own, [])).not.toContain(semi);
+      expect(withNodeFlags(own).split(' ')).not.toContain(semi);
+      expect(withNodeFlags(own).endsWith(own)).toBe(true);
+      expect(missingNodeFlags(own, [])).not.toContain(semi);
     }
+    // A boolean flag turned off by the operator stays off: ours is left out, not put ahead of theirs.
+    const off = '--no-experimental-async-context-frame';
+    expect(RECOMMENDED_NODE_FLAGS).toContain('--experimental-async-context-frame');
+    expect(withNodeFlags(off).split(' ')).not.toContain('--experimental-async-context-frame');
+    expect(withNodeFlags(off).endsWith(off)).toBe(true);
+    expect(missingNodeFlags(off, [])).not.toContain('--experimental-async-context-frame');
     // Idempotent: a primary started with them passes the same string on.
-    expect(withHeapFlags(withHeapFlags('--enable-source-maps'))).toBe(withHeapFlags('--enable-source-maps'));
-    expect(missingHeapFlags(undefined, [])).toEqual([...RECOMMENDED_HEAP_FLAGS]);
-    expect(missingHeapFlags(undefined, [...RECOMMENDED_HEAP_FLAGS])).toEqual([]);
-    expect(missingHeapFlags(withHeapFlags(undefined), [])).toEqual([]);
+    expect(withNodeFlags(withNodeFlags('--enable-source-maps'))).toBe(withNodeFlags('--enable-source-maps'));
+    expect(missingNodeFlags(undefined, [])).toEqual([...RECOMMENDED_NODE_FLAGS]);
+    expect(missingNodeFlags(undefined, [...RECOMMENDED_NODE_FLAGS])).toEqual([]);
+    expect(missingNodeFlags(withNodeFlags(undefined), [])).toEqual([]);
   });
 });
 
@@ -282,11 +288,11 @@ onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
       const env = procEnv(pid);
       expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
       expect(env.GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=1');
-      expect(env.NODE_OPTIONS).toBe(RECOMMENDED_HEAP_FLAGS.join(' '));
-      expect(missingHeapFlags(env.NODE_OPTIONS, [])).toEqual([]);
+      expect(env.NODE_OPTIONS).toBe(RECOMMENDED_NODE_FLAGS.join(' '));
+      expect(missingNodeFlags(env.NODE_OPTIONS, [])).toEqual([]);
       expect(procArgs(pid).filter((a) => a.startsWith('--'))).toEqual([]);
     }
-    expect(server.lines.some((l) => String(l.msg).startsWith('the recommended V8 heap flags are not set'))).toBe(false);
+    expect(server.lines.some((l) => String(l.msg).startsWith('the recommended node flags are not set'))).toBe(false);
     // Twice, on new connections: whichever worker is asked, the answer is the cluster's.
     for (let i = 0; i < 2; i += 1) {
       const scrape = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } });
@@ -304,7 +310,7 @@ onPostgres('WORKERS=2 on PostgreSQL: one scrape for the whole cluster', () => {
     const { server, origin } = await cluster({ METRICS_PORT: String(metricsPort), NODE_OPTIONS: own }, 4);
     for (const pid of server.lines.filter((l) => l.msg === 'worker listening').map((l) => l.pid!)) {
       const nodeOptions = procEnv(pid).NODE_OPTIONS!;
-      expect(nodeOptions).toBe(withHeapFlags(own));
+      expect(nodeOptions).toBe(withNodeFlags(own));
       expect(nodeOptions.endsWith(own)).toBe(true);
       expect(nodeOptions).not.toMatch(/--max-semi-space-size=(?!2 )/);
     }
