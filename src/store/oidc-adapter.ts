@@ -34,6 +34,8 @@
  *   either row to its Session is then the (model, uid) index. An Interaction saved before this column
  *   was written for it has none and is read without its Session; it expires within the interaction
  *   lifetime (INTERACTION_TTL_SECONDS, an hour by default), so no migration fills it in.
+ * - the hot statements (save, delete, consume, claim, the lookups by uid and user code) are built by knex
+ *   once and then sent with new values (compiled-statements.ts): the same SQL the builder makes.
  * - The Grant row itself is keyed by the grant id and carries no grant_id, so revokeByGrantId leaves it;
  *   whether the grant goes too is the provider's revokeGrantPolicy, which calls destroy on it (a lost
  *   consume, above, is the one place the adapter deletes it itself).

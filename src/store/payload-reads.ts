@@ -29,6 +29,8 @@
  *   request (takeCompanion), once (userinfo, the code exchange, refresh and both resumes of a login then
  *   read the account in the token's or the Interaction's statement). Writes through the adapter touch oidc_payloads only, so they do not drop it; it
  *   was read during this request, after it began, like a separate read a moment later would be.
+ * - The select is built by knex once per shape (the models asked, joined or not) and then sent with new
+ *   values (compiled-statements.ts).
  * - Outside a request scope (sweepers, the CLI, our own stores) nothing is kept at all. There is no
  *   cache across requests, negative or positive: the models a token is not cost nothing extra already,
  *   and a cache shared by requests could answer one that began after another instance's revocation.
