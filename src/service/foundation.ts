@@ -33,6 +33,7 @@ export async function openFoundation(config: Config, logger: Logger, clock: Cloc
       sqliteFile: config.deployment.sqliteFile,
       acquireTimeoutMs: config.availability.dbAcquireTimeoutMs,
       statementTimeoutMs: config.availability.dbStatementTimeoutMs,
+      preparedStatements: config.availability.dbPreparedStatements,
       logger,
     });
   const applied = await migrateLatest(db);

@@ -12,6 +12,7 @@ import type { Database } from './db.js';
 import type { CompanionRead } from './payload-reads.js';
 import type { FederatedProfile } from './federated-accounts.js';
 import { isUniqueViolation } from './db-errors.js';
+import { compiledStatements, rowsOf } from './compiled-statements.js';
 
 export type AccountKind = 'local';
 
@@ -136,6 +137,8 @@ export const accountCompanion: CompanionRead = {
 
 export function createAccountRepository(db: Database, clock: Clock) {
   const { knex } = db;
+  /** The credentials read of every password login, compiled once per column it matches on. */
+  const credentialReads = compiledStatements<{ login: string }>(knex, ['login']);
 
   async function findById(id: string): Promise<Account | undefined> {
     const row = (await knex('accounts')
@@ -192,13 +195,18 @@ export function createAccountRepository(db: Database, clock: Clock) {
 
   /** The credentials of an active local account with this address (or legacy username), if any. */
   async function findLocalCredentials(login: string): Promise<LocalCredentials | undefined> {
-    const match = isLegacyUsername(login)
-      ? { 'local_credentials.legacy_username': normaliseLegacyUsername(login) }
-      : { 'local_credentials.email': normaliseEmail(login) };
-    const row = await knex('local_credentials')
-      .join('accounts', 'accounts.id', 'local_credentials.account_id')
-      .where({ ...match, 'accounts.status': 'active' })
-      .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash', 'accounts.last_login_at');
+    const legacy = isLegacyUsername(login);
+    const column = legacy ? 'local_credentials.legacy_username' : 'local_credentials.email';
+    const result = await credentialReads.statement(
+      column,
+      (p) =>
+        knex('local_credentials')
+          .join('accounts', 'accounts.id', 'local_credentials.account_id')
+          .where({ [column]: p.login, 'accounts.status': 'active' })
+          .first('local_credentials.account_id', 'local_credentials.email', 'local_credentials.password_hash', 'accounts.last_login_at'),
+      { login: legacy ? normaliseLegacyUsername(login) : normaliseEmail(login) },
+    );
+    const row = rowsOf<{ account_id: string; email: string; password_hash: string; last_login_at: number | string | null }>(result)[0];
     return row ? { accountId: row.account_id, email: row.email, passwordHash: row.password_hash, lastLoginAt: num(row.last_login_at) } : undefined;
   }
 

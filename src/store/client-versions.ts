@@ -4,7 +4,7 @@
  * On PostgreSQL the trigger also notifies `clientsChannel(schema)` with the new version at commit.
  */
 import type { Knex } from 'knex';
-import { rowsOf } from './compiled-statements.js';
+import { rowsOf, sentPrepared } from './compiled-statements.js';
 
 /** The NOTIFY channel of the clients table in `schema` (as the trigger names it: tg_table_schema). */
 export function clientsChannel(schema: string): string {
@@ -15,7 +15,7 @@ export function clientsChannel(schema: string): string {
 const READ_VERSION = 'select "version" from "change_versions" where "name" = ? limit 1';
 
 export async function readClientsVersion(knex: Knex): Promise<number> {
-  const rows = rowsOf<{ version: number | string }>(await knex.raw(READ_VERSION, ['clients']));
+  const rows = rowsOf<{ version: number | string }>(await sentPrepared(knex, READ_VERSION, ['clients']));
   return rows[0] ? Number(rows[0].version) : 0;
 }
 

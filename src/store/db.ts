@@ -13,6 +13,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { prepareStatementsOn } from './compiled-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -40,6 +41,8 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
   /** Where knex's warnings go; without one they are dropped rather than printed as plain text. */
   logger?: Logger | undefined;
+  /** PostgreSQL: send the hot statements as named prepared statements (config DB_PREPARED_STATEMENTS; default true). */
+  preparedStatements?: boolean;
 }
 
 /** The documented defaults of DB_ACQUIRE_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS, for callers without a config. */
@@ -99,6 +102,7 @@ export function openDatabase(options: DatabaseOptions): Database {
         validate: (conn: PgConnection) => conn.readyForQuery !== false,
       },
     });
+    if (options.preparedStatements !== false) prepareStatementsOn(knex);
     const listen = async (channel: string, onNotify: (payload: string) => void, onLost: (err?: unknown) => void) => {
       const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'nordlys-id listener', connectionTimeoutMillis: acquireTimeoutMs, keepAlive: true });
       client.on('notification', (message) => {

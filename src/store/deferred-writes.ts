@@ -24,6 +24,7 @@
 import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import { existingScopePart, scopePart } from './adapter-scope.js';
+import { sentPrepared } from './compiled-statements.js';
 
 /**
  * One kept write; `statement` builds the query that would have been sent. An upsert or delete is of an
@@ -63,7 +64,7 @@ async function sendTogether(knex: Knex, writes: KeptWrite[]): Promise<void> {
   }
   const parts = writes.map((w) => w.statement().toSQL());
   const sql = `with ${parts.map((p, i) => `w${i} as (${p.sql})`).join(', ')} select 1`;
-  await knex.raw(sql, parts.flatMap((p) => p.bindings as Knex.RawBinding[]));
+  await sentPrepared(knex, sql, parts.flatMap((p) => p.bindings as Knex.RawBinding[]));
 }
 
 function newKept(knex: Knex): Kept {

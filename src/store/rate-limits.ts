@@ -20,11 +20,15 @@
  *   imports no policy): the first hit's state, and the delays a backoff can reach, which go to the
  *   statement as a ladder of values (the SET expressions see the row as it was, on both dialects, so they agree);
  * - a refund is one UPDATE, a clear one DELETE; rows that are quiet and unblocked for a long time are swept;
+ * - the statements of a hit, a refund and a clear are prepared on PostgreSQL (compiled-statements.ts):
+ *   their text depends only on the policy's kind and the number of keys, the values are parameters;
  * - `countInWindow` / `countEachInWindow` are the cheap counters for hot paths (new logins at /auth): one
  *   upsert that starts or continues a fixed window and returns the counts, with no block stored.
  */
+import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
+import { sentPrepared } from './compiled-statements.js';
 
 const TABLE = 'rate_limits';
 /** A block that ends between the refused upsert and the read of its end: try again, a few times at most. */
@@ -143,7 +147,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   async function countHit({ key, policy }: Counter, now: number): Promise<boolean> {
     const first = policy.firstHit(now);
     const statement = hitUpsert(policy, now, frag('values (?, ?, ?, ?, ?)', key, first.hits, first.windowStartedAt, first.blockedUntil, now));
-    return rowsOf(await knex.raw(statement.sql, statement.bindings as never[])).length === 1;
+    return rowsOf(await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[])).length === 1;
   }
 
   /**
@@ -164,7 +168,7 @@ export function createRateLimits(db: Database, clock: Clock) {
       return join([frag(`c${i} as (`), hitUpsert(policy, now, source), frag(')')]);
     });
     const statement = join([frag('with'), join(ctes, ', '), frag(`select ${counters.map((_, i) => `(select count(*) from c${i})`).join(' + ')} as counted`)]);
-    return Number(rowsOf<{ counted: number | string }>(await knex.raw(statement.sql, statement.bindings as never[]))[0]!.counted);
+    return Number(rowsOf<{ counted: number | string }>(await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]))[0]!.counted);
   }
 
   /** Counts one hit on `key` unless it is blocked. */
@@ -210,7 +214,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   /** Takes one hit back (a login that succeeded after its hit was counted), and the block it no longer earns. */
   async function refund(key: string, policy: CounterRule): Promise<void> {
     const statement = refundUpdate(key, policy);
-    await knex.raw(statement.sql, statement.bindings as never[]);
+    await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]);
   }
 
   /**
@@ -230,12 +234,12 @@ export function createRateLimits(db: Database, clock: Clock) {
       refundUpdate(refunded.key, refunded.policy),
       frag(`returning key) delete from ${TABLE} where key = ? and (select count(*) from refunded) >= 0`, clearKey),
     ]);
-    await knex.raw(statement.sql, statement.bindings as never[]);
+    await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]);
   }
 
   /** Forgets a key (a successful login or a password reset clears the account's failures). */
   async function clear(key: string): Promise<void> {
-    await knex(TABLE).where({ key }).del();
+    await sentPrepared(knex, `delete from ${TABLE} where key = ?`, [key]);
   }
 
   /** Deletes counters that have been quiet for `quietSeconds` and block nothing. */
@@ -256,7 +260,8 @@ export function createRateLimits(db: Database, clock: Clock) {
     const distinct = [...new Set(keys)];
     const now = clock.now();
     const windowEndedBefore = now - windowSeconds * 1000;
-    const result = await knex.raw(
+    const result = await sentPrepared(
+      knex,
       `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values ${distinct.map(() => '(?, 1, ?, null, ?)').join(', ')}
        on conflict (key) do update set
          hits = case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end,

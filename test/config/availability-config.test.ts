@@ -16,6 +16,7 @@ describe('availability config', () => {
     expect(loadConfig({}).availability).toEqual({
       dbAcquireTimeoutMs: 2000,
       dbStatementTimeoutMs: 5000,
+      dbPreparedStatements: true,
       requestDeadlineMs: 15000,
       readyTimeoutMs: 1000,
       retryAfterSeconds: 5,
@@ -24,6 +25,8 @@ describe('availability config', () => {
 
   test('values are read and bad ones named', () => {
     expect(loadConfig({ DB_ACQUIRE_TIMEOUT_MS: '750', RETRY_AFTER_SECONDS: '30' }).availability).toMatchObject({ dbAcquireTimeoutMs: 750, retryAfterSeconds: 30 });
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).availability.dbPreparedStatements).toBe(false);
+    expect(problemsOf({ DB_PREPARED_STATEMENTS: 'sometimes' })).toEqual([expect.stringMatching(/^DB_PREPARED_STATEMENTS: /)]);
     expect(problemsOf({ DB_STATEMENT_TIMEOUT_MS: 'soon' })).toEqual([expect.stringMatching(/^DB_STATEMENT_TIMEOUT_MS: /)]);
     expect(problemsOf({ DB_ACQUIRE_TIMEOUT_MS: '0' })).toEqual([expect.stringMatching(/^DB_ACQUIRE_TIMEOUT_MS: /)]);
     expect(problemsOf({ READY_TIMEOUT_MS: '-1' })).toEqual([expect.stringMatching(/^READY_TIMEOUT_MS: /)]);

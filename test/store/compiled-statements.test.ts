@@ -5,8 +5,9 @@
  * whole binding is an error at the first use, never a statement with a lost value.
  */
 import type { Knex } from 'knex';
-import { changedRowsOf, compiledStatements, rowsOf } from '../../src/store/compiled-statements.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
+import { changedRowsOf, compiledStatements, rowsOf, sentPrepared } from '../../src/store/compiled-statements.js';
+import { openDatabase } from '../../src/store/db.js';
+import { createTestDatabase, dialects, postgresUrl, type TestDatabase } from '../support/databases.js';
 
 describe.each(dialects)('compiled statements on %s', (dialect) => {
   let db: TestDatabase;
@@ -81,5 +82,80 @@ describe.each(dialects)('compiled statements on %s', (dialect) => {
     expect(() => statements.statement('text', (p) => db.knex('compiled_probe').whereRaw(`k = '${p.k}'`).andWhere('n', p.n), { k: 'a', n: 1 })).toThrow(/in the SQL text/);
     expect(() => statements.statement('longer', (p) => db.knex('compiled_probe').where('k', `${p.k}%`).andWhere('n', p.n), { k: 'a', n: 1 })).toThrow(/did not pass through whole/);
     expect(sent).toEqual([]);
+  });
+});
+
+/**
+ * On PostgreSQL a compiled statement, and any text sent with `sentPrepared`, is a named prepared statement:
+ * one entry per text on a connection, used again at every execution (pg_prepared_statements counts its
+ * plans), unless the database was opened with preparedStatements false; and only so many texts get a name.
+ */
+const onPostgres = dialects.includes('postgres') ? describe : describe.skip;
+onPostgres('prepared statements on postgres', () => {
+  let migrated: TestDatabase;
+  /** The schema's tables over one connection, so that what it prepared can be read back on it. */
+  let db: { knex: Knex; schema: string; close(): Promise<void> };
+  beforeAll(async () => {
+    migrated = await createTestDatabase('postgres');
+    const single = openDatabase({ databaseUrl: postgresUrl, schema: migrated.schema, poolMax: 1 });
+    db = { knex: single.knex, schema: migrated.schema!, close: () => single.close() };
+    await db.knex.schema.createTable('prepared_probe', (t) => {
+      t.string('k').primary();
+      t.string('v');
+    });
+    await db.knex('prepared_probe').insert({ k: 'a', v: 'A' });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await migrated?.close();
+  });
+
+  interface Prepared {
+    name: string;
+    statement: string;
+    plans: number;
+  }
+  /** The prepared statements of the pool's one connection. */
+  async function preparedOf(knex: Knex): Promise<Prepared[]> {
+    const result = (await knex.raw('select name, statement, (generic_plans + custom_plans)::int as plans from pg_prepared_statements where name like ? order by prepare_time', ['nordlys\\_%'])) as { rows: Prepared[] };
+    return result.rows;
+  }
+
+  test('a shape is prepared once on the connection and executed by name', async () => {
+    const statements = compiledStatements<{ k: string }>(db.knex, ['k']);
+    const build = (p: { k: string }) => db.knex('prepared_probe').select('v').where('k', p.k);
+    for (const k of ['a', 'b', 'a', 'a', 'c', 'a', 'a']) await statements.statement('by key', build, { k });
+    expect(rowsOf(await statements.statement('by key', build, { k: 'a' }))).toEqual([{ v: 'A' }]);
+    const prepared = (await preparedOf(db.knex)).filter((p) => p.statement.includes('prepared_probe'));
+    expect(prepared).toEqual([{ name: expect.stringMatching(/^nordlys_[0-9a-f]{32}$/), statement: build({ k: 'a' }).toSQL().toNative().sql, plans: 8 }]);
+  });
+
+  test('a fixed text sent with sentPrepared is prepared too, one name per text', async () => {
+    for (let i = 0; i < 3; i += 1) await sentPrepared(db.knex, 'select v from prepared_probe where k = ?', ['a']);
+    await sentPrepared(db.knex, 'select v from prepared_probe where k = ? or k = ?', ['a', 'b']);
+    const prepared = (await preparedOf(db.knex)).filter((p) => p.statement.startsWith('select v from prepared_probe where k = $1'));
+    expect(prepared.map((p) => [p.statement, p.plans])).toEqual([
+      ['select v from prepared_probe where k = $1', 3],
+      ['select v from prepared_probe where k = $1 or k = $2', 1],
+    ]);
+    expect(new Set(prepared.map((p) => p.name)).size).toBe(2);
+  });
+
+  test('opened with preparedStatements false, nothing is prepared', async () => {
+    const unprepared = openDatabase({ databaseUrl: postgresUrl, schema: db.schema, poolMax: 1, preparedStatements: false });
+    try {
+      const statements = compiledStatements<{ k: string }>(unprepared.knex, ['k']);
+      expect(rowsOf(await statements.statement('by key', (p) => unprepared.knex('prepared_probe').select('v').where('k', p.k), { k: 'a' }))).toEqual([{ v: 'A' }]);
+      expect(rowsOf(await sentPrepared(unprepared.knex, 'select v from prepared_probe where k = ?', ['a']))).toEqual([{ v: 'A' }]);
+      expect(await preparedOf(unprepared.knex)).toEqual([]);
+    } finally {
+      await unprepared.close();
+    }
+  });
+
+  test('past the cap on names, a text is still answered, unnamed', async () => {
+    // More distinct texts than any process makes: each is answered, and the connection keeps a bounded number.
+    for (let i = 0; i < 300; i += 1) expect(rowsOf(await sentPrepared(db.knex, `select ?::int + ${i} as n`, [1]))).toEqual([{ n: 1 + i }]);
+    expect((await preparedOf(db.knex)).length).toBeLessThanOrEqual(256);
   });
 });

@@ -4,7 +4,8 @@
  * every hot statement the store makes is planned through the index meant for it, never as a sequential
  * scan of a big table. The statements are the real ones: each store function runs once with a knex query
  * listener on, and what it sent is then explained with the same bindings — PostgreSQL's
- * `EXPLAIN (FORMAT JSON)`, SQLite's `EXPLAIN QUERY PLAN` as a second opinion. No timing is measured.
+ * `EXPLAIN (FORMAT JSON)`, and on PostgreSQL the generic plan of the same statement prepared (what a
+ * prepared statement may settle on), SQLite's `EXPLAIN QUERY PLAN` as a second opinion. No timing is measured.
  */
 import type { Knex } from 'knex';
 import { ManualClock } from '../support/manual-clock.js';
@@ -36,6 +37,8 @@ interface PlanNode {
   'Conflict Arbiter Indexes'?: string[];
   Plans?: PlanNode[];
 }
+
+type ExplainResult = { rows: Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }> };
 
 interface Scans {
   /** Indexes used, by name; `rowid of <table>` for a lookup by row address (ctid, rowid). */
@@ -121,10 +124,45 @@ describe.each(dialects)('query plans with 100k rows and no statistics on %s', (d
     }
     // knex's PostgreSQL SQL is numbered ($1 …) in order; raw() takes ? placeholders.
     const sql = statement.sql.replace(/\$\d+/g, '?');
-    const result = (await db.knex.raw(`explain (format json) ${sql}`, statement.bindings as Knex.RawBinding[])) as { rows: Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }> };
+    const result = (await db.knex.raw(`explain (format json) ${sql}`, statement.bindings as Knex.RawBinding[])) as ExplainResult;
     const plan = result.rows[0]!['QUERY PLAN'][0]!.Plan;
     if (process.env.SHOW_PLANS) console.log(statement.sql, JSON.stringify(plan, null, 1));
-    return postgresScans(plan);
+    const scans = postgresScans(plan);
+    // The hot statements are prepared (compiled-statements.ts): PostgreSQL may then run a generic plan,
+    // made without the values. It must not read a big table whole either.
+    const generic = postgresScans(await genericPlan(statement));
+    return { indexes: scans.indexes, seqScans: [...scans.seqScans, ...generic.seqScans.map((t) => `${t} (generic plan)`)] };
+  }
+
+  /** A test value as an SQL literal (strings of unknown type, as a parameter is). */
+  function literal(value: unknown): string {
+    if (value === null || value === undefined) return 'null';
+    if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+    if (Array.isArray(value)) return `'{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}'`;
+    return `'${String(value).replace(/'/g, "''")}'`;
+  }
+
+  /** The plan PostgreSQL keeps for a prepared statement once it settles on one made without the values. */
+  async function genericPlan(statement: { sql: string; bindings: unknown[] }): Promise<PlanNode> {
+    // One connection for all of it; PREPARE outlives a rollback, so the probe is deallocated whatever happens.
+    return db.knex.transaction(async (trx) => {
+      await trx.raw('set local plan_cache_mode = force_generic_plan');
+      await trx.raw(`prepare plan_probe as ${statement.sql}`);
+      await trx.raw('savepoint explained');
+      let explained: { plan: PlanNode } | { error: unknown };
+      try {
+        // EXPLAIN EXECUTE takes no protocol parameters: the values go in as literals (a generic plan does not look at them).
+        const args = statement.bindings.map(literal).join(', ');
+        const result = (await trx.raw(`explain (format json) execute plan_probe${args ? `(${args})` : ''}`)) as ExplainResult;
+        explained = { plan: result.rows[0]!['QUERY PLAN'][0]!.Plan };
+      } catch (error) {
+        await trx.raw('rollback to savepoint explained');
+        explained = { error };
+      }
+      await trx.raw('deallocate plan_probe');
+      if ('error' in explained) throw explained.error;
+      return explained.plan;
+    });
   }
 
   /**
