@@ -7,7 +7,8 @@
  *   does a login resumed at /auth/:uid that goes on to its next prompt (consent after the password);
  * - per IP address (its /64 for IPv6; none for loopback, see countsPerIp in src/policies/throttle.ts)
  *   and per client, each a fixed one-minute window, both counted by one upsert in the database
- *   (src/store/rate-limits.ts), so the limits hold across instances;
+ *   (src/store/rate-limits.ts), so the limits hold across instances; on PostgreSQL the Interaction the
+ *   provider has just saved (kept, deferred-writes.ts) is stored by that same statement;
  * - the client's count keeps only requests the IP limit let through (a refused one is taken back), so
  *   one address's flood cannot use up a client's allowance for everybody else;
  * - over a limit, the interaction just stored is deleted again (nothing stays behind) and the user gets

@@ -16,7 +16,16 @@
  * - the request's audit events join them (audit.ts): new rows that nothing in the request reads back,
  *   stored in the same statement as the rows they record (a token issued and its event: both or neither);
  * - several kept writes go as one statement: each a data-modifying WITH query of one statement, which
- *   PostgreSQL runs to completion, all or nothing (their rows are distinct: one write per row);
+ *   PostgreSQL runs to completion, all or nothing (their rows are distinct: one write per row); a write
+ *   that must lock another row first (a login's refund before its clear, rate-limits.ts) names that
+ *   step as `after`, a WITH query of its own that the write reads, so it runs first;
+ * - kept writes of other tables than oidc_payloads (the rate-limit counter a successful login clears)
+ *   follow the same rules; the store that keeps one sends it before any statement of its own on that table;
+ * - a statement of our own that the request has to send anyway (the window count of a new login at
+ *   /auth, beside the Interaction the provider just saved) carries what is kept (`sendWith`): the kept
+ *   writes go as WITH queries in front of it, one round trip for both; unless a kept write is on the
+ *   statement's own table (PostgreSQL cannot promise which of two changes to one row in one statement
+ *   wins): then what is kept is sent first, on its own;
  * - a kept write that fails fails the request (adapter-scope.ts): a database that is away is a 503.
  *   Whoever's flush sent it (a read, an event listener, the scope's closer), every later flush of the
  *   request fails with the same error, the closer's included, and nothing more is sent.
@@ -35,8 +44,19 @@ export interface KeptWrite {
   kind: 'upsert' | 'delete' | 'insert';
   model: string;
   id: string;
-  statement: () => Knex.QueryBuilder | Knex.Raw;
+  /** The query; with `after`, it is handed the name of the WITH query `after` became, and must read it. */
+  statement: (afterName?: string) => Knex.QueryBuilder | Knex.Raw;
+  /** A data-modifying step (with RETURNING) that must run before `statement` touches its row. */
+  after?: () => Knex.QueryBuilder | Knex.Raw;
   onStored?: () => void;
+}
+
+/** A statement of ours that may carry the kept writes: its own WITH queries (named, in order), its main query, and its table. */
+export interface CarrierStatement {
+  ctes: Array<{ name: string; sql: string; bindings: readonly Knex.RawBinding[] }>;
+  main: { sql: string; bindings: readonly Knex.RawBinding[] };
+  /** The table it changes: a kept write on it is sent first, on its own. */
+  table: string;
 }
 
 /** This part's key in the adapter's request scope. */
@@ -52,48 +72,94 @@ interface Kept {
   failure?: { error: unknown };
   /** Sends everything kept (after what is being sent). */
   flush(): Promise<void>;
+  /** Sends `carrier` with everything kept in front of it, and gives its result. */
+  sendWith(carrier: CarrierStatement): Promise<unknown>;
 }
 
 const keyOf = (w: { model: string; id: string }) => `${w.model} ${w.id}`;
 
+type Part = { name: string; sql: string; bindings: readonly Knex.RawBinding[] };
+
+/** The kept writes as named WITH queries, in order: `w0`, or `w0a` then `w0` for a write with an `after` step. */
+function withQueries(writes: KeptWrite[]): Part[] {
+  return writes.flatMap((w, i): Part[] => {
+    const name = `w${i}`;
+    const sqlOf = (q: Knex.QueryBuilder | Knex.Raw) => q.toSQL() as { sql: string; bindings: readonly Knex.RawBinding[] };
+    if (!w.after) return [{ name, ...sqlOf(w.statement()) }];
+    return [{ name: `${name}a`, ...sqlOf(w.after()) }, { name, ...sqlOf(w.statement(`${name}a`)) }];
+  });
+}
+
+/** `with a as (…), b as (…) <main>`. */
+function withStatement(parts: Part[], main: { sql: string; bindings: readonly Knex.RawBinding[] }) {
+  return {
+    sql: `with ${parts.map((p) => `${p.name} as (${p.sql})`).join(', ')} ${main.sql}`,
+    bindings: [...parts.flatMap((p) => p.bindings), ...main.bindings],
+  };
+}
+
 /** Several writes as one statement: `with w0 as (…), w1 as (…) select 1`. */
 async function sendTogether(knex: Knex, writes: KeptWrite[]): Promise<void> {
-  if (writes.length === 1) {
+  if (writes.length === 1 && !writes[0]!.after) {
     await writes[0]!.statement();
     return;
   }
-  const parts = writes.map((w) => w.statement().toSQL());
-  const sql = `with ${parts.map((p, i) => `w${i} as (${p.sql})`).join(', ')} select 1`;
-  await sentPrepared(knex, sql, parts.flatMap((p) => p.bindings as Knex.RawBinding[]));
+  const { sql, bindings } = withStatement(withQueries(writes), { sql: 'select 1', bindings: [] });
+  await sentPrepared(knex, sql, bindings);
+}
+
+/** The carrier as it is sent when nothing travels with it. */
+function carrierAlone(carrier: CarrierStatement) {
+  return carrier.ctes.length ? withStatement(carrier.ctes, carrier.main) : carrier.main;
 }
 
 function newKept(knex: Knex): Kept {
+  /**
+   * Runs `send` with what is kept now, after what is being sent. Whoever started the send that failed
+   * (a read, an event listener), the request has failed: its writes are not all stored. Nothing more is
+   * sent, as a handler stops at a write that throws.
+   */
+  function sendKept<T>(send: (batch: KeptWrite[]) => Promise<T>): Promise<T> {
+    const next = kept.sent.then(async () => {
+      if (kept.failure) throw kept.failure.error;
+      const batch = [...kept.writes.values()];
+      kept.writes.clear();
+      if (!batch.length) return send(batch);
+      kept.sending = batch;
+      try {
+        const result = await send(batch);
+        for (const w of batch) w.onStored?.();
+        return result;
+      } catch (error) {
+        kept.failure = { error };
+        throw error;
+      } finally {
+        kept.sending = [];
+      }
+    });
+    kept.sent = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
   const kept: Kept = {
     writes: new Map(),
     sending: [],
     sent: Promise.resolve(),
-    flush() {
-      const next = kept.sent.then(async () => {
-        // Whoever started the send that failed (a read, an event listener), the request has failed: its
-        // writes are not all stored. Nothing more is sent, as a handler stops at a write that throws.
-        if (kept.failure) throw kept.failure.error;
-        const batch = [...kept.writes.values()];
-        kept.writes.clear();
-        if (!batch.length) return;
-        kept.sending = batch;
-        try {
+    flush: () => sendKept(async (batch) => (batch.length ? sendTogether(knex, batch) : undefined)),
+    sendWith: (carrier) =>
+      sendKept(async (batch): Promise<unknown> => {
+        if (batch.some((w) => w.model === carrier.table)) {
           await sendTogether(knex, batch);
-          for (const w of batch) w.onStored?.();
-        } catch (error) {
-          kept.failure = { error };
-          throw error;
-        } finally {
-          kept.sending = [];
+        } else if (batch.length) {
+          const { sql, bindings } = withStatement([...withQueries(batch), ...carrier.ctes], carrier.main);
+          return await sentPrepared(knex, sql, bindings);
         }
-      });
-      kept.sent = next.catch(() => undefined);
-      return next;
-    },
+        const { sql, bindings } = carrierAlone(carrier);
+        return await sentPrepared(knex, sql, bindings);
+      }),
   };
   return kept;
 }
@@ -111,6 +177,11 @@ export interface DeferredWrites {
    * given); undefined when nothing needs sending, so a caller that needs no flush costs no tick.
    */
   flushIf(affects?: (write: KeptWrite) => boolean): Promise<void> | undefined;
+  /**
+   * Sends `carrier` and gives its result (as knex.raw does): inside a request scope on PostgreSQL with
+   * the kept writes in front of it, in one statement; otherwise on its own.
+   */
+  sendWith(carrier: CarrierStatement): Promise<unknown>;
 }
 
 export function createDeferredWrites(db: Database): DeferredWrites {
@@ -129,7 +200,9 @@ export function createDeferredWrites(db: Database): DeferredWrites {
       const kept = scopePart(knex, KEPT, () => newKept(knex), (k) => k.flush());
       if (!kept) return false;
       const key = keyOf(write);
-      if (write.kind === 'upsert' && kept.writes.get(key)?.kind === 'delete') await kept.flush();
+      const earlier = kept.writes.get(key);
+      // One statement cannot delete and insert the same row; and a write with its own step keeps that step.
+      if (earlier && ((write.kind === 'upsert' && earlier.kind === 'delete') || earlier.after)) await kept.flush();
       kept.writes.delete(key);
       kept.writes.set(key, write);
       return true;
@@ -140,6 +213,13 @@ export function createDeferredWrites(db: Database): DeferredWrites {
       if (!kept || (!kept.writes.size && !kept.sending.length)) return undefined;
       if (affects && ![...kept.writes.values(), ...kept.sending].some(affects)) return undefined;
       return kept.flush();
+    },
+
+    async sendWith(carrier) {
+      const kept = enabled ? existingScopePart<Kept>(knex, KEPT) : undefined;
+      if (kept) return kept.sendWith(carrier);
+      const { sql, bindings } = carrierAlone(carrier);
+      return sentPrepared(knex, sql, bindings);
     },
   };
 }

@@ -23,12 +23,19 @@
  * - the statements of a hit, a refund and a clear are prepared on PostgreSQL (compiled-statements.ts):
  *   their text depends only on the policy's kind and the number of keys, the values are parameters;
  * - `countInWindow` / `countEachInWindow` are the cheap counters for hot paths (new logins at /auth): one
- *   upsert that starts or continues a fixed window and returns the counts, with no block stored.
+ *   upsert that starts or continues a fixed window and returns the counts, with no block stored; inside a
+ *   request on PostgreSQL it carries the request's kept writes (deferred-writes.ts `sendWith`: the
+ *   Interaction the provider saved just before), so a new login costs one round trip there, not two;
+ * - a clear and a clearAndRefund inside a request on PostgreSQL are kept writes (deferred-writes.ts): they
+ *   go with the request's other writes (a successful login's audit row and Interaction) in one statement
+ *   before the answer leaves; nothing else reads the row in between but this store, which sends what it
+ *   kept before any statement of its own. The refund stays the delete's `after` step, so the lock order holds.
  */
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
 import type { Database } from './db.js';
 import { sentPrepared } from './compiled-statements.js';
+import { createDeferredWrites } from './deferred-writes.js';
 
 const TABLE = 'rate_limits';
 /** A block that ends between the refused upsert and the read of its end: try again, a few times at most. */
@@ -110,8 +117,12 @@ function backoffBlock(policy: Extract<CounterRule, { kind: 'backoff' }>, now: nu
 
 export function createRateLimits(db: Database, clock: Clock) {
   const { knex } = db;
+  const deferred = createDeferredWrites(db);
+  /** Sends this request's kept clears first, so every statement here sees them (no tick when none is kept). */
+  const keptClears = () => deferred.flushIf((w) => w.model === TABLE);
 
   async function read(key: string): Promise<CounterState | undefined> {
+    await keptClears();
     const row = (await knex(TABLE).where({ key }).first()) as Row | undefined;
     return row ? toState(row) : undefined;
   }
@@ -147,6 +158,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   async function countHit({ key, policy }: Counter, now: number): Promise<boolean> {
     const first = policy.firstHit(now);
     const statement = hitUpsert(policy, now, frag('values (?, ?, ?, ?, ?)', key, first.hits, first.windowStartedAt, first.blockedUntil, now));
+    await keptClears();
     return rowsOf(await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[])).length === 1;
   }
 
@@ -168,6 +180,7 @@ export function createRateLimits(db: Database, clock: Clock) {
       return join([frag(`c${i} as (`), hitUpsert(policy, now, source), frag(')')]);
     });
     const statement = join([frag('with'), join(ctes, ', '), frag(`select ${counters.map((_, i) => `(select count(*) from c${i})`).join(' + ')} as counted`)]);
+    await keptClears();
     return Number(rowsOf<{ counted: number | string }>(await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]))[0]!.counted);
   }
 
@@ -214,6 +227,7 @@ export function createRateLimits(db: Database, clock: Clock) {
   /** Takes one hit back (a login that succeeded after its hit was counted), and the block it no longer earns. */
   async function refund(key: string, policy: CounterRule): Promise<void> {
     const statement = refundUpdate(key, policy);
+    await keptClears();
     await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]);
   }
 
@@ -229,17 +243,24 @@ export function createRateLimits(db: Database, clock: Clock) {
       await refund(refunded.key, refunded.policy);
       return clear(clearKey);
     }
-    const statement = join([
-      frag('with refunded as ('),
-      refundUpdate(refunded.key, refunded.policy),
-      frag(`returning key) delete from ${TABLE} where key = ? and (select count(*) from refunded) >= 0`, clearKey),
-    ]);
-    await sentPrepared(knex, statement.sql, statement.bindings as Knex.RawBinding[]);
+    const refundStep = () => {
+      const update = join([refundUpdate(refunded.key, refunded.policy), frag('returning key')]);
+      return sentPrepared(knex, update.sql, update.bindings as Knex.RawBinding[]);
+    };
+    const deleteAfter = (refundedName = 'refunded') => sentPrepared(knex, `delete from ${TABLE} where key = ? and (select count(*) from ${refundedName}) >= 0`, [clearKey]);
+    if (await deferred.defer({ kind: 'delete', model: TABLE, id: clearKey, after: refundStep, statement: deleteAfter })) return;
+    const refundSql = refundStep().toSQL();
+    const deleteSql = deleteAfter().toSQL();
+    await keptClears();
+    await sentPrepared(knex, `with refunded as (${refundSql.sql}) ${deleteSql.sql}`, [...refundSql.bindings, ...deleteSql.bindings] as Knex.RawBinding[]);
   }
 
   /** Forgets a key (a successful login or a password reset clears the account's failures). */
   async function clear(key: string): Promise<void> {
-    await sentPrepared(knex, `delete from ${TABLE} where key = ?`, [key]);
+    const statement = () => sentPrepared(knex, `delete from ${TABLE} where key = ?`, [key]);
+    if (await deferred.defer({ kind: 'delete', model: TABLE, id: key, statement })) return;
+    await keptClears();
+    await statement();
   }
 
   /** Deletes counters that have been quiet for `quietSeconds` and block nothing. */
@@ -260,16 +281,20 @@ export function createRateLimits(db: Database, clock: Clock) {
     const distinct = [...new Set(keys)];
     const now = clock.now();
     const windowEndedBefore = now - windowSeconds * 1000;
-    const result = await sentPrepared(
-      knex,
-      `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values ${distinct.map(() => '(?, 1, ?, null, ?)').join(', ')}
+    const upsert = {
+      sql: `insert into ${TABLE} (key, hits, window_started_at, blocked_until, updated_at) values ${distinct.map(() => '(?, 1, ?, null, ?)').join(', ')}
        on conflict (key) do update set
          hits = case when ${TABLE}.window_started_at <= ? then 1 else ${TABLE}.hits + 1 end,
          window_started_at = case when ${TABLE}.window_started_at <= ? then excluded.window_started_at else ${TABLE}.window_started_at end,
          updated_at = excluded.updated_at
        returning key, hits, window_started_at`,
-      [...distinct.flatMap((key) => [key, now, now]), windowEndedBefore, windowEndedBefore],
-    );
+      bindings: [...distinct.flatMap((key) => [key, now, now]), windowEndedBefore, windowEndedBefore],
+    };
+    // On PostgreSQL it carries the request's kept writes; SQLite's RETURNING stays a statement of its own.
+    const result =
+      db.dialect === 'postgres'
+        ? await deferred.sendWith({ ctes: [{ name: 'counted', ...upsert }], main: { sql: 'select * from counted', bindings: [] }, table: TABLE })
+        : await sentPrepared(knex, upsert.sql, upsert.bindings);
     const byKey = new Map(rowsOf(result).map((row) => [row.key, row]));
     return keys.map((key) => {
       const row = byKey.get(key)!;
@@ -284,6 +309,7 @@ export function createRateLimits(db: Database, clock: Clock) {
 
   /** Takes one event back from a window count (it was counted with others, but does not count here). */
   async function uncountInWindow(key: string): Promise<void> {
+    await keptClears();
     await knex(TABLE).where({ key }).andWhere('hits', '>', 0).decrement('hits', 1);
   }
 

@@ -4,14 +4,16 @@
  * read could see it, another adapter write needs it, or the request ends, and then one statement carries
  * every kept write; each request reads its own writes; a consume or a revocation finds the rows saved
  * before it; a write that fails fails the request and takes its Location and Set-Cookie with it. On
- * SQLite, and outside a request, every write is sent at once.
+ * SQLite, and outside a request, every write is sent at once. A statement of our own (a window count)
+ * carries the kept writes in front of it, all or nothing, unless one is on its own table.
  */
 import { Writable } from 'node:stream';
 import { ManualClock } from '../support/manual-clock.js';
 import { createLogger } from '../../src/logger.js';
 import { createAuditLog } from '../../src/store/audit.js';
 import { adapterRequestScope, createAdapterClass, type OidcAdapterClass } from '../../src/store/oidc-adapter.js';
-import { flushRequestWrites } from '../../src/store/deferred-writes.js';
+import { createDeferredWrites, flushRequestWrites } from '../../src/store/deferred-writes.js';
+import { createRateLimits } from '../../src/store/rate-limits.js';
 import { createTestDatabase, dialects, postgresUrl, type TestDatabase } from '../support/databases.js';
 
 const HOUR = 3600;
@@ -200,5 +202,77 @@ describe.each(dialects)('kept writes on %s', (dialect) => {
     expect(listenerSaw).toBeInstanceOf(Error);
     expect(answered).toBe(listenerSaw);
     expect(await db.knex('oidc_payloads').whereIn('id', ['cc', 'after']).select('id')).toEqual([]);
+  });
+});
+
+(postgresUrl ? describe : describe.skip)('a statement of ours that carries the kept writes, on postgres', () => {
+  let db: TestDatabase;
+  let Adapter: OidcAdapterClass;
+  const statements: string[] = [];
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    db.knex.on('query', (q: { sql: string }) => statements.push(q.sql));
+    Adapter = createAdapterClass(db, clock);
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.knex('oidc_payloads').del();
+    await db.knex('rate_limits').del();
+    statements.length = 0;
+  });
+
+  it('a new login at /auth: the Interaction the provider saved goes in front of the window count, one statement', async () => {
+    const limits = createRateLimits(db, clock);
+    const counts = await inRequest(async () => {
+      await new Adapter('Interaction').upsert('new', { prompt: { name: 'login' } }, HOUR);
+      const counted = await limits.countEachInWindow(['auth:client:a'], 60);
+      expect(statements).toHaveLength(1);
+      return counted;
+    });
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^with w0 as \(insert into "oidc_payloads".*counted as \(insert into rate_limits/s);
+    expect(counts).toEqual([{ hits: 1, retryAfterSeconds: 60 }]);
+    expect(await db.knex('oidc_payloads').where({ model: 'Interaction', id: 'new' }).first()).toBeDefined();
+    // Nothing kept: the count alone, as outside a request.
+    statements.length = 0;
+    await inRequest(() => limits.countEachInWindow(['auth:client:a'], 60));
+    await limits.countEachInWindow(['auth:client:a'], 60);
+    expect(statements).toHaveLength(2);
+    expect((await limits.read('auth:client:a'))!.hits).toBe(3);
+  });
+
+  it("a kept write on the statement's own table is sent first, on its own: one statement never changes a row twice", async () => {
+    const limits = createRateLimits(db, clock);
+    await limits.countEachInWindow(['k'], 60);
+    await limits.countEachInWindow(['k'], 60);
+    statements.length = 0;
+    const counts = await inRequest(async () => {
+      await new Adapter('Interaction').upsert('new', { prompt: { name: 'login' } }, HOUR);
+      await limits.clear('k');
+      expect(statements).toHaveLength(0);
+      return limits.countEachInWindow(['k'], 60);
+    });
+    expect(statements).toHaveLength(2);
+    // The clear went first: the count starts again.
+    expect(counts[0]!.hits).toBe(1);
+    expect(await db.knex('oidc_payloads').where({ model: 'Interaction', id: 'new' }).first()).toBeDefined();
+  });
+
+  it('a carrying statement that fails stores none of what it carried, and fails the request', async () => {
+    const deferred = createDeferredWrites(db);
+    const carrier = { ctes: [{ name: 'broken', sql: 'select 1 / (select count(*) from rate_limits where false) as n', bindings: [] }], main: { sql: 'select * from broken', bindings: [] }, table: 'rate_limits' };
+    const failed = await Promise.resolve(
+      inRequest(async () => {
+        await new Adapter('Interaction').upsert('lost', { prompt: { name: 'login' } }, HOUR);
+        await deferred.sendWith(carrier).catch(() => undefined);
+        return 'answered';
+      }),
+    ).catch((err: unknown) => err);
+    expect(String(failed)).toMatch(/division by zero/);
+    expect(await db.knex('oidc_payloads').where({ model: 'Interaction', id: 'lost' }).first()).toBeUndefined();
   });
 });

@@ -5,11 +5,13 @@
  * blocks, their ends and forgotten counts (injected clock). A hit on two keys (`hitEach`) stores what
  * hits on them one after the other would, a refusal by the second refunding the first, in one statement
  * on PostgreSQL; `clearAndRefund` is one statement there; and on PostgreSQL both lock the first key's
- * row before they touch the second's (the order that keeps a hit and a settle from deadlocking).
+ * row before they touch the second's (the order that keeps a hit and a settle from deadlocking). Inside
+ * a request on PostgreSQL a clear is kept and sent with the request's other writes, the refund still first.
  */
 import { ManualClock } from '../support/manual-clock.js';
 import { afterHit, afterRefund, counterRule, waitMs, type CounterState, type ThrottlePolicy } from '../../src/policies/throttle.js';
 import { createRateLimits, type HitResult } from '../../src/store/rate-limits.js';
+import { adapterRequestScope } from '../../src/store/adapter-scope.js';
 import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
 
 const POLICIES: Array<[string, ThrottlePolicy]> = [
@@ -207,5 +209,37 @@ describe.each(dialects)('rate limits on %s', (dialect) => {
     await withIpLocked(() => limits.clearAndRefund('own', ip));
     expect(await limits.read('own')).toBeUndefined();
     expect((await limits.read('ip'))!.hits).toBe(1);
+    // Kept inside a request and sent when it ends: the refund is still the step the delete waits for.
+    await limits.hitEach([ip, { key: 'own', policy: rule }]);
+    await withIpLocked(() => adapterRequestScope({}, () => limits.clearAndRefund('own', ip)));
+    expect(await limits.read('own')).toBeUndefined();
+    expect((await limits.read('ip'))!.hits).toBe(1);
+  });
+
+  (dialect === 'postgres' ? test : test.skip)("PostgreSQL, inside a request: a clear and a clearAndRefund go with the request's writes when it ends; this store's own statements send them first", async () => {
+    const limits = createRateLimits(db, clock);
+    const rule = counterRule(POLICIES[0]![1]);
+    const ip = { key: 'ip', policy: rule };
+    await limits.hitEach([ip, { key: 'own', policy: rule }]);
+    await limits.hit('device', rule);
+    statements = 0;
+    await adapterRequestScope({}, async () => {
+      await limits.clearAndRefund('own', ip);
+      await limits.clear('device');
+      expect(statements).toBe(0);
+    });
+    expect(statements).toBe(1);
+    expect(await limits.read('own')).toBeUndefined();
+    expect(await limits.read('device')).toBeUndefined();
+    expect((await limits.read('ip'))!.hits).toBe(0);
+
+    await limits.hit('own', rule);
+    statements = 0;
+    const seen = await adapterRequestScope({}, async () => {
+      await limits.clear('own');
+      return limits.read('own');
+    });
+    expect(seen).toBeUndefined();
+    expect(statements).toBe(2);
   });
 });
