@@ -15,6 +15,7 @@ import { checkEndpoint, endpointRequest, ENDPOINTS, type EndpointTarget } from '
 import { runLoad } from './http-load.js';
 import { developmentPages, discoverClient, login, passwordAndConsent } from './login-flow.js';
 import { ACCOUNT, CLIENT_ID, REDIRECT_URI, procCpuSeconds, startFixture } from './server.js';
+import { withNodeFlags } from '../src/config/operations.js';
 
 function options() {
   const { values } = parseArgs({
@@ -44,7 +45,8 @@ async function main(): Promise<number> {
   const fx = await startFixture(opts.databaseUrl, 60_000, {
     LOG_LEVEL: 'info',
     AUTH_NEW_INTERACTIONS_PER_IP_MINUTE: '1000000',
-    ...(opts.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${opts.cpuProfDir}` } : {}),
+    // Added to the recommended flags, not in their place: a profile of a server without them would show costs production does not have.
+    ...(opts.cpuProfDir ? { NODE_OPTIONS: withNodeFlags(`${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${opts.cpuProfDir}`) } : {}),
   });
   let failures = 0;
   try {
