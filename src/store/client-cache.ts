@@ -6,7 +6,8 @@
  * - a request at which a client authenticates (`confirmFor` names it: the token, introspection,
  *   revocation … endpoints) confirms the cache against the version first, once per request: one
  *   primary-key read instead of reading the client, so a client deleted or re-keyed on another instance
- *   is refused there at once, deterministically, like before the cache;
+ *   is refused there at once, deterministically, like before the cache; requests confirming at the same
+ *   moment share one such read, always one sent after they asked (coalesced-read.ts);
  * - every other lookup (authorization, our pages, userinfo) trusts the cache, which is dropped when the
  *   version moves: at once for a write on this instance, on PostgreSQL when its NOTIFY arrives (a few
  *   milliseconds), and by a version poll every POLL_SECONDS as the safety net (lost notifications,
@@ -21,6 +22,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from './db.js';
 import type { ClientStore, ProviderRecord } from './clients.js';
 import { clientsChannel, currentSchema, readClientsVersion } from './client-versions.js';
+import { coalescedRead } from './coalesced-read.js';
 
 export const POLL_SECONDS = 5;
 /** How long to wait before listening again after the notification connection dropped. */
@@ -55,8 +57,11 @@ export function createClientCache(deps: {
   };
   store.onChange(() => drop());
 
+  // Requests that confirm at the same moment share one read of the counter, each sent after its caller
+  // asked (coalesced-read.ts): a change committed before a request began is still always seen.
+  const readVersion = coalescedRead(() => readClientsVersion(db.knex));
   async function confirm(): Promise<void> {
-    observe(await readClientsVersion(db.knex));
+    observe(await readVersion());
   }
 
   async function record(clientId: string): Promise<ProviderRecord | undefined> {

@@ -104,6 +104,30 @@ describe.each(dialects)('client cache on %s', (dialect) => {
     expect(await cache.providerMetadata('rp')).toBeUndefined();
   });
 
+  test('requests that confirm at once share a read of the version, and one that starts after a change sees it', async () => {
+    const { cache } = cacheOn(db);
+    const elsewhere = createClientStore(twin, clock, kek);
+    await elsewhere.insert(rp);
+    request = {};
+    await cache.providerMetadata('rp');
+    reads = 0;
+    // Ten requests at once: one read goes out for the first, one more is shared by the nine that came meanwhile.
+    const requests = Array.from({ length: 10 }, () => ({}));
+    const lookups = requests.map((r) => {
+      request = r;
+      return cache.providerMetadata('rp');
+    });
+    expect((await Promise.all(lookups)).every((m) => m?.client_secret === rp.client_secret)).toBe(true);
+    expect(reads).toBe(2);
+    // A change committed, then requests that begin at once: each is confirmed by a read sent after it asked.
+    await twin.knex('clients').where({ client_id: 'rp' }).del();
+    const after = requests.map(() => {
+      request = {};
+      return cache.providerMetadata('rp');
+    });
+    expect(await Promise.all(after)).toEqual(requests.map(() => undefined));
+  });
+
   (dialect === 'postgres' ? test : test.skip)('every change notifies the clients channel with its version', async () => {
     const channel = clientsChannel(await currentSchema(db.knex));
     const heard: string[] = [];
