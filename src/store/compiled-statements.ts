@@ -16,7 +16,8 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 
-type Value = string | number | null;
+/** A value sent in a parameter's place; a list is sent as an array (PostgreSQL's `= any(?)`). */
+type Value = string | number | null | readonly string[];
 
 /** What a builder is handed in place of the values: each parameter's placeholder. */
 export type Placeholders<P> = { readonly [K in keyof P]: P[K] };

@@ -139,7 +139,7 @@ function toPayload(row: StoredRow | null | undefined): AdapterPayload | undefine
 /** `companion`: the account read with a token that names one (payload-reads.ts); the provider's adapter only. */
 export function createAdapterClass(db: Database, clock: Clock, options: { companion?: CompanionRead } = {}): OidcAdapterClass {
   const { knex } = db;
-  const reads = createPayloadReads(knex, options.companion);
+  const reads = createPayloadReads(knex, db.dialect, options.companion);
   // The adapter's own hot statements, compiled once (compiled-statements.ts); the model is a parameter.
   const saves = compiledStatements<SavedRow>(knex, SAVED_COLUMNS);
   const deletes = compiledStatements<{ model: string; id: string }>(knex, ['model', 'id']);

@@ -5,6 +5,13 @@
  *   asks for AccessToken, ClientCredentials and RefreshToken at once; they cost one statement, not three.
  *   The statement is sent after every one of them asked, so each caller sees the table as it is after
  *   its own call: nothing is cached between requests, and no instance can serve what another revoked.
+ * - On PostgreSQL, lookups of other ids by other requests share statements too: while one statement of a
+ *   kind is in flight, the lookups asked meanwhile wait and go out together (`= any(ids)`, at most
+ *   MAX_IDS_PER_STATEMENT) when it settles. A lookup never joins a statement already sent (it may have
+ *   been answered before the lookup asked), so the rule above holds; under load a request saves most of
+ *   a round trip, which on a busy server costs more than the database's work. An idle server sends each
+ *   at once, as before. SQLite (one connection) sends each group alone. An id holding a NUL, which no
+ *   row can have and which would fail every lookup sharing its statement, is answered absent unsent.
  * - A token row brings, in the same statement, the Grant it names and the Session it is bound to (by
  *   uid): one snapshot of the three rows. An Interaction row does the same with the Grant it names (the
  *   one its consent created or extended, else the one it started with) and the Session it was started in
@@ -38,6 +45,7 @@
 import type { Knex } from 'knex';
 import { existingScopePart, inAdapterScope, scopePart } from './adapter-scope.js';
 import { compiledStatements, rowsOf } from './compiled-statements.js';
+import type { Dialect } from './db.js';
 
 export const TABLE = 'oidc_payloads';
 
@@ -134,8 +142,27 @@ export interface PayloadReads {
   forgetSnapshot(): void;
 }
 
-export function createPayloadReads(knex: Knex, companion?: CompanionRead): PayloadReads {
-  const pending = new Map<string, { now: number; waiters: Waiter[] }>();
+/** At most this many ids in one statement across requests (PostgreSQL): the rest wait for the next. */
+export const MAX_IDS_PER_STATEMENT = 100;
+
+/** The lookups of one id asked in one tick: they go out together, in one statement. */
+interface Group {
+  id: string;
+  now: number;
+  waiters: Waiter[];
+  /** The statement's kind: whether it brings the Grant and Session, and the account (fixed when the group is sent). */
+  kind: string;
+}
+
+export function createPayloadReads(knex: Knex, dialect: Dialect, companion?: CompanionRead): PayloadReads {
+  const pending = new Map<string, Group>();
+  // PostgreSQL: lookups of different ids, by different requests, share a statement. While one statement
+  // of a kind is in flight, the groups that come meanwhile wait, and go out together when it settles:
+  // each is still sent after its callers asked. SQLite has one connection, so a statement there is sent
+  // at once, alone, as before.
+  const acrossRequests = dialect === 'postgres';
+  const waiting = new Map<string, Group[]>();
+  const inFlight = new Set<string>();
 
   const snapshotOfRequest = (): Snapshot | undefined => scopePart(knex, SNAPSHOT, newSnapshot);
 
@@ -144,24 +171,37 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
     j.onNull(column).orOnVal(column, '>', now);
   };
 
-  /** The select of `models` by id, compiled once per shape (compiled-statements.ts): the models asked, and whether the account is joined. */
+  /** The select by id, compiled once per shape (compiled-statements.ts). */
   const statements = compiledStatements<{ id: string; now: number }>(knex, ['id', 'now']);
+  /** PostgreSQL's select by a list of ids and models, compiled once per kind. */
+  const listStatements = compiledStatements<{ ids: string[]; models: string[]; now: number }>(knex, ['ids', 'models', 'now']);
 
-  async function select(id: string, models: string[], now: number): Promise<JoinedRow[]> {
-    const withGrant = models.some((m) => READ_WITH_GRANT_AND_SESSION.has(m));
-    // The account by its primary key (only when a request scope can keep it).
-    const withAccount = withGrant && companion !== undefined && inAdapterScope() && models.some((m) => READ_WITH_ACCOUNT.has(m));
-    const key = `${models.join(',')}${withGrant ? ' +grant+session' : ''}${withAccount ? ' +account' : ''}`;
-    const result = await statements.statement(key, (p) => build(models, withGrant, withAccount, p.id, p.now), { id, now });
+  const kindOf = (withGrant: boolean, withAccount: boolean) => `${withGrant ? '+grant+session' : ''}${withAccount ? '+account' : ''}`;
+
+  async function select(groups: Group[]): Promise<JoinedRow[]> {
+    const kind = groups[0]!.kind;
+    const withGrant = kind.includes('+grant');
+    const withAccount = kind.includes('+account');
+    const models = [...new Set(groups.flatMap((g) => g.waiters.map((w) => w.model)))];
+    const now = Math.max(...groups.map((g) => g.now));
+    if (!acrossRequests) {
+      const key = `${models.join(',')}${kind}`;
+      const result = await statements.statement(key, (p) => build(withGrant, withAccount, (q) => q.where('t.id', p.id).whereIn('t.model', models), p.now), { id: groups[0]!.id, now });
+      return rowsOf<JoinedRow>(result);
+    }
+    const ids = [...new Set(groups.map((g) => g.id))];
+    const result = await listStatements.statement(
+      kind,
+      (p) => build(withGrant, withAccount, (q) => q.whereRaw('?? = any(?)', ['t.id', p.ids]).andWhereRaw('?? = any(?)', ['t.model', p.models]), p.now),
+      { ids, models, now },
+    );
     return rowsOf<JoinedRow>(result);
   }
 
-  function build(models: string[], withGrant: boolean, withAccount: boolean, id: string, now: number): Knex.QueryBuilder {
-    const q = knex({ t: TABLE })
-      .select('t.model', 't.payload', 't.consumed_at', 't.account_id', 't.grant_id', 't.session_uid')
-      .where('t.id', id)
-      .whereIn('t.model', models)
-      .andWhere(unexpired('t.expires_at', now));
+  function build(withGrant: boolean, withAccount: boolean, which: (q: Knex.QueryBuilder) => Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+    const q = which(knex({ t: TABLE }).select('t.id', 't.model', 't.payload', 't.consumed_at', 't.account_id', 't.grant_id', 't.session_uid')).andWhere(
+      unexpired('t.expires_at', now),
+    );
     if (!withGrant) return q;
     if (withAccount) companion!.join(q, 't.account_id');
     // Both joins hit a primary or unique-by-use key: (model, id) and (model, uid).
@@ -189,22 +229,63 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
     }
   }
 
-  async function flush(id: string): Promise<void> {
-    const batch = pending.get(id)!;
-    pending.delete(id);
-    const models = [...new Set(batch.waiters.map((w) => w.model))];
+  /** Sends `groups` (one kind) in one statement and answers every waiter of each. */
+  async function send(groups: Group[]): Promise<void> {
     let rows: JoinedRow[];
     try {
-      rows = await select(id, models, batch.now);
+      rows = await select(groups);
     } catch (err) {
-      for (const w of batch.waiters) w.reject(err);
+      for (const g of groups) for (const w of g.waiters) w.reject(err);
       return;
     }
-    for (const w of batch.waiters) {
-      const row = rows.find((r) => r.model === w.model);
-      if (row) keep(w, row);
-      w.resolve(row ? { payload: row.payload, consumed_at: row.consumed_at } : undefined);
+    const found = new Map(rows.map((r) => [`${String(r.id)} ${r.model}`, r]));
+    for (const g of groups) {
+      for (const w of g.waiters) {
+        const row = found.get(`${g.id} ${w.model}`);
+        if (row) keep(w, row);
+        w.resolve(row ? { payload: row.payload, consumed_at: row.consumed_at } : undefined);
+      }
     }
+  }
+
+  /** PostgreSQL: one statement of a kind in flight at a time; the groups that came meanwhile follow together. */
+  async function sendInTurn(kind: string, groups: Group[]): Promise<void> {
+    inFlight.add(kind);
+    try {
+      await send(groups);
+    } finally {
+      const queue = waiting.get(kind) ?? [];
+      const next = queue.splice(0, MAX_IDS_PER_STATEMENT);
+      if (!queue.length) waiting.delete(kind);
+      if (next.length) void sendInTurn(kind, next);
+      else inFlight.delete(kind);
+    }
+  }
+
+  function flush(id: string): void {
+    const group = pending.get(id)!;
+    pending.delete(id);
+    const models = group.waiters.map((w) => w.model);
+    const withGrant = models.some((m) => READ_WITH_GRANT_AND_SESSION.has(m));
+    // The account by its primary key (only when a request scope can keep it).
+    const withAccount = withGrant && companion !== undefined && inAdapterScope() && models.some((m) => READ_WITH_ACCOUNT.has(m));
+    group.kind = kindOf(withGrant, withAccount);
+    if (id.includes('\u0000')) {
+      // No row can have this id (PostgreSQL's text holds no NUL), and sent with others it would fail them all.
+      for (const w of group.waiters) w.resolve(undefined);
+      return;
+    }
+    if (!acrossRequests) {
+      void send([group]);
+      return;
+    }
+    if (!inFlight.has(group.kind)) {
+      void sendInTurn(group.kind, [group]);
+      return;
+    }
+    const queue = waiting.get(group.kind);
+    if (queue) queue.push(group);
+    else waiting.set(group.kind, [group]);
   }
 
   return {
@@ -213,9 +294,9 @@ export function createPayloadReads(knex: Knex, companion?: CompanionRead): Paylo
       return new Promise((resolve, reject) => {
         let batch = pending.get(id);
         if (!batch) {
-          pending.set(id, (batch = { now, waiters: [] }));
+          pending.set(id, (batch = { id, now, waiters: [], kind: '' }));
           // After the current synchronous run: the provider's Promise.all has asked for every model by then.
-          queueMicrotask(() => void flush(id));
+          queueMicrotask(() => flush(id));
         }
         // The latest caller's time decides what has expired: no caller gets a row expired at its own call.
         batch.now = Math.max(batch.now, now);

@@ -249,4 +249,59 @@ describe.each(dialects)('adapter reads on %s', (dialect) => {
       { status: 'rejected', reason: new Error('database unreachable') },
     ]);
   });
+
+  it('an id no row can have (a NUL) is answered absent without a statement, and fails no lookup beside it', async () => {
+    const [found, impossible] = await Promise.all([new Adapter('AccessToken').find('at1'), new Adapter('AccessToken').find('at\u0000x')]);
+    expect(found).toMatchObject({ grantId: 'g1' });
+    expect(impossible).toBeUndefined();
+    expect(reads()).toBe(1);
+  });
+
+  (dialect === 'postgres' ? it : it.skip)('PostgreSQL: lookups by other requests share the next statement while one is in flight, each with its own row and snapshot', async () => {
+    const ids = Array.from({ length: 10 }, (_, k) => `atx${k}`);
+    for (const [k, id] of ids.entries()) await new Adapter('AccessToken').upsert(id, { accountId: 'acc-1', grantId: 'g1', sessionUid: 'u1', n: k }, HOUR);
+    statements.length = 0;
+    const lookups = [...ids, 'missing'].map((id) =>
+      inRequest(async () => {
+        const token = await new Adapter('AccessToken').find(id);
+        // The Grant came with the token, for this request: no statement of its own.
+        const grant = token ? await new Adapter('Grant').find('g1') : undefined;
+        return { token, grant };
+      }),
+    );
+    const results = await Promise.all(lookups);
+    expect(results.slice(0, 10).map((r) => r.token?.n)).toEqual(ids.map((_, k) => k));
+    expect(results.slice(0, 10).every((r) => r.grant?.clientId === 'conf')).toBe(true);
+    expect(results[10]).toEqual({ token: undefined, grant: undefined });
+    // The first went out alone; the ten that asked while it was out went out together.
+    expect(reads()).toBe(2);
+  });
+
+  (dialect === 'postgres' ? it : it.skip)('PostgreSQL: a lookup asked while a statement is in flight is never answered by it, but by one sent after it asked', async () => {
+    const twin = db.openTwin();
+    try {
+      await new Adapter('AccessToken').upsert('at2', { accountId: 'acc-1', grantId: 'g1' }, HOUR);
+      statements.length = 0;
+      let first: Promise<unknown> | undefined;
+      let second: Promise<unknown> | undefined;
+      await twin.knex.transaction(async (trx) => {
+        // The table locked: the first lookup's statement is sent and waits for this transaction.
+        await trx.raw('lock table oidc_payloads in access exclusive mode');
+        await trx('oidc_payloads').where({ model: 'AccessToken', id: 'at2' }).del();
+        const sent = new Promise<void>((resolve) => db.knex.once('query', () => resolve()));
+        first = new Adapter('AccessToken').find('at1');
+        await sent;
+        second = new Adapter('AccessToken').find('at2');
+        // Let the second's tick pass: it waits, it is not sent beside the first.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        expect(reads()).toBe(1);
+      });
+      expect(await first).toMatchObject({ grantId: 'g1' });
+      // Sent after the first settled, so after the delete committed: it sees the token gone.
+      expect(await second).toBeUndefined();
+      expect(reads()).toBe(2);
+    } finally {
+      await twin.close();
+    }
+  });
 });
