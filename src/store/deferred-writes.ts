@@ -26,6 +26,13 @@
  *   writes go as WITH queries in front of it, one round trip for both; unless a kept write is on the
  *   statement's own table (PostgreSQL cannot promise which of two changes to one row in one statement
  *   wins): then what is kept is sent first, on its own;
+ * - the kept writes of different requests share statements too, when each request's are only rows of
+ *   oidc_payloads and new rows (a token and its audit event: nothing that locks a shared row or needs a
+ *   step first): while one such statement is in flight, the requests that flush meanwhile wait and go
+ *   out together when it settles (at most MAX_WRITES_PER_STATEMENT writes, in the order they came; a
+ *   request with a row an earlier one in the statement also writes waits for the next). Each is still
+ *   sent after its request asked and answered only once stored; under load a request saves most of a
+ *   round trip. An idle server sends each at once, as before;
  * - a kept write that fails fails the request (adapter-scope.ts): a database that is away is a 503.
  *   Whoever's flush sent it (a read, an event listener, the scope's closer), every later flush of the
  *   request fails with the same error, the closer's included, and nothing more is sent.
@@ -98,14 +105,81 @@ function withStatement(parts: Part[], main: { sql: string; bindings: readonly Kn
   };
 }
 
-/** Several writes as one statement: `with w0 as (…), w1 as (…) select 1`. */
-async function sendTogether(knex: Knex, writes: KeptWrite[]): Promise<void> {
+/**
+ * Several writes as one statement: `with w0 as (…), w1 as (…) select 1`; a prepared statement when they
+ * are one request's (a few recurring shapes), unnamed when several requests' (shapes without end).
+ */
+async function sendTogether(knex: Knex, writes: KeptWrite[], prepared = true): Promise<void> {
   if (writes.length === 1 && !writes[0]!.after) {
     await writes[0]!.statement();
     return;
   }
   const { sql, bindings } = withStatement(withQueries(writes), { sql: 'select 1', bindings: [] });
-  await sentPrepared(knex, sql, bindings);
+  await (prepared ? sentPrepared(knex, sql, bindings) : knex.raw(sql, bindings as Knex.RawBinding[]));
+}
+
+/** At most this many kept writes in one statement shared by requests. */
+export const MAX_WRITES_PER_STATEMENT = 64;
+
+/** One request's kept writes waiting for a shared statement. */
+interface Car {
+  writes: KeptWrite[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Whether a request's writes may share a statement with others': rows of oidc_payloads and new rows only, none with a step. */
+const sharable = (writes: KeptWrite[]) => writes.every((w) => !w.after && (w.kind === 'insert' || w.model !== RATE_LIMITS_TABLE));
+const RATE_LIMITS_TABLE = 'rate_limits';
+
+/** PostgreSQL: the statement shared by requests (see the header), one per database. */
+function createSharedSends(knex: Knex): (writes: KeptWrite[]) => Promise<void> {
+  const waiting: Car[] = [];
+  let departing = false;
+
+  /** The longest prefix of the waiting requests that shares no row and fits the cap. */
+  function nextLoad(): Car[] {
+    const keys = new Set<string>();
+    let count = 0;
+    let taken = 0;
+    for (const car of waiting) {
+      if (taken > 0 && (count + car.writes.length > MAX_WRITES_PER_STATEMENT || car.writes.some((w) => keys.has(keyOf(w))))) break;
+      for (const w of car.writes) keys.add(keyOf(w));
+      count += car.writes.length;
+      taken += 1;
+    }
+    return waiting.splice(0, taken);
+  }
+
+  async function depart(): Promise<void> {
+    departing = true;
+    try {
+      while (waiting.length) {
+        const load = nextLoad();
+        try {
+          await sendTogether(knex, load.flatMap((c) => c.writes), load.length === 1);
+          for (const car of load) car.resolve();
+        } catch (err) {
+          for (const car of load) car.reject(err);
+        }
+      }
+    } finally {
+      departing = false;
+    }
+  }
+
+  return (writes) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ writes, resolve, reject });
+      if (!departing) void depart();
+    });
+}
+
+const sharedSends = new WeakMap<Knex, (writes: KeptWrite[]) => Promise<void>>();
+function sharedSendOf(knex: Knex): (writes: KeptWrite[]) => Promise<void> {
+  let send = sharedSends.get(knex);
+  if (!send) sharedSends.set(knex, (send = createSharedSends(knex)));
+  return send;
 }
 
 /** The carrier as it is sent when nothing travels with it. */
@@ -114,6 +188,7 @@ function carrierAlone(carrier: CarrierStatement) {
 }
 
 function newKept(knex: Knex): Kept {
+  const shared = sharedSendOf(knex);
   /**
    * Runs `send` with what is kept now, after what is being sent. Whoever started the send that failed
    * (a read, an event listener), the request has failed: its writes are not all stored. Nothing more is
@@ -148,7 +223,7 @@ function newKept(knex: Knex): Kept {
     writes: new Map(),
     sending: [],
     sent: Promise.resolve(),
-    flush: () => sendKept(async (batch) => (batch.length ? sendTogether(knex, batch) : undefined)),
+    flush: () => sendKept(async (batch) => (!batch.length ? undefined : sharable(batch) ? shared(batch) : sendTogether(knex, batch))),
     sendWith: (carrier) =>
       sendKept(async (batch): Promise<unknown> => {
         if (batch.some((w) => w.model === carrier.table)) {

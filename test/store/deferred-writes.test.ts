@@ -5,7 +5,8 @@
  * every kept write; each request reads its own writes; a consume or a revocation finds the rows saved
  * before it; a write that fails fails the request and takes its Location and Set-Cookie with it. On
  * SQLite, and outside a request, every write is sent at once. A statement of our own (a window count)
- * carries the kept writes in front of it, all or nothing, unless one is on its own table.
+ * carries the kept writes in front of it, all or nothing, unless one is on its own table. Requests that
+ * end while one's statement is in flight (held there by a lock on the table) share the next statement.
  */
 import { Writable } from 'node:stream';
 import { ManualClock } from '../support/manual-clock.js';
@@ -274,5 +275,122 @@ describe.each(dialects)('kept writes on %s', (dialect) => {
     ).catch((err: unknown) => err);
     expect(String(failed)).toMatch(/division by zero/);
     expect(await db.knex('oidc_payloads').where({ model: 'Interaction', id: 'lost' }).first()).toBeUndefined();
+  });
+});
+
+(postgresUrl ? describe : describe.skip)('the kept writes of different requests, sharing statements on postgres', () => {
+  let db: TestDatabase;
+  let twin: ReturnType<TestDatabase['openTwin']>;
+  let Adapter: OidcAdapterClass;
+  const statements: string[] = [];
+  const clock = new ManualClock();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    twin = db.openTwin();
+    db.knex.on('query', (q: { sql: string }) => statements.push(q.sql));
+    Adapter = createAdapterClass(db, clock);
+  });
+  afterAll(async () => {
+    await twin.close();
+    await db.close();
+  });
+  beforeEach(async () => {
+    await db.knex('oidc_payloads').del();
+    await db.knex('rate_limits').del();
+    statements.length = 0;
+  });
+
+  const writes = () => statements.filter((s) => !/^select/i.test(s));
+  const row = (model: string, id: string) => db.knex('oidc_payloads').where({ model, id }).first('payload');
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** A request that saves `rows` and ends; `answered` tells whether it has been answered yet. */
+  function request(rows: Array<[model: string, id: string, payload: Record<string, unknown>]>) {
+    const state = { answered: false, done: undefined as unknown as Promise<unknown> };
+    state.done = inRequest(async () => {
+      for (const [model, id, payload] of rows) await new Adapter(model).upsert(id, payload, HOUR);
+    }).then(
+      () => (state.answered = true),
+      (err: unknown) => {
+        state.answered = true;
+        throw err;
+      },
+    );
+    return state;
+  }
+  /**
+   * Runs `during` while the first request's statement is sent and held by a lock on the table (in a
+   * transaction of another pool), then lets it go: what `during` starts asks while a statement is in flight.
+   */
+  async function whileOneIsInFlight(during: () => Promise<void>): Promise<void> {
+    await twin.knex.transaction(async (trx) => {
+      await trx.raw('lock table oidc_payloads in access exclusive mode');
+      const sent = new Promise<void>((resolve) => db.knex.once('query', () => resolve()));
+      first = request([['ClientCredentials', 'first', { n: 0 }]]);
+      await sent;
+      await during();
+    });
+    await first!.done;
+  }
+  let first: ReturnType<typeof request> | undefined;
+
+  it('requests that end while one statement is out wait, and go out together in the next; each is answered once its rows are stored', async () => {
+    let others: Array<ReturnType<typeof request>> = [];
+    await whileOneIsInFlight(async () => {
+      others = [1, 2, 3, 4].map((n) => request([['ClientCredentials', `cc${n}`, { n }], ['Session', `s${n}`, { uid: `u${n}` }]]));
+      await turn();
+      expect(writes()).toHaveLength(1);
+      expect(others.some((o) => o.answered)).toBe(false);
+    });
+    await Promise.all(others.map((o) => o.done));
+    expect(writes()).toHaveLength(2);
+    for (const n of [1, 2, 3, 4]) {
+      expect(JSON.parse((await row('ClientCredentials', `cc${n}`))!.payload)).toEqual({ n });
+      expect(await row('Session', `s${n}`)).toBeDefined();
+    }
+  });
+
+  it('a request that writes a row an earlier one in the statement writes waits for the next, so the later write wins', async () => {
+    let others: Array<ReturnType<typeof request>> = [];
+    await whileOneIsInFlight(async () => {
+      others = [
+        request([['Session', 'shared', { v: 1 }]]),
+        request([['Session', 'shared', { v: 2 }]]),
+        request([['ClientCredentials', 'other', { n: 3 }]]),
+      ];
+      await turn();
+    });
+    await Promise.all(others.map((o) => o.done));
+    // first; then the first Session write alone (the next one writes its row); then the second with the rest.
+    expect(writes()).toHaveLength(3);
+    expect(JSON.parse((await row('Session', 'shared'))!.payload)).toEqual({ v: 2 });
+    expect(await row('ClientCredentials', 'other')).toBeDefined();
+  });
+
+  it('writes that lock a shared row (a rate-limit clear) go at once, on their own', async () => {
+    const limits = createRateLimits(db, clock);
+    await limits.countEachInWindow(['login:k'], 60);
+    statements.length = 0;
+    await whileOneIsInFlight(async () => {
+      // Not held behind the statement in flight (nor by its lock: another table): answered before it.
+      await inRequest(() => limits.clear('login:k'));
+      expect(await db.knex('rate_limits').where({ key: 'login:k' }).first()).toBeUndefined();
+    });
+  });
+
+  it('a shared statement that fails stores nothing of any request in it, and fails each', async () => {
+    const deferred = createDeferredWrites(db);
+    let innocent: ReturnType<typeof request> | undefined;
+    let broken: Promise<unknown> | undefined;
+    await whileOneIsInFlight(async () => {
+      innocent = request([['ClientCredentials', 'innocent', { n: 1 }]]);
+      broken = inRequest(async () => {
+        deferred.keepInsert({ model: 'audit_events', id: 'broken', statement: () => db.knex('no_such_table').insert({ n: 1 }) });
+      });
+      await turn();
+    });
+    await expect(innocent!.done).rejects.toThrow(/no_such_table/);
+    await expect(broken).rejects.toThrow(/no_such_table/);
+    expect(await row('ClientCredentials', 'innocent')).toBeUndefined();
   });
 });
