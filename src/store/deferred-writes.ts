@@ -29,8 +29,10 @@
  * - the kept writes of different requests share statements too, when each request's are only rows of
  *   oidc_payloads and new rows (a token and its audit event: nothing that locks a shared row or needs a
  *   step first): while one such statement is in flight, the requests that flush meanwhile wait and go
- *   out together when it settles (at most MAX_WRITES_PER_STATEMENT writes, in the order they came; a
- *   request with a row an earlier one in the statement also writes waits for the next). Each is still
+ *   out together when it settles (at most MAX_WRITES_PER_STATEMENT writes, in the order they came). A
+ *   request that writes a row a waiting or departed one also writes (every refresh of one grant saves
+ *   its Grant) is sent at once, on its own, as without sharing: one statement never writes a row twice,
+ *   and concurrent requests have no order between them to keep. Each is still
  *   sent after its request asked and answered only once stored; under load a request saves most of a
  *   round trip. An idle server sends each at once, as before;
  * - a kept write that fails fails the request (adapter-scope.ts): a database that is away is a 503.
@@ -136,15 +138,23 @@ const RATE_LIMITS_TABLE = 'rate_limits';
 function createSharedSends(knex: Knex): (writes: KeptWrite[]) => Promise<void> {
   const waiting: Car[] = [];
   let departing = false;
+  /** The rows of every write waiting or out in a shared statement (a count per row). */
+  const claimed = new Map<string, number>();
+  const claim = (car: Car, by: 1 | -1) => {
+    for (const w of car.writes) {
+      const key = keyOf(w);
+      const n = (claimed.get(key) ?? 0) + by;
+      if (n) claimed.set(key, n);
+      else claimed.delete(key);
+    }
+  };
 
-  /** The longest prefix of the waiting requests that shares no row and fits the cap. */
+  /** The waiting requests, in order, up to the cap (their rows are distinct: see below). */
   function nextLoad(): Car[] {
-    const keys = new Set<string>();
     let count = 0;
     let taken = 0;
     for (const car of waiting) {
-      if (taken > 0 && (count + car.writes.length > MAX_WRITES_PER_STATEMENT || car.writes.some((w) => keys.has(keyOf(w))))) break;
-      for (const w of car.writes) keys.add(keyOf(w));
+      if (taken > 0 && count + car.writes.length > MAX_WRITES_PER_STATEMENT) break;
       count += car.writes.length;
       taken += 1;
     }
@@ -161,6 +171,8 @@ function createSharedSends(knex: Knex): (writes: KeptWrite[]) => Promise<void> {
           for (const car of load) car.resolve();
         } catch (err) {
           for (const car of load) car.reject(err);
+        } finally {
+          for (const car of load) claim(car, -1);
         }
       }
     } finally {
@@ -168,11 +180,18 @@ function createSharedSends(knex: Knex): (writes: KeptWrite[]) => Promise<void> {
     }
   }
 
-  return (writes) =>
-    new Promise<void>((resolve, reject) => {
-      waiting.push({ writes, resolve, reject });
+  return (writes) => {
+    // A row that a waiting or departed request also writes (the Grant that every refresh of one grant
+    // saves): one statement must not write it twice, and concurrent requests have no order to keep, so
+    // this request's writes go at once, on their own, as they would without sharing.
+    if (writes.some((w) => claimed.has(keyOf(w)))) return sendTogether(knex, writes);
+    return new Promise<void>((resolve, reject) => {
+      const car = { writes, resolve, reject };
+      claim(car, 1);
+      waiting.push(car);
       if (!departing) void depart();
     });
+  };
 }
 
 const sharedSends = new WeakMap<Knex, (writes: KeptWrite[]) => Promise<void>>();
