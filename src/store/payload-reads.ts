@@ -10,7 +10,8 @@
  *   MAX_IDS_PER_STATEMENT) when it settles. A lookup never joins a statement already sent (it may have
  *   been answered before the lookup asked), so the rule above holds; under load a request saves most of
  *   a round trip, which on a busy server costs more than the database's work. An idle server sends each
- *   at once, as before. SQLite (one connection) sends each group alone. An id holding a NUL, which no
+ *   at once, as before, and a statement that carries one id is the single-id select (its plan was
+ *   measured faster for a refresh than the list's). SQLite (one connection) sends each group alone. An id holding a NUL, which no
  *   row can have and which would fail every lookup sharing its statement, is answered absent unsent.
  * - A token row brings, in the same statement, the Grant it names and the Session it is bound to (by
  *   uid): one snapshot of the three rows. An Interaction row does the same with the Grant it names (the
@@ -184,7 +185,7 @@ export function createPayloadReads(knex: Knex, dialect: Dialect, companion?: Com
     const withAccount = kind.includes('+account');
     const models = [...new Set(groups.flatMap((g) => g.waiters.map((w) => w.model)))];
     const now = Math.max(...groups.map((g) => g.now));
-    if (!acrossRequests) {
+    if (!acrossRequests || groups.length === 1) {
       const key = `${models.join(',')}${kind}`;
       const result = await statements.statement(key, (p) => build(withGrant, withAccount, (q) => q.where('t.id', p.id).whereIn('t.model', models), p.now), { id: groups[0]!.id, now });
       return rowsOf<JoinedRow>(result);

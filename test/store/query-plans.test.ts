@@ -219,6 +219,24 @@ describe.each(dialects)('query plans with 100k rows and no statistics on %s', (d
     await expectIndexed(() => createAccountRepository(db, clock).findWithIdentity('acc1006'), ['accounts_pkey', 'local_credentials_pkey']);
   });
 
+  (dialect === 'postgres' ? it : it.skip)('PostgreSQL: token reads of several requests at once, sharing a statement by a list of ids, with their accounts', async () => {
+    const A = createAdapterClass(db, clock, { companion: accountCompanion });
+    const ids = ['AccessToken-50006', 'AccessToken-50007', 'AccessToken-50008'];
+    let shared = 0;
+    const count = (q: { sql: string }) => (shared += /^select/i.test(q.sql) && /= any\(/.test(q.sql) ? 1 : 0);
+    db.knex.on('query', count);
+    try {
+      // The first goes alone; the two that ask while it is out share the next.
+      await expectIndexed(
+        () => Promise.all(ids.map((id) => adapterRequestScope({}, () => new A('AccessToken').find(id)))),
+        ['oidc_payloads_pkey', 'oidc_payloads_model_uid_idx', 'accounts_pkey', 'local_credentials_pkey'],
+      );
+    } finally {
+      db.knex.off('query', count);
+    }
+    expect(shared).toBe(1);
+  });
+
   it('findByUid and findByUserCode', async () => {
     const A = Adapter();
     await expectIndexed(() => new A('Session').findByUid('u5000'), ['oidc_payloads_model_uid_idx']);
