@@ -7,7 +7,8 @@
  * `dist/bench/server.js` (its own start flags, PostgreSQL in a schema of its own, LOG_LEVEL=info), logged
  * in once, and then the endpoints run in rounds that alternate which side goes first, each round after a
  * warm-up. It prints the server CPU per answered request (from /proc) of every round and the means; the
- * first round is still warming the JIT on both sides. Without --baseline both sides are this build, which
+ * first round is still warming the JIT on both sides; requests per second are printed beside (a change can
+ * cost no CPU and still make requests wait). Without --baseline both sides are this build, which
  * with `--env` compares settings (`--env LOG_LEVEL=warn` is what logging costs): --env applies to the
  * candidate (this build) only. This is how the figures in issue 13's notes were compared: on a shared
  * machine two runs minutes apart differ by tens of percent, two servers measured in alternating rounds by a
@@ -103,6 +104,8 @@ async function main(): Promise<number> {
     log('endpoint            side       CPU µs per request, round by round         mean');
     for (const endpoint of opts.endpoints) {
       const perRound = new Map<Side, number[]>(sides.map((s) => [s, []]));
+      // Requests per second too: a change can cost no CPU and still make requests wait (latency at 10 connections).
+      const ratePerRound = new Map<Side, number[]>(sides.map((s) => [s, []]));
       for (let round = 0; round < opts.rounds; round += 1) {
         for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
           const request = side.endpoints.endpointRequest(endpoint, side.target);
@@ -113,6 +116,7 @@ async function main(): Promise<number> {
           const outcome = await side.load.runLoad(request, { connections: 10, amount: opts.requests, seconds: 30 });
           failures += outcome.failed;
           perRound.get(side)!.push(((side.cpuSeconds() - before) / Math.max(1, outcome.ok)) * 1e6);
+          ratePerRound.get(side)!.push(outcome.perSecond);
         }
       }
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -120,7 +124,11 @@ async function main(): Promise<number> {
         const xs = perRound.get(side)!;
         log(`${endpoint.padEnd(19)} ${side.name.padEnd(10)} ${xs.map((x) => x.toFixed(0).padStart(5)).join(' ').padEnd(42)} ${mean(xs).toFixed(0).padStart(5)}`);
       }
-      log(`${endpoint.padEnd(19)} candidate / baseline: ${(mean(perRound.get(sides[1]!)!) / mean(perRound.get(sides[0]!)!)).toFixed(3)}`);
+      for (const side of sides) {
+        const xs = ratePerRound.get(side)!;
+        log(`${endpoint.padEnd(19)} ${side.name.padEnd(10)} req/s: ${xs.map((x) => x.toFixed(0).padStart(5)).join(' ').padEnd(35)} ${mean(xs).toFixed(0).padStart(5)}`);
+      }
+      log(`${endpoint.padEnd(19)} candidate / baseline: CPU ${(mean(perRound.get(sides[1]!)!) / mean(perRound.get(sides[0]!)!)).toFixed(3)}, req/s ${(mean(ratePerRound.get(sides[1]!)!) / mean(ratePerRound.get(sides[0]!)!)).toFixed(3)}`);
     }
   } finally {
     for (const side of sides) await side.cleanup();
